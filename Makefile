@@ -1,0 +1,55 @@
+# rivven-connect — see README.md. Every target works on a fresh machine with
+# only Go installed (the module proxy supplies the dependencies).
+GO       ?= go
+BIN      := bin/rivven-connect
+PKGS     := ./...
+RACEPKGS := ./runtime/... ./stdlib/...
+
+.PHONY: all build run test check vet fmt staticcheck golden bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/rivven-connect
+
+## run: build and run the embedded quick start (datagen → filter → mask → stdout)
+run: build
+	./$(BIN) run -c examples/quickstart.yaml
+
+## test: the whole suite (CI runs exactly this)
+test: check
+	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -race $(RACEPKGS)
+
+## check: formatting, vet, staticcheck and tidy modules
+check: fmt vet staticcheck
+	$(GO) mod tidy -diff
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) tool staticcheck $(PKGS)
+
+## golden: rewrite the golden files from the current behaviour
+golden:
+	$(GO) test ./golden -update
+
+## bench: benchmarks with ratios against baselines measured in the same run
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./compiler/interp ./stdlib/datagen
+	$(GO) run ./cmd/benchratio
+
+## fuzz: long fuzz runs (not part of make test)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./compiler/config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./compiler/cond -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	$(GO) test ./compiler -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	commands = append(commands, &command{
+		name:    "check",
+		usage:   "[-c FILE] [--format text|json]",
+		summary: "Validate the config offline; every error names file:line:col, a code and the config path.",
+		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.StringVar(&o.format, "format", "text", "output format: text or json")
+		},
+		run: func(e *env, o *options, args []string) int {
+			if len(args) > 0 {
+				fmt.Fprintf(e.stderr, "rivven-connect check: unexpected argument %q\n", args[0])
+				return exitUsage
+			}
+			if o.format != "text" && o.format != "json" {
+				fmt.Fprintf(e.stderr, "rivven-connect check: --format must be text or json, not %q\n", o.format)
+				return exitUsage
+			}
+			p, errs, ok := e.compile(o)
+			if !ok {
+				if errs == nil && o.format == "json" {
+					return exitUsage
+				}
+				return exitUsage
+			}
+			if o.format == "json" {
+				fmt.Fprintln(e.stdout, "[]")
+				return exitOK
+			}
+			enabled := 0
+			for _, pp := range p.Pipelines {
+				if pp.Enabled {
+					enabled++
+				}
+			}
+			fmt.Fprintf(e.stdout, "%s: ok (%d pipelines, %d enabled)\n", o.config, len(p.Pipelines), enabled)
+			for _, pp := range p.Pipelines {
+				for _, c := range []string{pp.Source.Unavailable, pp.Sink.Unavailable} {
+					if c != "" && pp.Enabled {
+						fmt.Fprintf(e.stdout, "note: pipeline %q: %s; run will refuse it\n", pp.Name, c)
+					}
+				}
+			}
+			return exitOK
+		},
+	})
+}

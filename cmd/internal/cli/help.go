@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	commands = append(commands, &command{
+		name:    "help",
+		usage:   "[COMMAND]",
+		summary: "Show help for rivven-connect or one command.",
+		run: func(e *env, o *options, args []string) int {
+			if len(args) == 0 {
+				e.usage(e.stdout)
+				return exitOK
+			}
+			c := lookupCommand(args[0])
+			if c == nil {
+				fmt.Fprintf(e.stderr, "rivven-connect help: unknown command %q\n", args[0])
+				return exitUsage
+			}
+			fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
+			fs.StringP("config", "c", "connect.yaml", "config file")
+			fs.BoolP("verbose", "v", false, "verbose logging")
+			if c.flags != nil {
+				c.flags(fs, &options{})
+			}
+			e.commandUsage(e.stdout, c, fs)
+			return exitOK
+		},
+	})
+}

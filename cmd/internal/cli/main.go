@@ -1,0 +1,152 @@
+// Package cli is the rivven-connect command line. Main is the whole program
+// (cmd/rivven-connect only calls it), so tests run it in-process.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/spf13/pflag"
+
+	"github.com/rivven/rivven-connect/compiler/source"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a runtime failure
+	exitUsage   = 2 // an invalid config or bad usage
+)
+
+// command is one verb of the CLI.
+type command struct {
+	name    string
+	usage   string // argument synopsis
+	summary string
+	flags   func(fs *pflag.FlagSet, o *options)
+	run     func(e *env, o *options, args []string) int
+}
+
+// options are the flags every command shares plus the per-command ones.
+type options struct {
+	config  string
+	verbose bool
+	format  string
+}
+
+// env is what a command may touch: its streams and the process environment.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+}
+
+var commands []*command
+
+func lookupCommand(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Main runs the CLI with args (without the program name) and returns the
+// process exit code: 0 ok, 1 runtime failure, 2 invalid config or usage.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, lookup: os.LookupEnv}
+	return e.main(args)
+}
+
+func (e *env) main(args []string) int {
+	global := pflag.NewFlagSet("rivven-connect", pflag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	global.SetInterspersed(false)
+	o := &options{}
+	global.StringVarP(&o.config, "config", "c", "connect.yaml", "config file")
+	global.BoolVarP(&o.verbose, "verbose", "v", false, "verbose logging")
+	showVersion := global.Bool("version", false, "print the version")
+	help := global.BoolP("help", "h", false, "show help")
+	if err := global.Parse(args); err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect: %v\n\n", err)
+		e.usage(e.stderr)
+		return exitUsage
+	}
+	rest := global.Args()
+	switch {
+	case *showVersion:
+		return lookupCommand("version").run(e, o, nil)
+	case *help, len(rest) == 0:
+		e.usage(e.stdout)
+		if *help {
+			return exitOK
+		}
+		return exitUsage
+	}
+	cmd := lookupCommand(rest[0])
+	if cmd == nil {
+		var names []string
+		for _, c := range commands {
+			names = append(names, c.name)
+		}
+		fmt.Fprintf(e.stderr, "rivven-connect: unknown command %q", rest[0])
+		if s := source.Suggest(rest[0], names); s != "" {
+			fmt.Fprintf(e.stderr, " (did you mean %q?)", s)
+		}
+		fmt.Fprintf(e.stderr, "\nRun 'rivven-connect help' for the list of commands.\n")
+		return exitUsage
+	}
+	fs := pflag.NewFlagSet(cmd.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVarP(&o.config, "config", "c", o.config, "config file")
+	fs.BoolVarP(&o.verbose, "verbose", "v", o.verbose, "verbose logging")
+	cmdHelp := fs.BoolP("help", "h", false, "show help")
+	if cmd.flags != nil {
+		cmd.flags(fs, o)
+	}
+	if err := fs.Parse(rest[1:]); err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect %s: %v\n", cmd.name, err)
+		e.commandUsage(e.stderr, cmd, fs)
+		return exitUsage
+	}
+	if *cmdHelp {
+		e.commandUsage(e.stdout, cmd, fs)
+		return exitOK
+	}
+	return cmd.run(e, o, fs.Args())
+}
+
+func (e *env) usage(w io.Writer) {
+	fmt.Fprintf(w, "rivven-connect moves data from sources through transforms into sinks.\n\n")
+	fmt.Fprintf(w, "Usage: rivven-connect [-c FILE] COMMAND [ARGS]\n\nCommands:\n")
+	cs := append([]*command(nil), commands...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nGlobal flags:\n  -c, --config FILE   config file (default connect.yaml)\n  -v, --verbose       verbose logging\n")
+	fmt.Fprintf(w, "\nRun 'rivven-connect help COMMAND' for a command's flags.\n")
+}
+
+func (e *env) commandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "Usage: rivven-connect %s %s\n\n%s\n\nFlags:\n%s", c.name, c.usage, c.summary, fs.FlagUsages())
+}
+
+// readConfig reads the config file named by o, reporting a missing file
+// clearly.
+func (e *env) readConfig(o *options) ([]byte, bool) {
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(e.stderr, "rivven-connect: config file %s not found (use -c FILE, or 'rivven-connect init > %s' to start one)\n", o.config, o.config)
+		} else {
+			fmt.Fprintf(e.stderr, "rivven-connect: %v\n", err)
+		}
+		return nil, false
+	}
+	return data, true
+}

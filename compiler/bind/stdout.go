@@ -1,0 +1,31 @@
+package bind
+
+import (
+	"cuelang.org/go/cue"
+
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/stdout"
+)
+
+func init() {
+	register(&Component{
+		Kind: Sink,
+		Name: "stdout",
+		Def:  "#Stdout",
+		Decode: func(v cue.Value, _ *config.Node) (any, error) {
+			var j struct {
+				Format           string `json:"format"`
+				IncludeMetadata  bool   `json:"include_metadata"`
+				IncludeTimestamp bool   `json:"include_timestamp"`
+			}
+			if err := decodeInto(v, &j); err != nil {
+				return nil, err
+			}
+			return stdout.Config{Format: j.Format, IncludeMetadata: j.IncludeMetadata, IncludeTimestamp: j.IncludeTimestamp}, nil
+		},
+		NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
+			return stdout.New(cfg.(stdout.Config), env.Stdout)
+		},
+	})
+}

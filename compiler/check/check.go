@@ -1,0 +1,338 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+type checker struct {
+	schema *Schema
+	file   *config.File
+	errs   source.Errors
+	out    *Config
+
+	sources, sinks map[string]*Component
+	transforms     map[string]*transformDecl
+}
+
+type transformDecl struct {
+	name, typ string
+	node      *config.Node // the transform's config block
+	value     cue.Value    // validated, defaulted config
+	ok        bool
+}
+
+// Check validates f and resolves it. It returns every error it finds,
+// sorted; the Config is nil when there are any.
+func Check(f *config.File) (*Config, source.Errors) {
+	s, err := LoadSchema()
+	if err != nil {
+		// The embedded definitions are part of the binary; a failure here is
+		// a build defect, reported rather than panicking.
+		var errs source.Errors
+		errs.Add(source.Pos{File: f.Name}, source.CodeInvalidValue, "", "internal error: %v", err)
+		return nil, errs
+	}
+	c := &checker{
+		schema:     s,
+		file:       f,
+		out:        &Config{File: f.Name},
+		sources:    map[string]*Component{},
+		sinks:      map[string]*Component{},
+		transforms: map[string]*transformDecl{},
+	}
+	c.run()
+	if len(c.errs) > 0 {
+		return nil, c.errs.Sorted()
+	}
+	return c.out, nil
+}
+
+func (c *checker) posOf(path []string) source.Pos {
+	n, _ := c.file.Root.Nearest(path...)
+	return n.Pos
+}
+
+func (c *checker) run() {
+	root := c.file.Root
+	c.collectSecrets(root)
+	c.validate(c.schema.Def("#Config"), root, nil)
+
+	c.components(bind.Source, "sources", "connector", func(name string, comp *Component) {
+		c.sources[name] = comp
+		c.out.Sources = append(c.out.Sources, comp)
+	})
+	c.components(bind.Sink, "sinks", "connector", func(name string, comp *Component) { c.sinks[name] = comp })
+	c.transformDecls()
+
+	pipes := root.Get("pipelines")
+	if pipes != nil && pipes.Kind == config.Map {
+		for i, name := range pipes.Keys {
+			c.pipeline(name, pipes.Items[i])
+		}
+	}
+	c.desugar()
+	sort.Slice(c.out.Pipelines, func(i, j int) bool { return c.out.Pipelines[i].Name < c.out.Pipelines[j].Name })
+	sort.Slice(c.out.Sources, func(i, j int) bool { return c.out.Sources[i].Name < c.out.Sources[j].Name })
+	if len(c.out.Pipelines) == 0 && len(c.errs) == 0 {
+		c.errs.Add(root.Pos, source.CodeNoPipelines, "pipelines", "nothing to run: declare a pipeline under pipelines (source, sink, transforms), or give a source a topic / a sink topics")
+	}
+}
+
+// collectSecrets records every substituted text, so that no dump shows it.
+func (c *checker) collectSecrets(n *config.Node) {
+	if n == nil {
+		return
+	}
+	if len(n.Vars) > 0 && n.Text != "" {
+		c.out.Secrets = append(c.out.Secrets, n.Text)
+	}
+	for _, it := range n.Items {
+		c.collectSecrets(it)
+	}
+}
+
+// components resolves the connector and validates the config of every
+// source or sink.
+func (c *checker) components(kind bind.Kind, section, key string, add func(string, *Component)) {
+	sec := c.file.Root.Get(section)
+	if sec == nil || sec.Kind != config.Map {
+		return
+	}
+	names, defs := c.schema.Connectors(kind.CUEKind())
+	for i, name := range sec.Keys {
+		n := sec.Items[i]
+		conn := n.Get(key)
+		if conn == nil || conn.Kind != config.String {
+			continue // reported by #Config validation
+		}
+		path := []string{section, name}
+		b, ok := bind.Lookup(kind, conn.Text)
+		def, inCUE := defs[conn.Text]
+		if !ok || !inCUE {
+			msg := fmt.Sprintf("unknown %s connector %q", kind, conn.Text)
+			if s := source.Suggest(conn.Text, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			c.errs.Add(conn.Pos, source.CodeUnknownConnector, config.JoinPath(append(path, key)), "%s; available: %s", msg, strings.Join(names, ", "))
+			continue
+		}
+		cfgNode := n.Get("config")
+		v, valid := c.validate(def, cfgNode, append(path, "config"))
+		comp := &Component{Name: name, Connector: conn.Text, Bind: b, Unavailable: b.Unavailable}
+		if valid {
+			cfg, err := b.Decode(v, orEmpty(cfgNode))
+			if err != nil {
+				c.errs.Add(c.posOf(append(path, "config")), source.CodeInvalidValue, config.JoinPath(append(path, "config")), "%v", err)
+				continue
+			}
+			comp.Config = cfg
+			if b.Schema != nil {
+				s, err := b.Schema(cfg)
+				if err != nil {
+					c.errs.Add(c.posOf(append(path, "config")), source.CodeInvalidValue, config.JoinPath(append(path, "config")), "%v", err)
+					continue
+				}
+				comp.Schema = s
+			}
+		}
+		add(name, comp)
+	}
+}
+
+func orEmpty(n *config.Node) *config.Node {
+	if n == nil {
+		return &config.Node{Kind: config.Map}
+	}
+	return n
+}
+
+func (c *checker) transformDecls() {
+	sec := c.file.Root.Get("transforms")
+	if sec == nil || sec.Kind != config.Map {
+		return
+	}
+	names, defs := c.schema.Connectors("transforms")
+	for i, name := range sec.Keys {
+		n := sec.Items[i]
+		typ := n.Get("type")
+		if typ == nil || typ.Kind != config.String {
+			continue
+		}
+		path := []string{"transforms", name}
+		def, ok := defs[typ.Text]
+		if !ok {
+			msg := fmt.Sprintf("unknown transform type %q", typ.Text)
+			if s := source.Suggest(typ.Text, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			c.errs.Add(typ.Pos, source.CodeUnknownConnector, config.JoinPath(append(path, "type")), "%s; available: %s", msg, strings.Join(names, ", "))
+			continue
+		}
+		cfgNode := n.Get("config")
+		v, valid := c.validate(def, cfgNode, append(path, "config"))
+		c.transforms[name] = &transformDecl{name: name, typ: typ.Text, node: orEmpty(cfgNode), value: v, ok: valid}
+	}
+}
+
+func (c *checker) pipeline(name string, n *config.Node) {
+	if n.Kind != config.Map {
+		return
+	}
+	path := []string{"pipelines", name}
+	p := &Pipeline{Name: name, Enabled: true}
+	if e := n.Get("enabled"); e != nil && e.Kind == config.Bool {
+		p.Enabled = e.Text == "true"
+	}
+	ok := true
+	resolve := func(key, what string, table map[string]*Component, section string) *Component {
+		ref := n.Get(key)
+		if ref == nil || ref.Kind != config.String {
+			ok = false
+			return nil
+		}
+		comp := table[ref.Text]
+		if comp == nil {
+			ok = false
+			if c.file.Root.Lookup(section, ref.Text) != nil {
+				return nil // declared but invalid: already reported
+			}
+			c.errs.Add(ref.Pos, source.CodeUnknownRef, config.JoinPath(append(path, key)), "%s", c.refMessage(what, ref.Text, section))
+		}
+		return comp
+	}
+	p.Source = resolve("source", "source", c.sources, "sources")
+	p.Sink = resolve("sink", "sink", c.sinks, "sinks")
+	var decls []*transformDecl
+	if ts := n.Get("transforms"); ts != nil && ts.Kind == config.Seq {
+		for i, t := range ts.Items {
+			if t.Kind != config.String {
+				ok = false
+				continue
+			}
+			d := c.transforms[t.Text]
+			if d == nil {
+				ok = false
+				if c.file.Root.Lookup("transforms", t.Text) == nil {
+					c.errs.Add(t.Pos, source.CodeUnknownRef, config.JoinPath(append(path, "transforms", fmt.Sprint(i))), "%s", c.refMessage("transform", t.Text, "transforms"))
+				}
+				continue
+			}
+			decls = append(decls, d)
+		}
+	}
+	c.settings(p, n.Get("settings"), path)
+	if p.Source != nil {
+		// Type-check the transforms that resolved even when something else
+		// is wrong, so one run reports every error.
+		c.steps(p, decls)
+	}
+	if ok {
+		c.out.Pipelines = append(c.out.Pipelines, p)
+	}
+}
+
+func (c *checker) refMessage(what, name, section string) string {
+	var names []string
+	if sec := c.file.Root.Get(section); sec != nil {
+		names = sec.Keys
+	}
+	msg := fmt.Sprintf("no %s named %q", what, name)
+	if s := source.Suggest(name, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	if len(names) > 0 {
+		msg += fmt.Sprintf("; %s declared: %s", section, strings.Join(names, ", "))
+	} else {
+		msg += fmt.Sprintf("; the config declares no %s", section)
+	}
+	return msg
+}
+
+func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
+	if n == nil {
+		return
+	}
+	if r := n.Get("rate_limit"); r != nil && r.Kind == config.Int {
+		fmt.Sscan(r.Text, &p.RateLimit)
+	}
+	if oe := n.Get("on_error"); oe != nil {
+		switch oe.Text {
+		case "skip":
+			p.OnError = runtime.OnErrorSkip
+		case "dead_letter":
+			p.OnError = runtime.OnErrorDeadLetter
+			dl := n.Get("dead_letter_sink")
+			if dl == nil && n.Get("dead_letter_topic") == nil {
+				c.errs.Add(oe.Pos, source.CodeMissingKey, config.JoinPath(append(path, "settings", "dead_letter_sink")), "on_error: dead_letter needs settings.dead_letter_sink (a sink name) or settings.dead_letter_topic")
+			}
+			if dl != nil && dl.Kind == config.String {
+				if c.sinks[dl.Text] == nil && c.file.Root.Lookup("sinks", dl.Text) == nil {
+					c.errs.Add(dl.Pos, source.CodeUnknownRef, config.JoinPath(append(path, "settings", "dead_letter_sink")), "%s", c.refMessage("sink", dl.Text, "sinks"))
+				}
+				p.DeadLetterSink = dl.Text
+			}
+		}
+	}
+}
+
+// desugar turns the broker-topic shape into pipelines: a source with
+// `topic` publishes to the broker; a sink with `topics` consumes from it.
+func (c *checker) desugar() {
+	root := c.file.Root
+	if sec := root.Get("sources"); sec != nil && sec.Kind == config.Map {
+		for i, name := range sec.Keys {
+			t := sec.Items[i].Get("topic")
+			src := c.sources[name]
+			if t == nil || t.Kind != config.String || src == nil {
+				continue
+			}
+			if root.Get("broker") == nil {
+				c.errs.Add(t.Pos, source.CodeMissingKey, "broker", "source %q publishes to topic %q, which needs a top-level broker section (bootstrap_servers)", name, t.Text)
+				continue
+			}
+			sink := &Component{Name: "broker", Connector: "rivven", Unavailable: mustUnavailable("rivven")}
+			p := &Pipeline{Name: name + "-to-topic", Enabled: true, Source: src, Sink: sink,
+				Origin: fmt.Sprintf("source %q publishes to broker topic %q", name, t.Text)}
+			c.steps(p, nil)
+			c.out.Pipelines = append(c.out.Pipelines, p)
+		}
+	}
+	if sec := root.Get("sinks"); sec != nil && sec.Kind == config.Map {
+		for i, name := range sec.Keys {
+			ts := sec.Items[i].Get("topics")
+			sink := c.sinks[name]
+			if ts == nil || ts.Kind != config.Seq || sink == nil {
+				continue
+			}
+			if root.Get("broker") == nil {
+				c.errs.Add(ts.Pos, source.CodeMissingKey, "broker", "sink %q consumes broker topics, which needs a top-level broker section (bootstrap_servers)", name)
+				continue
+			}
+			var topics []string
+			for _, t := range ts.Items {
+				topics = append(topics, t.Text)
+			}
+			src := &Component{Name: "broker", Connector: "rivven", Unavailable: bind.BrokerSourceUnavailable}
+			p := &Pipeline{Name: "topic-to-" + name, Enabled: true, Source: src, Sink: sink,
+				Origin: fmt.Sprintf("sink %q consumes broker topics %s", name, strings.Join(topics, ", "))}
+			c.steps(p, nil)
+			c.out.Pipelines = append(c.out.Pipelines, p)
+		}
+	}
+}
+
+func mustUnavailable(name string) string {
+	if b, ok := bind.Lookup(bind.Sink, name); ok {
+		return b.Unavailable
+	}
+	return "not available"
+}

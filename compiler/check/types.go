@@ -1,0 +1,79 @@
+// Package check validates a parsed config and resolves it: CUE validation
+// of the document and of each component's config, connector and reference
+// resolution, the desugaring of the broker-topic shape into pipelines, and
+// the compilation and typing of every condition against the schema that
+// reaches it. Its one entry verb is Check.
+package check
+
+import (
+	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/cond"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/mask"
+)
+
+// Config is a checked config: every pipeline resolved, in name order.
+type Config struct {
+	File      string
+	Pipelines []*Pipeline
+	// Sources are every valid declared source, in name order.
+	Sources []*Component
+	// Secrets are the texts substituted from environment variables; dumps
+	// and messages must never show them.
+	Secrets []string
+}
+
+// Component is a resolved source or sink.
+type Component struct {
+	Name      string // the config's name for it
+	Connector string
+	Bind      *bind.Component // nil for a component the desugaring made up
+	Config    any             // the stdlib plain-data config
+	// Schema is a source's record schema; nil when known only at run time.
+	Schema      *runtime.Schema
+	Unavailable string
+}
+
+// Step is one transform as one pipeline applies it.
+type Step struct {
+	Name   string // the transform's name in the config
+	Type   string // filter | field-mask
+	Filter *cond.Condition
+	Mask   *MaskStep
+}
+
+// MaskStep is a resolved field-mask.
+type MaskStep struct {
+	Spec   mask.Spec
+	Fields []FieldPath
+	When   *cond.Condition // nil: always
+}
+
+// FieldPath is a resolved field path: the top-level position in the
+// record layout, and object keys below it.
+type FieldPath struct {
+	Path  string
+	Index int
+	Keys  []string
+}
+
+// Pipeline is a resolved pipeline.
+type Pipeline struct {
+	Name    string
+	Enabled bool
+	Source  *Component
+	Sink    *Component
+	Steps   []*Step
+	// Schemas[i] is the schema entering Steps[i]; the last is what the sink
+	// receives. Nil entries: unknown until run time.
+	Schemas []*runtime.Schema
+
+	OnError        runtime.ErrorPolicy
+	RateLimit      int
+	DeadLetterSink string
+	BatchMax       int
+	BatchTimeoutMS int
+	// Origin explains a pipeline the broker-topic shape implied; "" for a
+	// pipeline the config declares.
+	Origin string
+}

@@ -1,0 +1,37 @@
+// Package compiler is the facade that owns the order of the stages:
+//
+//	config.Parse → check.Check → plan.Build (passes) → interp.New | emit
+//
+// Callers (the CLI, tests) go through Compile and never sequence stages
+// themselves.
+package compiler
+
+import (
+	"github.com/rivven/rivven-connect/compiler/check"
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/interp"
+	"github.com/rivven/rivven-connect/compiler/plan"
+	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Compile parses, checks and plans the config in data (named name in
+// messages), substituting variables from env. It reports every error it
+// can find in one run, sorted; the plan is nil when there are any.
+func Compile(name string, data []byte, env config.Env) (*plan.Plan, source.Errors) {
+	f, errs := config.Parse(name, data, env)
+	if f == nil {
+		return nil, errs
+	}
+	c, cerrs := check.Check(f)
+	errs = append(errs, cerrs...)
+	if len(errs) > 0 {
+		return nil, errs.Sorted()
+	}
+	return plan.Build(c), nil
+}
+
+// Interpret instantiates the enabled pipelines of p with the interpreter.
+func Interpret(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
+	return interp.New(p, env)
+}

@@ -1,0 +1,309 @@
+package cond
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+
+	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Error is a problem with a condition. Offset is a byte offset into the
+// condition's text, so callers can point at the column in the config file.
+type Error struct {
+	Offset  int
+	Code    source.Code
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// MaxLength bounds a condition's text; longer ones are refused before
+// parsing.
+const MaxLength = 4096
+
+// Compile parses text as an expr-lang expression, type-checks it against
+// the fields of s (it must yield a bool), and lowers it to IR where it can.
+func Compile(text string, s *runtime.Schema) (*Condition, *Error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, &Error{Code: source.CodeConditionSyntax, Message: "the condition is empty"}
+	}
+	if len(text) > MaxLength {
+		return nil, &Error{Code: source.CodeConditionSyntax, Message: fmt.Sprintf("the condition is %d bytes long; the limit is %d", len(text), MaxLength)}
+	}
+	if _, err := parser.Parse(text); err != nil {
+		return nil, convert(text, err, source.CodeConditionSyntax, s)
+	}
+	prog, err := expr.Compile(text, expr.Env(Env(s)), expr.AsBool(), expr.Optimize(false))
+	if err != nil {
+		return nil, convert(text, err, source.CodeConditionType, s)
+	}
+	c := &Condition{Source: text}
+	l := lowerer{schema: s}
+	c.IR = l.lower(prog.Node())
+	if l.reason != "" {
+		c.IR, c.Strategy, c.Reason = nil, Fallback, l.reason
+	}
+	c.Fields = referenced(prog.Node(), s)
+	return c, nil
+}
+
+// CheckSyntax parses text without type-checking it, for conditions whose
+// stream schema is known only at run time.
+func CheckSyntax(text string) *Error {
+	if strings.TrimSpace(text) == "" {
+		return &Error{Code: source.CodeConditionSyntax, Message: "the condition is empty"}
+	}
+	if _, err := parser.Parse(text); err != nil {
+		return convert(text, err, source.CodeConditionSyntax, nil)
+	}
+	return nil
+}
+
+// convert turns an expr error into an Error with a byte offset.
+func convert(text string, err error, code source.Code, s *runtime.Schema) *Error {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return &Error{Code: code, Message: err.Error()}
+	}
+	msg := fe.Message
+	off := runeToByte(text, fe.From)
+	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
+		code = source.CodeUnknownField
+		msg = fmt.Sprintf("the stream has no field %q", name)
+		if s != nil {
+			var live []string
+			for _, f := range s.Fields {
+				if f.Type.Kind != runtime.KindAbsent {
+					live = append(live, f.Name)
+				} else if f.Name == name {
+					msg = fmt.Sprintf("field %q was removed by a field-mask earlier in the pipeline", name)
+				}
+			}
+			if sug := source.Suggest(name, live); sug != "" && sug != name {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+			msg += "; fields: " + strings.Join(live, ", ")
+		}
+	}
+	return &Error{Offset: off, Code: code, Message: msg}
+}
+
+func runeToByte(s string, runes int) int {
+	i := 0
+	for n := 0; n < runes && i < len(s); n++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
+}
+
+// Env returns the expr type environment of s: one sample value per field
+// whose Go type is the field's type (nil, i.e. any, for nullable and
+// untyped fields).
+func Env(s *runtime.Schema) map[string]any {
+	env := make(map[string]any, len(s.Fields))
+	for _, f := range s.Fields {
+		if f.Type.Kind != runtime.KindAbsent { // removed by a field-mask
+			env[f.Name] = sample(f.Type, f.Nullable)
+		}
+	}
+	return env
+}
+
+func sample(t runtime.Type, nullable bool) any {
+	if nullable {
+		return nil
+	}
+	switch t.Kind {
+	case runtime.KindBool:
+		return false
+	case runtime.KindInt:
+		return 0
+	case runtime.KindFloat:
+		return 0.0
+	case runtime.KindString:
+		return ""
+	case runtime.KindArray:
+		return []any{}
+	case runtime.KindObject:
+		m := make(map[string]any, len(t.Fields))
+		for _, f := range t.Fields {
+			m[f.Name] = sample(f.Type, f.Nullable)
+		}
+		return m
+	}
+	return nil
+}
+
+func kindOf(t reflect.Type) runtime.Kind {
+	if t == nil {
+		return runtime.KindNull
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return runtime.KindBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return runtime.KindInt
+	case reflect.Float32, reflect.Float64:
+		return runtime.KindFloat
+	case reflect.String:
+		return runtime.KindString
+	}
+	return runtime.KindNull
+}
+
+type lowerer struct {
+	schema *runtime.Schema
+	reason string // why lowering failed; "" while it succeeds
+}
+
+func (l *lowerer) fail(format string, args ...any) *Node {
+	if l.reason == "" {
+		l.reason = fmt.Sprintf(format, args...)
+	}
+	return &Node{Op: OpConst}
+}
+
+func (l *lowerer) lower(n ast.Node) *Node {
+	typ := kindOf(n.Type())
+	switch n := n.(type) {
+	case *ast.NilNode:
+		return &Node{Op: OpConst, Type: runtime.KindNull}
+	case *ast.BoolNode:
+		return &Node{Op: OpConst, Type: runtime.KindBool, Const: runtime.Bool(n.Value)}
+	case *ast.IntegerNode:
+		return &Node{Op: OpConst, Type: runtime.KindInt, Const: runtime.Int(int64(n.Value))}
+	case *ast.FloatNode:
+		return &Node{Op: OpConst, Type: runtime.KindFloat, Const: runtime.Float(n.Value)}
+	case *ast.StringNode:
+		return &Node{Op: OpConst, Type: runtime.KindString, Const: runtime.String(n.Value)}
+	case *ast.IdentifierNode:
+		i := l.schema.Index(n.Value)
+		if i < 0 {
+			return l.fail("uses %s, which is not a stream field", n.Value)
+		}
+		f := l.schema.Fields[i]
+		k := f.Type.Kind
+		if f.Nullable {
+			k = runtime.KindNull
+		}
+		return &Node{Op: OpField, Type: k, Field: i, Path: n.Value}
+	case *ast.ChainNode:
+		return l.lower(n.Node)
+	case *ast.MemberNode:
+		prop, ok := n.Property.(*ast.StringNode)
+		if !ok || n.Method {
+			return l.fail("uses an index or method access")
+		}
+		base := l.lower(n.Node)
+		if base.Op != OpField {
+			return l.fail("reads a member of a computed value")
+		}
+		return &Node{Op: OpField, Type: typ, Field: base.Field, Keys: append(append([]string(nil), base.Keys...), prop.Value), Path: base.Path + "." + prop.Value}
+	case *ast.UnaryNode:
+		arg := l.lower(n.Node)
+		switch n.Operator {
+		case "!", "not":
+			return &Node{Op: OpNot, Type: runtime.KindBool, Args: []*Node{arg}}
+		case "-":
+			return &Node{Op: OpNeg, Type: typ, Args: []*Node{arg}}
+		case "+":
+			return arg
+		}
+		return l.fail("uses unary %s", n.Operator)
+	case *ast.BinaryNode:
+		return l.binary(n, typ)
+	case *ast.BuiltinNode:
+		if n.Name == "len" && len(n.Arguments) == 1 {
+			return &Node{Op: OpLen, Type: runtime.KindInt, Args: []*Node{l.lower(n.Arguments[0])}}
+		}
+		return l.fail("calls %s()", n.Name)
+	case *ast.ConditionalNode:
+		return &Node{Op: OpCond, Type: typ, Args: []*Node{l.lower(n.Cond), l.lower(n.Exp1), l.lower(n.Exp2)}}
+	}
+	return l.fail("uses %s", strings.TrimSuffix(strings.TrimPrefix(reflect.TypeOf(n).String(), "*ast."), "Node"))
+}
+
+func (l *lowerer) binary(n *ast.BinaryNode, typ runtime.Kind) *Node {
+	op := n.Operator
+	switch op {
+	case "in":
+		arr, ok := n.Right.(*ast.ArrayNode)
+		if !ok {
+			return l.fail("uses in with a non-literal list")
+		}
+		out := &Node{Op: OpIn, Type: runtime.KindBool, Args: []*Node{l.lower(n.Left)}}
+		for _, e := range arr.Nodes {
+			c := l.lower(e)
+			if c.Op != OpConst {
+				return l.fail("uses in with a non-constant list element")
+			}
+			out.Args = append(out.Args, c)
+		}
+		return out
+	case "matches":
+		pat, ok := n.Right.(*ast.StringNode)
+		if !ok {
+			return l.fail("matches a computed pattern")
+		}
+		if _, err := regexp.Compile(pat.Value); err != nil {
+			return l.fail("matches an invalid pattern")
+		}
+		return &Node{Op: OpMatches, Type: runtime.KindBool, Name: pat.Value, Args: []*Node{l.lower(n.Left)}}
+	}
+	left, right := l.lower(n.Left), l.lower(n.Right)
+	args := []*Node{left, right}
+	switch op {
+	case "&&", "and":
+		return &Node{Op: OpAnd, Type: runtime.KindBool, Args: args}
+	case "||", "or":
+		return &Node{Op: OpOr, Type: runtime.KindBool, Args: args}
+	case "==":
+		return &Node{Op: OpEq, Type: runtime.KindBool, Args: args}
+	case "!=":
+		return &Node{Op: OpNe, Type: runtime.KindBool, Args: args}
+	case "<", "<=", ">", ">=":
+		return &Node{Op: OpCompare, Type: runtime.KindBool, Name: op, Args: args}
+	case "+", "-", "*", "/", "%":
+		return &Node{Op: OpArith, Type: typ, Name: op, Args: args}
+	case "contains", "startsWith", "endsWith":
+		return &Node{Op: OpStringOp, Type: runtime.KindBool, Name: op, Args: args}
+	}
+	return l.fail("uses operator %s", op)
+}
+
+// referenced lists the top-level schema fields an expression reads.
+func referenced(root ast.Node, s *runtime.Schema) []FieldRef {
+	seen := map[string]bool{}
+	var v collector
+	v.f = func(n ast.Node) {
+		if id, ok := n.(*ast.IdentifierNode); ok && !seen[id.Value] {
+			if i := s.Index(id.Value); i >= 0 {
+				seen[id.Value] = true
+				v.out = append(v.out, FieldRef{Name: id.Value, Index: i})
+			}
+		}
+	}
+	ast.Walk(&root, &v)
+	sort.Slice(v.out, func(i, j int) bool { return v.out[i].Index < v.out[j].Index })
+	return v.out
+}
+
+type collector struct {
+	f   func(ast.Node)
+	out []FieldRef
+}
+
+func (c *collector) Visit(n *ast.Node) { c.f(*n) }

@@ -1,0 +1,66 @@
+// Package interp is the interpreting back end: New turns a plan into
+// runtime pipelines whose per-record function is a chain of closures
+// calling the same stdlib functions that generated code calls.
+package interp
+
+import (
+	"fmt"
+
+	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/plan"
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// New instantiates every enabled pipeline of p. It fails, naming the
+// pipeline, when a component cannot be built or is not available in this
+// build. The pipelines are not started.
+func New(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
+	var out []*runtime.Pipeline
+	for _, pp := range p.Pipelines {
+		if !pp.Enabled {
+			continue
+		}
+		rp, err := pipeline(pp, env)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %q: %w", pp.Name, err)
+		}
+		out = append(out, rp)
+	}
+	return out, nil
+}
+
+func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
+	for _, c := range []plan.Component{pp.Source, pp.Sink} {
+		if c.Unavailable != "" {
+			return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
+		}
+	}
+	sb, ok := bind.Lookup(bind.Source, pp.Source.Connector)
+	if !ok || sb.NewSource == nil {
+		return nil, fmt.Errorf("source connector %q cannot run", pp.Source.Connector)
+	}
+	kb, ok := bind.Lookup(bind.Sink, pp.Sink.Connector)
+	if !ok || kb.NewSink == nil {
+		return nil, fmt.Errorf("sink connector %q cannot run", pp.Sink.Connector)
+	}
+	src, err := sb.NewSource(pp.Source.Config, env)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", pp.Source.Name, err)
+	}
+	sink, err := kb.NewSink(pp.Sink.Config, env)
+	if err != nil {
+		return nil, fmt.Errorf("sink %q: %w", pp.Sink.Name, err)
+	}
+	prog, err := Program(pp)
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Pipeline{
+		Name:      pp.Name,
+		Source:    src,
+		Program:   prog,
+		Sink:      sink,
+		OnError:   pp.Settings.OnError,
+		RateLimit: pp.Settings.RateLimit,
+	}, nil
+}

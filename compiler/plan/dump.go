@@ -1,0 +1,178 @@
+package plan
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/mask"
+)
+
+// Dump renders the plan as deterministic text: the same plan always gives
+// the same bytes. Texts that came from environment variables are shown as
+// "<secret>".
+func (p *Plan) Dump() string {
+	var b strings.Builder
+	d := dumper{b: &b, secrets: p.Secrets}
+	for i, pp := range p.Pipelines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		d.pipeline(pp)
+	}
+	return b.String()
+}
+
+type dumper struct {
+	b       *strings.Builder
+	secrets []string
+}
+
+func (d *dumper) f(format string, args ...any) { fmt.Fprintf(d.b, format, args...) }
+
+func (d *dumper) pipeline(p *Pipeline) {
+	state := "enabled"
+	if !p.Enabled {
+		state = "disabled"
+	}
+	d.f("pipeline %s (%s)\n", strconv.Quote(p.Name), state)
+	if p.Origin != "" {
+		d.f("  origin: %s\n", p.Origin)
+	}
+	d.component("source", p.Source)
+	for i, s := range p.Stages {
+		d.f("  schema: %s\n", schemaText(p.Schemas[i]))
+		d.stage(i, s)
+	}
+	d.f("  schema: %s\n", schemaText(p.Schemas[len(p.Schemas)-1]))
+	d.component("sink", p.Sink)
+	st := p.Settings
+	d.f("  settings: on_error=%s rate_limit=%d", st.OnError, st.RateLimit)
+	if st.DeadLetterSink != "" {
+		d.f(" dead_letter_sink=%s", strconv.Quote(st.DeadLetterSink))
+	}
+	d.f("\n")
+}
+
+func (d *dumper) maskSpec(s *Stage) string {
+	m := s.Mask
+	out := m.Strategy.String()
+	switch m.Strategy {
+	case mask.Hash:
+		if m.Salt != "" {
+			out += " salt=" + d.secret(strconv.Quote(m.Salt))
+		}
+	case mask.Partial:
+		out += fmt.Sprintf(" keep_first=%d keep_last=%d", m.KeepFirst, m.KeepLast)
+	case mask.Fixed:
+		out += " value=" + d.value(reflect.ValueOf(m.Value))
+	}
+	return out
+}
+
+func (d *dumper) component(role string, c Component) {
+	d.f("  %s %s: %s %s\n", role, strconv.Quote(c.Name), c.Connector, d.value(reflect.ValueOf(c.Config)))
+	if c.Unavailable != "" {
+		d.f("    unavailable: %s\n", c.Unavailable)
+	}
+}
+
+func (d *dumper) stage(i int, s *Stage) {
+	names := make([]string, len(s.Names))
+	for j, n := range s.Names {
+		names[j] = strconv.Quote(n)
+	}
+	d.f("  stage %d %s [%s]", i, s.Kind, strings.Join(names, " "))
+	switch s.Kind {
+	case Filter:
+		d.f(": keep where %s\n", s.Cond.Dump())
+	case Mask:
+		var fields []string
+		for _, f := range s.Fields {
+			fields = append(fields, fmt.Sprintf("%s#%d", f.Path, f.Index))
+		}
+		d.f(": %s %s", d.maskSpec(s), strings.Join(fields, " "))
+		if s.Cond != nil {
+			d.f(" when %s", s.Cond.Dump())
+		}
+		d.f("\n")
+	}
+}
+
+func schemaText(s *runtime.Schema) string {
+	if s == nil {
+		return "(known at run time)"
+	}
+	var parts []string
+	for _, f := range s.Fields {
+		if f.Type.Kind == runtime.KindAbsent {
+			continue
+		}
+		t := f.Type.String()
+		if f.Nullable {
+			t = "?" + t
+		}
+		parts = append(parts, f.Name+" "+t)
+	}
+	return strings.Join(parts, ", ")
+}
+
+var valueType = reflect.TypeOf(runtime.Value{})
+
+// value renders plain config data compactly: structs as {Field: value},
+// zero fields left out.
+func (d *dumper) value(v reflect.Value) string {
+	if !v.IsValid() {
+		return "{}"
+	}
+	if v.Type() == valueType {
+		return d.secret(string(runtime.AppendJSON(nil, v.Interface().(runtime.Value))))
+	}
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return "nil"
+		}
+		return d.value(v.Elem())
+	case reflect.Struct:
+		var parts []string
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() || v.Field(i).IsZero() {
+				continue
+			}
+			parts = append(parts, f.Name+": "+d.value(v.Field(i)))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case reflect.Slice:
+		var parts []string
+		for i := range v.Len() {
+			parts = append(parts, d.value(v.Index(i)))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprint(k)+": "+d.value(v.MapIndex(k)))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case reflect.String:
+		return d.secret(strconv.Quote(v.String()))
+	}
+	return d.secret(fmt.Sprint(v.Interface()))
+}
+
+// secret hides a rendered value that contains an environment-derived text.
+func (d *dumper) secret(s string) string {
+	for _, sec := range d.secrets {
+		if sec != "" && strings.Contains(s, sec) {
+			return "<secret>"
+		}
+	}
+	return s
+}

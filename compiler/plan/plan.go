@@ -1,0 +1,98 @@
+// Package plan is the compiler's intermediate representation: for each
+// pipeline, a source, ONE list of stages (the fused per-record function) and
+// a sink, with the schema on every edge. A Plan is plain data; both back
+// ends consume it and nothing else. Build makes a plan from a checked config
+// and runs the passes; Dump renders it deterministically.
+package plan
+
+import (
+	"github.com/rivven/rivven-connect/compiler/cond"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/mask"
+)
+
+// Plan is every pipeline of one config.
+type Plan struct {
+	File      string
+	Pipelines []*Pipeline
+	// Sources are every declared source with its record schema (nil when
+	// known only at run time), in name order; discover reads them.
+	Sources []SourceInfo
+	// Secrets are texts that came from environment variables. Dump hides
+	// them; back ends must not bake them into artefacts.
+	Secrets []string
+}
+
+// Pipeline is one source → stages → sink flow.
+type Pipeline struct {
+	Name    string
+	Enabled bool
+	// Origin explains a pipeline implied by the broker-topic shape.
+	Origin string
+	Source Component
+	Sink   Component
+	Stages []*Stage
+	// Schemas[i] is the schema entering Stages[i]; the last one reaches the
+	// sink. Records keep the source's layout (Schemas[0]); later schemas
+	// retype masked fields and mark removed ones KindAbsent.
+	Schemas  []*runtime.Schema
+	Settings Settings
+}
+
+// Component is a source or sink: its config name, connector and the
+// stdlib's plain-data config.
+type Component struct {
+	Name        string
+	Connector   string
+	Config      any
+	Unavailable string // non-empty: this build cannot run it, and why
+}
+
+// SourceInfo describes a declared source for discovery.
+type SourceInfo struct {
+	Component
+	Schema *runtime.Schema
+	// Stream and Namespace, when the config decides them.
+	Stream, Namespace string
+}
+
+// Settings are a pipeline's runtime settings.
+type Settings struct {
+	OnError        runtime.ErrorPolicy
+	RateLimit      int
+	DeadLetterSink string
+	BatchMax       int
+	BatchTimeoutMS int
+}
+
+// StageKind is what a stage does.
+type StageKind uint8
+
+// Stage kinds.
+const (
+	Filter StageKind = iota // drop records where Cond is false
+	Mask                    // mask Fields where Cond (if any) holds
+)
+
+func (k StageKind) String() string { return [...]string{"filter", "mask"}[k] }
+
+// Stage is one step of the per-record function.
+type Stage struct {
+	Kind StageKind
+	// Names are the config transforms this stage implements (several after
+	// fusion).
+	Names []string
+	// Cond is a filter's condition, or a mask's `when` (nil: always).
+	Cond *cond.Condition
+	// Mask and Fields: the strategy and the resolved paths it masks.
+	Mask   *mask.Spec
+	Fields []FieldPath
+}
+
+// FieldPath is a field's position in the record layout and the object
+// keys below it.
+type FieldPath struct {
+	Path  string
+	Index int
+	Keys  []string
+}

@@ -1,0 +1,87 @@
+// Package exprcond runs conditions that the condition compiler could not
+// lower, on expr-lang's VM. Both back ends use it for those conditions, so
+// they agree by construction.
+package exprcond
+
+import (
+	"fmt"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Field is a top-level record field the condition reads.
+type Field struct {
+	Name  string
+	Index int
+}
+
+// Program is a compiled fallback condition. It is not safe for concurrent
+// use (it reuses its VM and environment); each pipeline owns one.
+type Program struct {
+	source string
+	prog   *vm.Program
+	fields []Field
+	env    map[string]any
+	vm     vm.VM
+}
+
+// Compile compiles source, which the condition compiler already
+// type-checked, reading fields from records.
+func Compile(source string, fields []Field) (*Program, error) {
+	prog, err := expr.Compile(source, expr.AsBool())
+	if err != nil {
+		return nil, fmt.Errorf("condition %q: %w", source, err)
+	}
+	return &Program{source: source, prog: prog, fields: fields, env: make(map[string]any, len(fields))}, nil
+}
+
+// Eval runs the condition on row.
+func (p *Program) Eval(row []runtime.Value) (bool, error) {
+	for _, f := range p.fields {
+		p.env[f.Name] = ToGo(row[f.Index])
+	}
+	out, err := p.vm.Run(p.prog, p.env)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition yielded %T, not bool", out)
+	}
+	return b, nil
+}
+
+// ToGo converts a value to the Go form expr-lang expects: int, float64,
+// string, bool, nil, map[string]any or []any.
+func ToGo(v runtime.Value) any {
+	switch v.Kind() {
+	case runtime.KindBool:
+		return v.AsBool()
+	case runtime.KindInt:
+		return int(v.AsInt())
+	case runtime.KindFloat:
+		return v.AsFloat()
+	case runtime.KindString:
+		return v.AsString()
+	case runtime.KindObject:
+		o := v.AsObject()
+		m := make(map[string]any, len(o.Keys))
+		for i, k := range o.Keys {
+			if o.Values[i].Kind() != runtime.KindAbsent {
+				m[k] = ToGo(o.Values[i])
+			}
+		}
+		return m
+	case runtime.KindArray:
+		a := v.AsArray()
+		s := make([]any, len(a))
+		for i, e := range a {
+			s[i] = ToGo(e)
+		}
+		return s
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package stdout is the console sink: it renders records in one of four
+// formats (pretty, json, tsv, text) to a writer, normally the process's
+// standard output.
+package stdout
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Formats lists the valid Config.Format values.
+var Formats = []string{"pretty", "json", "tsv", "text"}
+
+// Config is the sink's settings: plain data.
+type Config struct {
+	Format           string // pretty (default) | json | tsv | text
+	IncludeMetadata  bool
+	IncludeTimestamp bool
+}
+
+// Sink writes records to W. A batch is rendered into one buffer and written
+// with a single Write call, so concurrent sinks sharing W do not interleave
+// within a batch. Write is called from one goroutine (runtime.Sink).
+type Sink struct {
+	cfg Config
+	w   io.Writer
+	buf []byte
+}
+
+var _ runtime.Sink = (*Sink)(nil)
+
+// New returns a sink writing to w, or an error for an unknown format.
+func New(cfg Config, w io.Writer) (*Sink, error) {
+	if cfg.Format == "" {
+		cfg.Format = "pretty"
+	}
+	switch cfg.Format {
+	case "pretty", "json", "tsv", "text":
+	default:
+		return nil, fmt.Errorf("stdout: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
+	}
+	return &Sink{cfg: cfg, w: w}, nil
+}
+
+// Open does nothing; stdout is always open.
+func (s *Sink) Open(context.Context) error { return nil }
+
+// Close does nothing; every Write already reached the writer.
+func (s *Sink) Close() error { return nil }
+
+// Write renders records and writes them; the records are accepted once the
+// underlying writer took the bytes.
+func (s *Sink) Write(_ context.Context, records []runtime.Record) error {
+	buf := s.buf[:0]
+	for i := range records {
+		buf = s.Append(buf, &records[i])
+	}
+	s.buf = buf
+	if _, err := s.w.Write(buf); err != nil {
+		return fmt.Errorf("stdout: %w", err)
+	}
+	return nil
+}
+
+// Append renders one record in the sink's format, newline-terminated.
+func (s *Sink) Append(buf []byte, r *runtime.Record) []byte {
+	switch s.cfg.Format {
+	case "json":
+		buf = runtime.AppendSourceEvent(buf, r, s.cfg.IncludeMetadata, s.cfg.IncludeTimestamp)
+	case "tsv":
+		if s.cfg.IncludeTimestamp {
+			buf = runtime.AppendTimestamp(buf, r.Time)
+			buf = append(buf, '\t')
+		}
+		buf = append(buf, r.Op.String()...)
+		buf = append(buf, '\t')
+		buf = appendTSVField(buf, r.Stream)
+		buf = append(buf, '\t')
+		buf = runtime.AppendData(buf, r, "", 0)
+		if s.cfg.IncludeMetadata {
+			buf = append(buf, '\t')
+			buf = runtime.AppendMetadata(buf, r)
+		}
+	case "text":
+		buf = append(buf, r.Op.String()...)
+		buf = append(buf, ' ')
+		buf = append(buf, r.Stream...)
+		buf = append(buf, ' ')
+		buf = runtime.AppendData(buf, r, "", 0)
+		if s.cfg.IncludeMetadata {
+			buf = append(buf, ' ')
+			buf = runtime.AppendMetadata(buf, r)
+		}
+	default: // pretty
+		if s.cfg.IncludeTimestamp {
+			buf = append(buf, '[')
+			buf = r.Time.UTC().AppendFormat(buf, "2006-01-02 15:04:05.000")
+			buf = append(buf, "] "...)
+		}
+		buf = append(buf, strings.ToUpper(r.Op.String())...)
+		buf = append(buf, ": "...)
+		buf = append(buf, r.Stream...)
+		buf = append(buf, '\n')
+		buf = runtime.AppendData(buf, r, "  ", 0)
+		if s.cfg.IncludeMetadata {
+			buf = append(buf, "\nmetadata: "...)
+			buf = runtime.AppendMetadata(buf, r)
+		}
+	}
+	return append(buf, '\n')
+}
+
+// appendTSVField appends s with tabs and newlines escaped.
+func appendTSVField(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\t':
+			buf = append(buf, '\\', 't')
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\\':
+			buf = append(buf, '\\', '\\')
+		default:
+			buf = append(buf, s[i])
+		}
+	}
+	return buf
+}
