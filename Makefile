@@ -40,9 +40,9 @@ golden:
 	$(GO) test ./golden -update
 
 ## bench: benchmarks with ratios against baselines measured in the same run
+BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./compiler/interp ./stdlib/datagen
-	$(GO) run ./cmd/benchratio
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./stdlib/datagen | $(GO) run ./cmd/benchratio
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s

@@ -143,18 +143,19 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 			case <-readCtx.Done():
 				return
 			}
-			b.n, b.err = p.Source.Read(readCtx, b.recs[:size])
-			if limiter != nil && b.n > 0 {
-				if err := limiter.WaitN(readCtx, b.n); err != nil && b.err == nil {
-					b.err = err
+			n, err := p.Source.Read(readCtx, b.recs[:size])
+			if limiter != nil && n > 0 {
+				if werr := limiter.WaitN(readCtx, n); werr != nil && err == nil {
+					err = werr
 				}
 			}
-			if b.n > 0 || b.err != nil {
-				full <- b
+			b.n, b.err = n, err
+			if n > 0 || err != nil {
+				full <- b // b belongs to the processor from here on
 			} else {
 				free <- b
 			}
-			if b.err != nil {
+			if err != nil {
 				return
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/parser"
 
 	cuedefs "github.com/rivven/rivven-connect/cue"
 )
@@ -34,7 +35,11 @@ func LoadSchema() (*Schema, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := inst.AddFile(name, src); err != nil {
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("cue/%s: %w", name, err)
+		}
+		if err := inst.AddSyntax(f); err != nil {
 			return nil, fmt.Errorf("cue/%s: %w", name, err)
 		}
 	}

@@ -31,5 +31,4 @@ var AllCodes = []Code{
 	CodeUnknownKey, CodeMissingKey, CodeTypeMismatch, CodeInvalidValue,
 	CodeOutOfRange, CodeUnknownConnector, CodeUnknownRef, CodeConditionSyntax,
 	CodeConditionType, CodeUnknownField, CodeBadMaskPath, CodeNoPipelines,
-	CodeUnavailable,
 }
