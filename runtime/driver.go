@@ -45,14 +45,11 @@ const inflightBatches = 4
 // Pipeline is one source → program → sink flow, ready to run. All fields
 // are set by the back end that built it; Run does not modify them.
 type Pipeline struct {
-	Name      string
-	Source    Source
-	Program   Program
-	Sink      Sink
-	BatchSize int
-	OnError   ErrorPolicy
-	// RateLimit caps records per second read from the source; 0 = unlimited.
-	RateLimit int
+	Name     string
+	Source   Source
+	Program  Program
+	Sink     Sink
+	Settings Settings
 
 	// Counters, safe to read concurrently while the pipeline runs.
 	Stats Stats
@@ -112,7 +109,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	size := p.BatchSize
+	size := p.Settings.BatchSize
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
@@ -123,10 +120,10 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	full := make(chan *batch, inflightBatches)
 
 	var limiter *rate.Limiter
-	if p.RateLimit > 0 {
-		limiter = rate.NewLimiter(rate.Limit(p.RateLimit), max(p.RateLimit, size))
-		if p.RateLimit < size {
-			size = p.RateLimit
+	if p.Settings.RateLimit > 0 {
+		limiter = rate.NewLimiter(rate.Limit(p.Settings.RateLimit), max(p.Settings.RateLimit, size))
+		if p.Settings.RateLimit < size {
+			size = p.Settings.RateLimit
 		}
 	}
 	readCtx, stopReading := context.WithCancel(ctx)
@@ -191,7 +188,7 @@ func (p *Pipeline) process(ctx context.Context, recs []Record) error {
 	for i := range recs {
 		keep, err := p.Program.Process(&recs[i])
 		if err != nil {
-			if p.OnError == OnErrorSkip {
+			if p.Settings.OnError == OnErrorSkip {
 				p.Stats.Failed.Add(1)
 				continue
 			}

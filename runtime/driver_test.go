@@ -89,7 +89,7 @@ func keepEven(r *Record) (bool, error) { return r.After[0].AsInt()%2 == 0, nil }
 
 func TestRunDeliversInOrderAndAcksAfterWrite(t *testing.T) {
 	src, sink := newSeqSource(1000), &memSink{}
-	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(keepEven), BatchSize: 64}
+	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(keepEven), Settings: Settings{BatchSize: 64}}
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestRunDeliversInOrderAndAcksAfterWrite(t *testing.T) {
 func TestAckNeverPrecedesWrite(t *testing.T) {
 	src := newSeqSource(300)
 	sink := &memSink{}
-	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), BatchSize: 10}
+	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), Settings: Settings{BatchSize: 10}}
 	// Every ack must cover only records the sink already holds.
 	checked := &ackChecker{seqSource: src, sink: sink, t: t}
 	p.Source = checked
@@ -152,7 +152,7 @@ func (a *ackChecker) Ack(ctx context.Context, p Position) error {
 
 func TestOnErrorStopLeavesPositionBeforeFailingRecord(t *testing.T) {
 	src, sink := newSeqSource(100), &memSink{failAt: 55}
-	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), BatchSize: 10}
+	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), Settings: Settings{BatchSize: 10}}
 	err := p.Run(context.Background())
 	var re *RecordError
 	if !errors.As(err, &re) || re.Pipeline != "p" {
@@ -178,7 +178,7 @@ func TestOnErrorProgramFailure(t *testing.T) {
 	})
 	t.Run("stop", func(t *testing.T) {
 		src, sink := newSeqSource(50), &memSink{}
-		err := (&Pipeline{Name: "p", Source: src, Sink: sink, Program: prog, BatchSize: 8}).Run(context.Background())
+		err := (&Pipeline{Name: "p", Source: src, Sink: sink, Program: prog, Settings: Settings{BatchSize: 8}}).Run(context.Background())
 		var re *RecordError
 		if !errors.As(err, &re) || re.Position.Offset != 3 || !errors.Is(err, boom) {
 			t.Fatalf("want failure at position 3 wrapping boom, got %v", err)
@@ -189,7 +189,7 @@ func TestOnErrorProgramFailure(t *testing.T) {
 	})
 	t.Run("skip", func(t *testing.T) {
 		src, sink := newSeqSource(50), &memSink{}
-		p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: prog, BatchSize: 8, OnError: OnErrorSkip}
+		p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: prog, Settings: Settings{BatchSize: 8, OnError: OnErrorSkip}}
 		if err := p.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestSlowSinkBackPressuresSource(t *testing.T) {
 	sink := &memSink{delay: 20 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), BatchSize: 16}
+	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), Settings: Settings{BatchSize: 16}}
 	if err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestCancelDrainsReadBatches(t *testing.T) {
 			cancel()
 		}
 	}
-	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), BatchSize: 16}
+	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), Settings: Settings{BatchSize: 16}}
 	if err := p.Run(ctx); err != nil {
 		t.Fatalf("a cancelled run is a clean stop, got %v", err)
 	}
@@ -266,7 +266,7 @@ func TestCancelDrainsReadBatches(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	src, sink := newSeqSource(60), &memSink{}
-	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), RateLimit: 100}
+	p := &Pipeline{Name: "p", Source: src, Sink: sink, Program: ProgramFunc(func(*Record) (bool, error) { return true, nil }), Settings: Settings{RateLimit: 100}}
 	start := time.Now()
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)

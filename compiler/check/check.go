@@ -262,14 +262,14 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 		return
 	}
 	if r := n.Get("rate_limit"); r != nil && r.Kind == config.Int {
-		fmt.Sscan(r.Text, &p.RateLimit)
+		fmt.Sscan(r.Text, &p.Settings.RateLimit)
 	}
 	if oe := n.Get("on_error"); oe != nil {
 		switch oe.Text {
 		case "skip":
-			p.OnError = runtime.OnErrorSkip
+			p.Settings.OnError = runtime.OnErrorSkip
 		case "dead_letter":
-			p.OnError = runtime.OnErrorDeadLetter
+			p.Settings.OnError = runtime.OnErrorDeadLetter
 			dl := n.Get("dead_letter_sink")
 			if dl == nil && n.Get("dead_letter_topic") == nil {
 				c.errs.Add(oe.Pos, source.CodeMissingKey, config.JoinPath(append(path, "settings", "dead_letter_sink")), "on_error: dead_letter needs settings.dead_letter_sink (a sink name) or settings.dead_letter_topic")
@@ -278,7 +278,7 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 				if c.sinks[dl.Text] == nil && c.file.Root.Lookup("sinks", dl.Text) == nil {
 					c.errs.Add(dl.Pos, source.CodeUnknownRef, config.JoinPath(append(path, "settings", "dead_letter_sink")), "%s", c.refMessage("sink", dl.Text, "sinks"))
 				}
-				p.DeadLetterSink = dl.Text
+				p.Settings.DeadLetterSink = dl.Text
 			}
 		}
 	}

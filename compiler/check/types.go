@@ -68,11 +68,7 @@ type Pipeline struct {
 	// receives. Nil entries: unknown until run time.
 	Schemas []*runtime.Schema
 
-	OnError        runtime.ErrorPolicy
-	RateLimit      int
-	DeadLetterSink string
-	BatchMax       int
-	BatchTimeoutMS int
+	Settings runtime.Settings
 	// Origin explains a pipeline the broker-topic shape implied; "" for a
 	// pipeline the config declares.
 	Origin string

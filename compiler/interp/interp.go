@@ -56,11 +56,10 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 		return nil, err
 	}
 	return &runtime.Pipeline{
-		Name:      pp.Name,
-		Source:    src,
-		Program:   prog,
-		Sink:      sink,
-		OnError:   pp.Settings.OnError,
-		RateLimit: pp.Settings.RateLimit,
+		Name:     pp.Name,
+		Source:   src,
+		Program:  prog,
+		Sink:     sink,
+		Settings: pp.Settings,
 	}, nil
 }

@@ -16,13 +16,7 @@ func Build(c *check.Config) *Plan {
 			Source:  component(cp.Source),
 			Sink:    component(cp.Sink),
 			Schemas: cp.Schemas,
-			Settings: Settings{
-				OnError:        cp.OnError,
-				RateLimit:      cp.RateLimit,
-				DeadLetterSink: cp.DeadLetterSink,
-				BatchMax:       cp.BatchMax,
-				BatchTimeoutMS: cp.BatchTimeoutMS,
-			},
+			Settings: cp.Settings,
 		}
 		for _, st := range cp.Steps {
 			switch {

@@ -36,7 +36,7 @@ type Pipeline struct {
 	// sink. Records keep the source's layout (Schemas[0]); later schemas
 	// retype masked fields and mark removed ones KindAbsent.
 	Schemas  []*runtime.Schema
-	Settings Settings
+	Settings runtime.Settings
 }
 
 // Component is a source or sink: its config name, connector and the
@@ -54,15 +54,6 @@ type SourceInfo struct {
 	Schema *runtime.Schema
 	// Stream and Namespace, when the config decides them.
 	Stream, Namespace string
-}
-
-// Settings are a pipeline's runtime settings.
-type Settings struct {
-	OnError        runtime.ErrorPolicy
-	RateLimit      int
-	DeadLetterSink string
-	BatchMax       int
-	BatchTimeoutMS int
 }
 
 // StageKind is what a stage does.
