@@ -51,9 +51,33 @@ type Component struct {
 	// Stream returns the stream name and namespace a source's records carry,
 	// when the config decides them (for discover).
 	Stream func(cfg any) (name, namespace string)
+	// Go says how generated code instantiates the component: the same
+	// constructor the interpreter's NewSource/NewSink call.
+	Go *GoCtor
+	// GoField maps a config key path (below `config`) to the Go field path
+	// inside the stdlib config value (e.g. ["max_events"] → "MaxEvents"), so
+	// generated code can read an environment-derived value at start-up.
+	GoField func(cfg any, key []string) (string, bool)
 	// NewSource and NewSink instantiate the component for the interpreter.
 	NewSource func(cfg any, env runtime.Env) (runtime.Source, error)
 	NewSink   func(cfg any, env runtime.Env) (runtime.Sink, error)
+}
+
+// GoCtor names a constructor `Pkg.Func(config, env.Env)` where Env is the
+// runtime.Env field passed as the second argument.
+type GoCtor struct {
+	Pkg, Func, Env string
+}
+
+// fieldsByKey builds a GoField function from a key → Go field table.
+func fieldsByKey(table map[string]string) func(any, []string) (string, bool) {
+	return func(_ any, key []string) (string, bool) {
+		if len(key) != 1 {
+			return "", false
+		}
+		f, ok := table[key[0]]
+		return f, ok
+	}
 }
 
 var registry = map[Kind]map[string]*Component{}

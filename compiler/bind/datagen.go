@@ -1,6 +1,8 @@
 package bind
 
 import (
+	"fmt"
+
 	"cuelang.org/go/cue"
 
 	"github.com/rivven/rivven-connect/compiler/config"
@@ -54,6 +56,21 @@ func init() {
 		Stream: func(cfg any) (string, string) {
 			c := cfg.(datagen.Config)
 			return c.StreamName, c.Namespace
+		},
+		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/datagen", Func: "New", Env: "Now"},
+		GoField: func(cfg any, key []string) (string, bool) {
+			if len(key) == 2 && key[0] == "custom_fields" {
+				for i, f := range cfg.(datagen.Config).CustomFields {
+					if f.Name == key[1] {
+						return fmt.Sprintf("CustomFields[%d].Value", i), true
+					}
+				}
+			}
+			return fieldsByKey(map[string]string{
+				"pattern": "Pattern", "events_per_second": "EventsPerSecond", "max_events": "MaxEvents",
+				"stream_name": "StreamName", "namespace": "Namespace", "include_sequence": "IncludeSequence",
+				"include_timestamp": "IncludeTimestamp", "seed": "Seed", "cdc_mode": "CDCMode",
+			})(cfg, key)
 		},
 		NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {
 			return datagen.New(cfg.(datagen.Config), env.Now)

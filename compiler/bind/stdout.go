@@ -24,6 +24,10 @@ func init() {
 			}
 			return stdout.Config{Format: j.Format, IncludeMetadata: j.IncludeMetadata, IncludeTimestamp: j.IncludeTimestamp}, nil
 		},
+		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/stdout", Func: "New", Env: "Stdout"},
+		GoField: fieldsByKey(map[string]string{
+			"format": "Format", "include_metadata": "IncludeMetadata", "include_timestamp": "IncludeTimestamp",
+		}),
 		NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
 			return stdout.New(cfg.(stdout.Config), env.Stdout)
 		},

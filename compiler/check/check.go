@@ -64,6 +64,7 @@ func (c *checker) posOf(path []string) source.Pos {
 func (c *checker) run() {
 	root := c.file.Root
 	c.collectSecrets(root)
+	c.collectEnv(root, nil)
 	c.validate(c.schema.Def("#Config"), root, nil)
 
 	c.components(bind.Source, "sources", "connector", func(name string, comp *Component) {
@@ -97,6 +98,28 @@ func (c *checker) collectSecrets(n *config.Node) {
 	}
 	for _, it := range n.Items {
 		c.collectSecrets(it)
+	}
+}
+
+// collectEnv records every environment-derived scalar with its path.
+func (c *checker) collectEnv(n *config.Node, path []string) {
+	if n == nil {
+		return
+	}
+	if len(n.Vars) > 0 {
+		kind := map[config.Kind]runtime.Kind{config.Null: runtime.KindNull, config.Bool: runtime.KindBool,
+			config.Int: runtime.KindInt, config.Float: runtime.KindFloat}[n.Kind]
+		if n.Kind == config.String {
+			kind = runtime.KindString
+		}
+		c.out.Env = append(c.out.Env, EnvBinding{Path: append([]string(nil), path...), Pos: n.Pos, Raw: n.Raw, Kind: kind})
+	}
+	for i, it := range n.Items {
+		key := fmt.Sprint(i)
+		if n.Kind == config.Map {
+			key = n.Keys[i]
+		}
+		c.collectEnv(it, append(path[:len(path):len(path)], key))
 	}
 }
 

@@ -7,6 +7,7 @@ package check
 
 import (
 	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
@@ -18,6 +19,8 @@ type Config struct {
 	Pipelines []*Pipeline
 	// Sources are every valid declared source, in name order.
 	Sources []*Component
+	// Env lists every scalar that came from ${VAR} substitution.
+	Env []EnvBinding
 	// Secrets are the texts substituted from environment variables; dumps
 	// and messages must never show them.
 	Secrets []string
@@ -72,4 +75,13 @@ type Pipeline struct {
 	// Origin explains a pipeline the broker-topic shape implied; "" for a
 	// pipeline the config declares.
 	Origin string
+}
+
+// EnvBinding is a config scalar that came from environment variables: a
+// generated binary re-reads it at start-up instead of baking it in.
+type EnvBinding struct {
+	Path []string
+	Pos  source.Pos
+	Raw  string       // the scalar as written, e.g. "${SALT}"
+	Kind runtime.Kind // the kind the value had when compiled
 }

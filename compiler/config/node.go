@@ -59,6 +59,9 @@ type Node struct {
 	// Vars is environment-dependent: code generators must read it at start-up
 	// rather than bake Text in, and Text may be a secret.
 	Vars []Var
+	// Raw is the scalar as written, before substitution (set only when Vars
+	// is non-empty).
+	Raw string
 	// Bad marks a scalar whose substitution failed (the failure is already
 	// reported); later stages skip their own complaints about its value.
 	Bad bool

@@ -190,6 +190,7 @@ func (p *parser) scalar(y *yaml.Node, path []string) *Node {
 // the substituted text would have had in YAML (so port: ${PORT} is an int).
 func (p *parser) substitute(n *Node, path []string) {
 	text := n.Text
+	n.Raw = text
 	var b strings.Builder
 	whole := false
 	for i := 0; i < len(text); {

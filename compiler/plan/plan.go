@@ -6,6 +6,7 @@
 package plan
 
 import (
+	"github.com/rivven/rivven-connect/compiler/check"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
@@ -18,6 +19,9 @@ type Plan struct {
 	// Sources are every declared source with its record schema (nil when
 	// known only at run time), in name order; discover reads them.
 	Sources []SourceInfo
+	// Env lists the config scalars that came from ${VAR}: back ends that
+	// outlive the compile (generated binaries) re-read them at start-up.
+	Env []check.EnvBinding
 	// Secrets are texts that came from environment variables. Dump hides
 	// them; back ends must not bake them into artefacts.
 	Secrets []string

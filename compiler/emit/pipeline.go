@@ -1,0 +1,322 @@
+package emit
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/cond"
+	"github.com/rivven/rivven-connect/compiler/plan"
+	"github.com/rivven/rivven-connect/stdlib/mask"
+)
+
+// progField is a field of a generated program struct, set by build.
+type progField struct {
+	name  string
+	typ   jen.Code
+	value jen.Code
+}
+
+// progGen generates one pipeline's Process method.
+type progGen struct {
+	*generator
+	pp      *plan.Pipeline
+	typ     string
+	fields  []progField
+	n       int
+	stage   string
+	usesRow bool
+	vmSetup []jen.Code // statements in build compiling fallback programs
+}
+
+func (pg *progGen) tmp(prefix string) string {
+	pg.n++
+	return fmt.Sprintf("%s%d", prefix, pg.n)
+}
+
+func (pg *progGen) field(prefix string, typ, value jen.Code) string {
+	name := fmt.Sprintf("%s%d", prefix, len(pg.fields))
+	pg.fields = append(pg.fields, progField{name, typ, value})
+	return name
+}
+
+// fail writes `if err != nil { return false, &runtime.StageError{…} }`.
+func (pg *progGen) fail(grp *jen.Group) {
+	grp.If(jen.Id("err").Op("!=").Nil()).Block(
+		jen.Return(jen.False(), jen.Op("&").Qual(rtPkg, "StageError").Values(jen.Dict{
+			jen.Id("Stage"): jen.Lit(pg.stage), jen.Id("Err"): jen.Id("err"),
+		})),
+	)
+}
+
+func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code, err error) {
+	for _, c := range []plan.Component{pp.Source, pp.Sink} {
+		if c.Unavailable != "" {
+			return nil, nil, &Error{Msg: fmt.Sprintf("pipeline %q: %s (%s %q); compile cannot build it", pp.Name, c.Unavailable, c.Connector, c.Name)}
+		}
+	}
+	sb, _ := lookupBind(bind.Source, pp.Source.Connector)
+	kb, _ := lookupBind(bind.Sink, pp.Sink.Connector)
+	if sb == nil || sb.Go == nil || kb == nil || kb.Go == nil {
+		return nil, nil, &Error{Msg: fmt.Sprintf("pipeline %q: connectors %s → %s cannot be compiled to Go yet", pp.Name, pp.Source.Connector, pp.Sink.Connector)}
+	}
+	srcLit, err := g.componentLiteral(sb, "sources", pp.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	sinkLit, err := g.componentLiteral(kb, "sinks", pp.Sink)
+	if err != nil {
+		return nil, nil, err
+	}
+	settings, err := g.literal(reflect.ValueOf(pp.Settings), "", g.settingsEnv(pp))
+	if err != nil {
+		return nil, nil, err
+	}
+
+	pg := &progGen{generator: g, pp: pp, typ: g.ident(pp.Name, "Program")}
+	var body []jen.Code
+	for i, st := range pp.Stages {
+		pg.stage = st.Names[0]
+		stmts, err := pg.stageCode(i, st)
+		if err != nil {
+			return nil, nil, err
+		}
+		body = append(body, stmts...)
+	}
+
+	process := jen.Func().Params(jen.Id("p").Op("*").Id(pg.typ)).Id("Process").
+		Params(jen.Id("r").Op("*").Qual(rtPkg, "Record")).Params(jen.Bool(), jen.Error()).BlockFunc(func(b *jen.Group) {
+		if pg.usesRow {
+			b.Id("row").Op(":=").Id("r").Dot("Row").Call()
+		}
+		for _, s := range body {
+			b.Add(s)
+		}
+		b.Return(jen.True(), jen.Nil())
+	})
+	structFields := make([]jen.Code, len(pg.fields))
+	init := jen.Dict{}
+	for i, f := range pg.fields {
+		structFields[i] = jen.Id(f.name).Add(f.typ)
+		init[jen.Id(f.name)] = f.value
+	}
+	var names []string
+	for _, st := range pp.Stages {
+		names = append(names, st.Names...)
+	}
+	doc := fmt.Sprintf("%s is the fused per-record function of pipeline %q", pg.typ, pp.Name)
+	if len(names) > 0 {
+		doc += fmt.Sprintf(": transforms %s, in order.", strings.Join(quoteAll(names), ", "))
+	} else {
+		doc += "; it has no transforms."
+	}
+	code = append(code,
+		jen.Comment(doc).Line().Type().Id(pg.typ).Struct(structFields...),
+		jen.Comment("Process runs every stage on r in place; false means a filter dropped it.").Line().Add(process),
+	)
+
+	wrap := func(role, name string) jen.Code {
+		return jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(
+			jen.Lit(fmt.Sprintf("pipeline %q: %s %q: %%w", pp.Name, role, name)), jen.Id("err"))))
+	}
+	build = jen.BlockFunc(func(b *jen.Group) {
+		b.Comment(fmt.Sprintf("pipeline %q: %s %q → %s %q", pp.Name, pp.Source.Connector, pp.Source.Name, pp.Sink.Connector, pp.Sink.Name))
+		b.Id("srcCfg").Op(":=").Add(srcLit)
+		b.Id("sinkCfg").Op(":=").Add(sinkLit)
+		for _, s := range pg.vmSetup {
+			b.Add(s)
+		}
+		b.Id("prog").Op(":=").Op("&").Id(pg.typ).Values(init)
+		b.If(jen.Id("e").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("e").Dot("Err")))
+		b.List(jen.Id("src"), jen.Id("err")).Op(":=").Qual(sb.Go.Pkg, sb.Go.Func).Call(jen.Id("srcCfg"), jen.Id("env").Dot(sb.Go.Env))
+		b.Add(wrap("source", pp.Source.Name))
+		b.List(jen.Id("sink"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkCfg"), jen.Id("env").Dot(kb.Go.Env))
+		b.Add(wrap("sink", pp.Sink.Name))
+		b.Id("pipes").Op("=").Append(jen.Id("pipes"), jen.Op("&").Qual(rtPkg, "Pipeline").Values(jen.Dict{
+			jen.Id("Name"):     jen.Lit(pp.Name),
+			jen.Id("Source"):   jen.Id("src"),
+			jen.Id("Program"):  jen.Id("prog"),
+			jen.Id("Sink"):     jen.Id("sink"),
+			jen.Id("Settings"): settings,
+		}))
+	})
+	return code, build, nil
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = fmt.Sprintf("%q", x)
+	}
+	return out
+}
+
+// componentLiteral writes a source's or sink's config, with its
+// environment-derived fields read at start-up.
+func (g *generator) componentLiteral(b *bind.Component, section string, c plan.Component) (jen.Code, error) {
+	env := map[string]envRef{}
+	for i, eb := range g.envFor(section, c.Name, "config") {
+		if b.GoField == nil {
+			continue
+		}
+		if goPath, ok := b.GoField(c.Config, eb.Path[3:]); ok {
+			env[goPath] = envRef{i, eb}
+		}
+	}
+	return g.literal(reflect.ValueOf(c.Config), "", env)
+}
+
+// settingsEnv maps environment-derived pipeline settings to Settings fields.
+func (g *generator) settingsEnv(pp *plan.Pipeline) map[string]envRef {
+	env := map[string]envRef{}
+	keys := map[string]string{"rate_limit": "RateLimit"}
+	for i, eb := range g.envFor("pipelines", pp.Name, "settings") {
+		if f, ok := keys[eb.Path[len(eb.Path)-1]]; ok && len(eb.Path) == 4 {
+			env[f] = envRef{i, eb}
+		}
+	}
+	return env
+}
+
+// stageCode writes one stage of Process.
+func (pg *progGen) stageCode(i int, st *plan.Stage) ([]jen.Code, error) {
+	var out []jen.Code
+	var blk *jen.Statement
+	switch st.Kind {
+	case plan.Filter:
+		comment := fmt.Sprintf("stage %d: filter %s keeps records where %s", i, strings.Join(quoteAll(st.Names), " "), oneLine(st.Cond.Source))
+		blk = jen.BlockFunc(func(b *jen.Group) {
+			keep := pg.condition(b, st.Cond)
+			b.If(jen.Op("!").Id(keep)).Block(jen.Return(jen.False(), jen.Nil()))
+		})
+		out = append(out, jen.Comment(comment), blk)
+	case plan.Mask:
+		var fields []string
+		for _, f := range st.Fields {
+			fields = append(fields, f.Path)
+		}
+		comment := fmt.Sprintf("stage %d: mask %s: %s %s", i, strings.Join(quoteAll(st.Names), " "), st.Mask.Strategy, strings.Join(fields, ", "))
+		if st.Cond != nil {
+			comment += " where " + oneLine(st.Cond.Source)
+		}
+		apply, err := pg.maskCode(st)
+		if err != nil {
+			return nil, err
+		}
+		blk = jen.BlockFunc(func(b *jen.Group) {
+			if st.Cond == nil {
+				for _, s := range apply {
+					b.Add(s)
+				}
+				return
+			}
+			when := pg.condition(b, st.Cond)
+			b.If(jen.Id(when)).Block(apply...)
+		})
+		out = append(out, jen.Comment(comment), blk)
+	}
+	return out, nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// maskCode writes the statements applying a mask stage to both rows.
+func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
+	env := map[string]envRef{}
+	for i, eb := range pg.envFor("transforms", st.Names[0], "config") {
+		switch eb.Path[len(eb.Path)-1] {
+		case "salt":
+			env["Salt"] = envRef{i, eb}
+		case "value":
+			env["Value"] = envRef{i, eb}
+		case "keep_first":
+			env["KeepFirst"] = envRef{i, eb}
+		case "keep_last":
+			env["KeepLast"] = envRef{i, eb}
+		}
+	}
+	spec := *st.Mask
+	specLit, err := pg.literal(reflect.ValueOf(spec), "", env)
+	if err != nil {
+		return nil, err
+	}
+	specField := ""
+	needSpec := len(env) > 0 || spec.Strategy == mask.Fixed
+	for _, f := range st.Fields {
+		if len(f.Keys) > 0 {
+			needSpec = true
+		}
+	}
+	if needSpec {
+		specField = pg.field("mask", jen.Qual(maskPkg, "Spec"), specLit)
+	}
+	var out []jen.Code
+	for _, row := range []string{"After", "Before"} {
+		var stmts []jen.Code
+		for _, f := range st.Fields {
+			target := jen.Id("r").Dot(row).Index(jen.Lit(f.Index))
+			if len(f.Keys) > 0 {
+				keys := pg.global("keys", stringSlice(f.Keys))
+				stmts = append(stmts, jen.Id("p").Dot(specField).Dot("Apply").Call(jen.Id("r").Dot(row), jen.Lit(f.Index), jen.Id(keys)))
+				continue
+			}
+			v := jen.Id("v")
+			var masked jen.Code
+			switch spec.Strategy {
+			case mask.Null:
+				stmts = append(stmts, jen.Add(target).Op("=").Qual(rtPkg, "Null").Call())
+				continue
+			case mask.Remove:
+				stmts = append(stmts, jen.Add(target).Op("=").Qual(rtPkg, "Absent").Call())
+				continue
+			case mask.Fixed:
+				stmts = append(stmts, jen.Add(target).Op("=").Id("p").Dot(specField).Dot("Value"))
+				continue
+			case mask.Redact:
+				masked = jen.Qual(maskPkg, "RedactValue").Call(v)
+			case mask.Hash:
+				salt := jen.Lit(spec.Salt)
+				if specField != "" {
+					salt = jen.Id("p").Dot(specField).Dot("Salt")
+				}
+				masked = jen.Qual(maskPkg, "HashValue").Call(v, salt)
+			case mask.Partial:
+				first, last := jen.Lit(spec.KeepFirst), jen.Lit(spec.KeepLast)
+				if specField != "" {
+					first, last = jen.Id("p").Dot(specField).Dot("KeepFirst"), jen.Id("p").Dot(specField).Dot("KeepLast")
+				}
+				masked = jen.Qual(maskPkg, "PartialValue").Call(v, first, last)
+			}
+			stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Op("!").Id("v").Dot("IsNull").Call()).Block(
+				jen.Add(target).Op("=").Add(masked)))
+		}
+		out = append(out, jen.If(jen.Id("r").Dot(row).Op("!=").Nil()).Block(stmts...))
+	}
+	return out, nil
+}
+
+// condition writes a condition's evaluation into b and returns the name of
+// the bool holding its result.
+func (pg *progGen) condition(b *jen.Group, c *cond.Condition) string {
+	pg.usesRow = true
+	if c.Strategy == cond.Fallback {
+		var fields []jen.Code
+		for _, f := range c.Fields {
+			fields = append(fields, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(f.Name), jen.Id("Index"): jen.Lit(f.Index)}))
+		}
+		vm := pg.field("vm", jen.Op("*").Qual(exprcondPkg, "Program"), jen.Id(fmt.Sprintf("vm%d", len(pg.fields))))
+		pg.vmSetup = append(pg.vmSetup,
+			jen.List(jen.Id(vm), jen.Id("err")).Op(":=").Qual(exprcondPkg, "Compile").Call(jen.Lit(c.Source), jen.Index().Qual(exprcondPkg, "Field").Values(fields...)),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
+		)
+		res := pg.tmp("b")
+		b.Comment("expr-vm: " + c.Reason)
+		b.List(jen.Id(res), jen.Id("err")).Op(":=").Id("p").Dot(vm).Dot("Eval").Call(jen.Id("row"))
+		pg.fail(b)
+		return res
+	}
+	return pg.pred(b, c.IR)
+}
