@@ -7,8 +7,8 @@ package check
 
 import (
 	"github.com/rivven/rivven-connect/compiler/bind"
-	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/compiler/cond"
+	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
 )

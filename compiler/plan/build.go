@@ -10,12 +10,12 @@ func Build(c *check.Config) *Plan {
 	p := &Plan{File: c.File, Secrets: c.Secrets, Env: c.Env}
 	for _, cp := range c.Pipelines {
 		pp := &Pipeline{
-			Name:    cp.Name,
-			Enabled: cp.Enabled,
-			Origin:  cp.Origin,
-			Source:  component(cp.Source),
-			Sink:    component(cp.Sink),
-			Schemas: cp.Schemas,
+			Name:     cp.Name,
+			Enabled:  cp.Enabled,
+			Origin:   cp.Origin,
+			Source:   component(cp.Source),
+			Sink:     component(cp.Sink),
+			Schemas:  cp.Schemas,
 			Settings: cp.Settings,
 		}
 		for _, st := range cp.Steps {
