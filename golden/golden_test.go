@@ -1,151 +1,201 @@
 package golden
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/rivven/rivven-connect/compiler"
+	"github.com/rivven/rivven-connect/compiler/emit"
+	"github.com/rivven/rivven-connect/golden/goldentest"
 	"github.com/rivven/rivven-connect/runtime"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden outputs")
-
-// fixedNow is the clock of every golden run.
-var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var update = flag.Bool("update", false, "rewrite the golden outputs and generated packages")
 
 // known are the sections a case may have.
 var known = map[string]bool{
 	"pipeline.yaml": true, "env": true,
 	"out/errors": true, "out/plan": true, "out/records": true, "out/run-error": true,
+	"out/gen.go": true, "out/compile-error": true,
 }
+
+// outputOrder is the order of the output sections in a rewritten case.
+var outputOrder = []string{"out/errors", "out/plan", "out/compile-error", "out/gen.go", "out/run-error", "out/records"}
 
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txtar")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden cases found: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			runCase(t, file)
-		})
-	}
-}
-
-func runCase(t *testing.T, file string) {
-	ar, err := txtar.ParseFile(file)
+	cases, err := goldentest.Load(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sections := map[string]string{}
-	for _, f := range ar.Files {
-		if !known[f.Name] {
-			t.Fatalf("unknown section %q (known: %s)", f.Name, keys(known))
-		}
-		sections[f.Name] = string(f.Data)
+	var generated []string
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			if runCase(t, c) {
+				generated = append(generated, c.Name)
+			}
+		})
 	}
-	cfg, ok := sections["pipeline.yaml"]
-	if !ok {
-		t.Fatal("case has no pipeline.yaml section")
-	}
-	env := parseEnv(sections["env"])
-	got := outputs(t, cfg, env)
-
 	if *update {
-		var files []txtar.File
-		for _, f := range ar.Files {
-			if f.Name == "pipeline.yaml" || f.Name == "env" {
-				files = append(files, f)
-			}
-		}
-		for _, name := range []string{"out/errors", "out/plan", "out/run-error", "out/records"} {
-			if v, ok := got[name]; ok {
-				files = append(files, txtar.File{Name: name, Data: []byte(v)})
-			}
-		}
-		ar.Files = files
-		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+		if err := writeRegistry(generated); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	for name, want := range sections {
-		if !strings.HasPrefix(name, "out/") {
+	checkOrphans(t, generated)
+}
+
+// runCase checks (or with -update rewrites) one case; it reports whether
+// the case has generated code. The differential run of that code is in
+// package gen's tests, so that -update never needs it to compile.
+func runCase(t *testing.T, c *goldentest.Case) bool {
+	for name := range c.Sections {
+		if !known[name] {
+			t.Fatalf("unknown section %q", name)
+		}
+	}
+	cfg, ok := c.Sections["pipeline.yaml"]
+	if !ok {
+		t.Fatal("case has no pipeline.yaml section")
+	}
+	got := outputs(t, c, cfg)
+	_, hasGen := got["out/gen.go"]
+	if *update {
+		var files []txtar.File
+		for _, f := range c.Archive.Files {
+			if f.Name == "pipeline.yaml" || f.Name == "env" {
+				files = append(files, f)
+			}
+		}
+		for _, name := range outputOrder {
+			if v, ok := got[name]; ok {
+				files = append(files, txtar.File{Name: name, Data: []byte(v)})
+			}
+		}
+		c.Archive.Files = files
+		if err := os.WriteFile(c.File, txtar.Format(c.Archive), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if hasGen {
+			if err := writeGen(c.Name, got["out/gen.go"]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return hasGen
+	}
+	for name, want := range c.Sections {
+		if len(name) < 4 || name[:4] != "out/" {
 			continue
 		}
 		if g, ok := got[name]; !ok {
-			t.Errorf("%s: the case expects this output but none was produced (stale golden? run go test ./golden -update)", name)
+			t.Errorf("%s: the case expects this output but none was produced (run go test ./golden -update)", name)
 		} else if g != want {
 			t.Errorf("%s differs (run go test ./golden -update and review the diff)\n--- got ---\n%s\n--- want ---\n%s", name, g, want)
 		}
 	}
 	for name := range got {
-		if _, ok := sections[name]; !ok {
+		if _, ok := c.Sections[name]; !ok {
 			t.Errorf("%s: produced but not in the golden file (run go test ./golden -update)", name)
 		}
 	}
+	if hasGen {
+		path := filepath.Join("gen", goldentest.PkgName(c.Name), "pipelines.go")
+		if have, err := os.ReadFile(path); err != nil || string(have) != got["out/gen.go"] {
+			t.Errorf("%s is stale (run go test ./golden -update)", path)
+		}
+	}
+	return hasGen
 }
 
 // outputs compiles and runs a config the way `rivven-connect run` does,
-// with a fixed clock, and returns every output section.
-func outputs(t *testing.T, cfg string, env map[string]string) map[string]string {
+// with a fixed clock, and emits its Go code; it returns every output.
+func outputs(t *testing.T, c *goldentest.Case, cfg string) map[string]string {
 	out := map[string]string{}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	p, errs := compiler.Compile("pipeline.yaml", []byte(cfg), lookup)
+	p, errs := compiler.Compile("pipeline.yaml", []byte(cfg), c.Lookup)
 	if len(errs) > 0 {
 		out["out/errors"] = errs.Error() + "\n"
 		return out
 	}
 	out["out/plan"] = p.Dump()
+	files, err := emit.Go(p, emit.Options{Package: goldentest.PkgName(c.Name), Compiler: "golden"})
+	if err != nil {
+		out["out/compile-error"] = err.Error() + "\n"
+	} else {
+		out["out/gen.go"] = string(files["pipelines.go"])
+	}
 	var stdout bytes.Buffer
-	pipes, err := compiler.Interpret(p, runtime.Env{Now: func() time.Time { return fixedNow }, Stdout: &stdout, Stderr: &stdout})
+	pipes, err := compiler.Interpret(p, runtime.Env{Now: goldentest.Clock, Stdout: &stdout, Stderr: &stdout})
 	if err != nil {
 		out["out/run-error"] = err.Error() + "\n"
 		return out
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for _, rp := range pipes { // one at a time, so output order is fixed
-		if err := rp.Run(ctx); err != nil {
-			out["out/run-error"] += err.Error() + "\n"
-		}
+	runErr, err := goldentest.RunAll(pipes)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ctx.Err() != nil {
-		t.Fatal("golden run did not finish in 20s: set max_events on every source")
+	if runErr != "" {
+		out["out/run-error"] = runErr
 	}
 	out["out/records"] = stdout.String()
 	return out
 }
 
-func parseEnv(s string) map[string]string {
-	env := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
+func writeGen(caseName, src string) error {
+	dir := filepath.Join("gen", goldentest.PkgName(caseName))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	return env
+	return os.WriteFile(filepath.Join(dir, "pipelines.go"), []byte(src), 0o644)
 }
 
-func keys(m map[string]bool) string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
+// writeRegistry rewrites gen/cases.go for the cases with generated code
+// and removes generated packages of cases that no longer exist.
+func writeRegistry(cases []string) error {
+	sort.Strings(cases)
+	var b bytes.Buffer
+	b.WriteString("// Code generated by go test ./golden -update. DO NOT EDIT.\n\n")
+	b.WriteString("// Package gen registers the generated code of every golden case; its\n// tests run each one against the interpreter.\npackage gen\n\nimport (\n")
+	b.WriteString("\t\"github.com/rivven/rivven-connect/runtime/app\"\n\n")
+	keep := map[string]bool{}
+	for _, c := range cases {
+		keep[goldentest.PkgName(c)] = true
+		fmt.Fprintf(&b, "\t%q\n", "github.com/rivven/rivven-connect/golden/gen/"+goldentest.PkgName(c))
 	}
-	sort.Strings(out)
-	return fmt.Sprint(out)
+	b.WriteString(")\n\n// Cases maps a golden case name to its compiled Spec.\nvar Cases = map[string]*app.Spec{\n")
+	for _, c := range cases {
+		fmt.Fprintf(&b, "\t%q: &%s.Spec,\n", c, goldentest.PkgName(c))
+	}
+	b.WriteString("}\n")
+	if err := os.WriteFile(filepath.Join("gen", "cases.go"), b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	dirs, _ := filepath.Glob(filepath.Join("gen", "*"))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && !keep[filepath.Base(d)] {
+			if err := os.RemoveAll(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkOrphans fails on generated packages without a golden case.
+func checkOrphans(t *testing.T, cases []string) {
+	keep := map[string]bool{}
+	for _, c := range cases {
+		keep[goldentest.PkgName(c)] = true
+	}
+	dirs, _ := filepath.Glob(filepath.Join("gen", "*"))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && !keep[filepath.Base(d)] {
+			t.Errorf("%s has no golden case (run go test ./golden -update)", d)
+		}
+	}
 }

@@ -83,7 +83,7 @@ func Go(p *plan.Plan, o Options) (map[string][]byte, error) {
 	f.Var().Id("Spec").Op("=").Qual(appPkg, "Spec").Values(jen.Dict{
 		jen.Id("Config"):   jen.Lit(p.File),
 		jen.Id("Compiler"): jen.Lit(o.Compiler),
-		jen.Id("Plan"):     jen.Lit(p.Dump()),
+		jen.Id("Plan"):     rawString(p.Dump()),
 		jen.Id("Vars"):     stringSlice(vars),
 		jen.Id("Build"):    jen.Id("build"),
 	})
@@ -94,6 +94,11 @@ func Go(p *plan.Plan, o Options) (map[string][]byte, error) {
 		jen.Id("env").Qual(rtPkg, "Env"),
 		jen.Id("lookup").Func().Params(jen.String()).Params(jen.String(), jen.Bool()),
 	).Params(jen.Index().Op("*").Qual(rtPkg, "Pipeline"), jen.Error()).BlockFunc(func(b *jen.Group) {
+		if len(builds) == 0 {
+			b.Comment("every pipeline of the config is disabled")
+			b.Return(jen.Nil(), jen.Nil())
+			return
+		}
 		b.Id("e").Op(":=").Op("&").Qual(appPkg, "Env").Values(jen.Dict{jen.Id("Lookup"): jen.Id("lookup")})
 		b.Var().Id("pipes").Index().Op("*").Qual(rtPkg, "Pipeline")
 		for _, c := range builds {
@@ -273,6 +278,15 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// rawString writes s as a raw string literal when it can be one, so that
+// multi-line text stays readable in the generated file.
+func rawString(s string) jen.Code {
+	if strings.ContainsAny(s, "`\r") {
+		return jen.Lit(s)
+	}
+	return jen.Op("`" + s + "`")
 }
 
 func stringSlice(s []string) jen.Code {

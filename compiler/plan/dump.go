@@ -167,10 +167,16 @@ func (d *dumper) value(v reflect.Value) string {
 	return d.secret(fmt.Sprint(v.Interface()))
 }
 
-// secret hides a rendered value that contains an environment-derived text.
+// secret hides a rendered value that contains an environment-derived text
+// (short texts only when they are the whole value, so that a variable
+// holding "3" does not hide every number with a 3 in it).
 func (d *dumper) secret(s string) string {
 	for _, sec := range d.secrets {
-		if sec != "" && strings.Contains(s, sec) {
+		switch {
+		case sec == "":
+		case len(sec) < 4 && (s == sec || s == strconv.Quote(sec)):
+			return "<secret>"
+		case len(sec) >= 4 && strings.Contains(s, sec):
 			return "<secret>"
 		}
 	}
