@@ -64,7 +64,6 @@ func (c *checker) posOf(path []string) source.Pos {
 func (c *checker) run() {
 	root := c.file.Root
 	c.collectSecrets(root)
-	c.collectEnv(root, nil)
 	c.validate(c.schema.Def("#Config"), root, nil)
 
 	c.components(bind.Source, "sources", "connector", func(name string, comp *Component) {
@@ -81,6 +80,7 @@ func (c *checker) run() {
 		}
 	}
 	c.desugar()
+	c.collectEnv(root, nil) // after validation, which may retype quoted ${VAR}s
 	sort.Slice(c.out.Pipelines, func(i, j int) bool { return c.out.Pipelines[i].Name < c.out.Pipelines[j].Name })
 	sort.Slice(c.out.Sources, func(i, j int) bool { return c.out.Sources[i].Name < c.out.Sources[j].Name })
 	if len(c.out.Pipelines) == 0 && len(c.errs) == 0 {

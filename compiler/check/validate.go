@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -18,6 +19,7 @@ import (
 func (c *checker) validate(def cue.Value, n *config.Node, base []string) (cue.Value, bool) {
 	var data any = map[string]any{}
 	if n != nil && n.Kind != config.Null {
+		coerce(def, n)
 		data = n.Interface()
 	}
 	v := def.Unify(c.schema.ctx.Encode(data))
@@ -192,6 +194,55 @@ func keysAt(def cue.Value, path []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// coerce gives a quoted scalar that is exactly one ${VAR} reference the
+// type the schema expects there, when its value parses as that type:
+// `max_events: "${MAX}"` is an int when MAX=40. (Flow-style YAML needs the
+// quotes; a plain scalar already takes its YAML type in config.Parse.)
+func coerce(sv cue.Value, n *config.Node) {
+	switch n.Kind {
+	case config.Map:
+		for i, k := range n.Keys {
+			if child := schemaChild(sv, k); child.Exists() {
+				coerce(child, n.Items[i])
+			}
+		}
+	case config.Seq:
+		elem := sv.LookupPath(cue.MakePath(cue.AnyIndex))
+		for _, it := range n.Items {
+			if elem.Exists() {
+				coerce(elem, it)
+			}
+		}
+	case config.String:
+		if len(n.Vars) != 1 || n.Bad || !strings.HasPrefix(n.Raw, "${") || !strings.HasSuffix(n.Raw, "}") || strings.Count(n.Raw, "${") != 1 {
+			return
+		}
+		k := sv.IncompleteKind()
+		if k&cue.StringKind != 0 {
+			return
+		}
+		text := strings.TrimSpace(n.Text)
+		switch {
+		case k&cue.IntKind != 0 && isInt(text):
+			n.Kind = config.Int
+		case k&cue.FloatKind != 0 && isFloat(text):
+			n.Kind = config.Float
+		case k&cue.BoolKind != 0 && (strings.EqualFold(text, "true") || strings.EqualFold(text, "false")):
+			n.Kind, n.Text = config.Bool, strings.ToLower(text)
+		}
+	}
+}
+
+func isInt(s string) bool {
+	_, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64)
+	return err == nil
+}
+
+func isFloat(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 // schemaChild returns the schema of field name in struct schema v: a

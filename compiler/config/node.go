@@ -41,7 +41,9 @@ const (
 	Literal // | or > block scalar
 )
 
-// Node is one YAML value with its position. A Node is immutable after Parse.
+// Node is one YAML value with its position. A Node is immutable after
+// Parse, except that the checker may retype a quoted scalar that is exactly
+// one ${VAR} reference to the kind the schema expects (see check.coerce).
 type Node struct {
 	Kind Kind
 	// Pos is where the value starts; KeyPos where the key naming it in its

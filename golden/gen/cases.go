@@ -11,6 +11,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/datagencdc"
 	"github.com/rivven/rivven-connect/golden/gen/datagenoptions"
 	"github.com/rivven/rivven-connect/golden/gen/disabledpipeline"
+	"github.com/rivven/rivven-connect/golden/gen/envquotedflow"
 	"github.com/rivven/rivven-connect/golden/gen/envtypedvalues"
 	"github.com/rivven/rivven-connect/golden/gen/filterarith"
 	"github.com/rivven/rivven-connect/golden/gen/filterfallback"
@@ -47,6 +48,7 @@ var Cases = map[string]*app.Spec{
 	"datagen-cdc": &datagencdc.Spec,
 	"datagen-options": &datagenoptions.Spec,
 	"disabled-pipeline": &disabledpipeline.Spec,
+	"env-quoted-flow": &envquotedflow.Spec,
 	"env-typed-values": &envtypedvalues.Spec,
 	"filter-arith": &filterarith.Spec,
 	"filter-fallback": &filterfallback.Spec,
