@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/format"
 	"os"
 	"path/filepath"
 	"sort"
@@ -172,7 +173,11 @@ func writeRegistry(cases []string) error {
 		fmt.Fprintf(&b, "\t%q: &%s.Spec,\n", c, goldentest.PkgName(c))
 	}
 	b.WriteString("}\n")
-	if err := os.WriteFile(filepath.Join("gen", "cases.go"), b.Bytes(), 0o644); err != nil {
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join("gen", "cases.go"), src, 0o644); err != nil {
 		return err
 	}
 	dirs, _ := filepath.Glob(filepath.Join("gen", "*"))
