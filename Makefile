@@ -42,14 +42,14 @@ golden:
 ## bench: benchmarks with ratios against baselines measured in the same run
 BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./stdlib/datagen | $(GO) run ./cmd/benchratio
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen | $(GO) run ./cmd/benchratio
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./compiler/config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./compiler/cond -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
-	$(GO) test ./compiler -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	$(GO) test ./golden/gen -run '^$$' -fuzz FuzzInterpVsCompiled -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -47,6 +47,7 @@ func (pg *progGen) pred(b *jen.Group, n *cond.Node) string {
 		if f, c, ok := fieldConst(n); ok && c.Kind() == runtime.KindString {
 			// Equal(v, "s") is exactly "v is a string equal to s".
 			v := pg.tmp("v")
+			pg.usesRow = true
 			b.Id(v).Op(":=").Id("row").Index(jen.Lit(f))
 			eq := jen.Id(v).Dot("Kind").Call().Op("==").Qual(rtPkg, "KindString").Op("&&").Id(v).Dot("AsString").Call().Op("==").Lit(c.AsString())
 			if op == "!=" {
@@ -93,6 +94,7 @@ func (pg *progGen) pred(b *jen.Group, n *cond.Node) string {
 // field's static kind and ops.Compare for anything else.
 func (pg *progGen) compareFieldConst(b *jen.Group, n *cond.Node, f int, c runtime.Value) string {
 	v, res := pg.tmp("v"), pg.tmp("b")
+	pg.usesRow = true
 	b.Id(v).Op(":=").Id("row").Index(jen.Lit(f))
 	b.Var().Id(res).Bool()
 	var fast jen.Code
@@ -139,6 +141,7 @@ func (pg *progGen) value(b *jen.Group, n *cond.Node) string {
 	case cond.OpConst:
 		b.Id(res).Op(":=").Add(valueLit(n.Const))
 	case cond.OpField:
+		pg.usesRow = true
 		b.Id(res).Op(":=").Id("row").Index(jen.Lit(n.Field))
 		for _, k := range n.Keys {
 			b.List(jen.Id(res), jen.Id("err")).Op(":=").Qual(opsPkg, "Member").Call(jen.Id(res), jen.Lit(k))

@@ -301,8 +301,8 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 // condition writes a condition's evaluation into b and returns the name of
 // the bool holding its result.
 func (pg *progGen) condition(b *jen.Group, c *cond.Condition) string {
-	pg.usesRow = true
 	if c.Strategy == cond.Fallback {
+		pg.usesRow = true
 		var fields []jen.Code
 		for _, f := range c.Fields {
 			fields = append(fields, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(f.Name), jen.Id("Index"): jen.Lit(f.Index)}))
