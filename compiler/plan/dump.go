@@ -88,7 +88,7 @@ func (d *dumper) stage(i int, s *Stage) {
 	d.f("  stage %d %s [%s]", i, s.Kind, strings.Join(names, " "))
 	switch s.Kind {
 	case Filter:
-		d.f(": keep where %s\n", s.Cond.Dump())
+		d.f(": keep where %s\n", d.secret(s.Cond.Dump()))
 	case Mask:
 		var fields []string
 		for _, f := range s.Fields {
@@ -96,7 +96,7 @@ func (d *dumper) stage(i int, s *Stage) {
 		}
 		d.f(": %s %s", d.maskSpec(s), strings.Join(fields, " "))
 		if s.Cond != nil {
-			d.f(" when %s", s.Cond.Dump())
+			d.f(" when %s", d.secret(s.Cond.Dump()))
 		}
 		d.f("\n")
 	}
