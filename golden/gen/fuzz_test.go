@@ -42,7 +42,7 @@ func FuzzInterpVsCompiled(f *testing.F) {
 	}{
 		{"0123456789abcdef", 500, 0.5, true, "A", 0},
 		{"", 0, 0, false, "", 0},
-		{"7", -1, -0.0, true, "é", 0},
+		{"7", -1, math.Copysign(0, -1), true, "é", 0},
 		{"ab", 999, math.NaN(), false, "B", 0},
 		{"ff", 3, math.Inf(1), true, "C", 0b00010},
 		{"x", 16, 1e300, false, "D", 0b11111},
