@@ -42,26 +42,35 @@ func (c *checker) steps(p *Pipeline, decls []*transformDecl) {
 // condition compiles the expression in node n against schema s and
 // reports errors at their column inside the expression.
 func (c *checker) condition(n *config.Node, s *runtime.Schema, path []string, p *Pipeline) *cond.Condition {
-	if n == nil || n.Kind != config.String {
+	if n == nil || n.Kind != config.String || n.Bad {
 		return nil
+	}
+	fromEnv := len(n.Vars) > 0
+	report := func(err *cond.Error) {
+		pos, msg := config.OffsetPos(n, err.Offset), err.Message
+		if fromEnv {
+			// The text is a secret: point at the value, do not quote it.
+			pos = n.Pos
+			msg = fmt.Sprintf("the condition from ${%s} is not valid (its text is not shown because it comes from the environment)", n.Vars[0].Name)
+		} else if p != nil && p.Source != nil {
+			msg += fmt.Sprintf(" (in pipeline %q, whose records come from source %q)", p.Name, p.Source.Name)
+		}
+		c.errs.Add(pos, err.Code, config.JoinPath(path), "%s", msg)
 	}
 	if s == nil {
 		// The schema is known only at run time: check the syntax now.
 		if err := cond.CheckSyntax(n.Text); err != nil {
-			c.errs.Add(config.OffsetPos(n, err.Offset), err.Code, config.JoinPath(path), "%s", err.Message)
+			report(err)
 			return nil
 		}
-		return &cond.Condition{Source: n.Text, Strategy: cond.Fallback, Reason: "the stream schema is known only at run time"}
+		return &cond.Condition{Source: n.Text, Strategy: cond.Fallback, Reason: "the stream schema is known only at run time", Env: fromEnv}
 	}
 	out, err := cond.Compile(n.Text, s)
 	if err != nil {
-		msg := err.Message
-		if p.Source != nil {
-			msg += fmt.Sprintf(" (in pipeline %q, whose records come from source %q)", p.Name, p.Source.Name)
-		}
-		c.errs.Add(config.OffsetPos(n, err.Offset), err.Code, config.JoinPath(path), "%s", msg)
+		report(err)
 		return nil
 	}
+	out.Env = fromEnv
 	return out
 }
 

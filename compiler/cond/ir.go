@@ -83,7 +83,13 @@ type Condition struct {
 	// Fields are the top-level fields the condition reads, by schema
 	// position, in ascending order (the fallback's environment).
 	Fields []FieldRef
+	// Env is set when the condition's text came from environment
+	// variables: it is a secret, and dumps and messages must not show it.
+	Env bool
 }
+
+// FromEnv reports whether the condition's text came from the environment.
+func (c *Condition) FromEnv() bool { return c.Env }
 
 // FieldRef names a top-level field and its schema position.
 type FieldRef struct {

@@ -63,7 +63,7 @@ func (d *dumper) maskSpec(s *Stage) string {
 	switch m.Strategy {
 	case mask.Hash:
 		if m.Salt != "" {
-			out += " salt=" + d.secret(strconv.Quote(m.Salt))
+			out += " salt=" + d.quoted(m.Salt)
 		}
 	case mask.Partial:
 		out += fmt.Sprintf(" keep_first=%d keep_last=%d", m.KeepFirst, m.KeepLast)
@@ -88,7 +88,7 @@ func (d *dumper) stage(i int, s *Stage) {
 	d.f("  stage %d %s [%s]", i, s.Kind, strings.Join(names, " "))
 	switch s.Kind {
 	case Filter:
-		d.f(": keep where %s\n", d.secret(s.Cond.Dump()))
+		d.f(": keep where %s\n", d.cond(s.Cond))
 	case Mask:
 		var fields []string
 		for _, f := range s.Fields {
@@ -96,7 +96,7 @@ func (d *dumper) stage(i int, s *Stage) {
 		}
 		d.f(": %s %s", d.maskSpec(s), strings.Join(fields, " "))
 		if s.Cond != nil {
-			d.f(" when %s", d.secret(s.Cond.Dump()))
+			d.f(" when %s", d.cond(s.Cond))
 		}
 		d.f("\n")
 	}
@@ -129,7 +129,11 @@ func (d *dumper) value(v reflect.Value) string {
 		return "{}"
 	}
 	if v.Type() == valueType {
-		return d.secret(string(runtime.AppendJSON(nil, v.Interface().(runtime.Value))))
+		val := v.Interface().(runtime.Value)
+		if val.Kind() == runtime.KindString && d.isSecret(val.AsString()) {
+			return "<secret>"
+		}
+		return d.secret(string(runtime.AppendJSON(nil, val)))
 	}
 	switch v.Kind() {
 	case reflect.Interface, reflect.Pointer:
@@ -162,23 +166,49 @@ func (d *dumper) value(v reflect.Value) string {
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	case reflect.String:
-		return d.secret(strconv.Quote(v.String()))
+		return d.quoted(v.String())
 	}
 	return d.secret(fmt.Sprint(v.Interface()))
 }
 
-// secret hides a rendered value that contains an environment-derived text
-// (short texts only when they are the whole value, so that a variable
-// holding "3" does not hide every number with a 3 in it).
-func (d *dumper) secret(s string) string {
+// cond renders a condition, hiding one whose text came from the
+// environment (its constants would show the secret).
+func (d *dumper) cond(c interface{ Dump() string }) string {
+	if h, ok := c.(interface{ FromEnv() bool }); ok && h.FromEnv() {
+		return "<condition from the environment>"
+	}
+	return d.secret(c.Dump())
+}
+
+// quoted renders a string value quoted, or "<secret>" when it holds an
+// environment-derived text (checked on the raw text, before quoting).
+func (d *dumper) quoted(s string) string {
+	if d.isSecret(s) {
+		return "<secret>"
+	}
+	return strconv.Quote(s)
+}
+
+// isSecret reports whether raw contains an environment-derived text (short
+// texts only when they are the whole value, so that a variable holding "3"
+// does not hide every number with a 3 in it).
+func (d *dumper) isSecret(raw string) bool {
 	for _, sec := range d.secrets {
 		switch {
 		case sec == "":
-		case len(sec) < 4 && (s == sec || s == strconv.Quote(sec)):
-			return "<secret>"
-		case len(sec) >= 4 && strings.Contains(s, sec):
-			return "<secret>"
+		case len(sec) < 4 && raw == sec:
+			return true
+		case len(sec) >= 4 && strings.Contains(raw, sec):
+			return true
 		}
+	}
+	return false
+}
+
+// secret hides a rendered non-string value that shows a secret.
+func (d *dumper) secret(s string) string {
+	if d.isSecret(s) {
+		return "<secret>"
 	}
 	return s
 }

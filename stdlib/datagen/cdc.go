@@ -23,6 +23,7 @@ const (
 type cdcState struct {
 	pool  [][]runtime.Value
 	spare [][]runtime.Value // free row slices, cap >= width
+	metas []cdcMeta         // unused rest of the current Meta slab
 }
 
 // Keys of the CDC metadata objects (len == cap, see tagKeys).
@@ -31,8 +32,12 @@ var (
 	cdcKeys  = []string{"operation", "sequence", "source", "simulated"}
 )
 
-// cdcMeta holds a record's Meta and its nested "cdc" object in one
-// allocation.
+// metaSlab is the number of cdcMeta allocated at once. A record's Meta
+// keeps its slab (about 22 KiB) alive; sinks do not retain records.
+const metaSlab = 64
+
+// cdcMeta holds a record's Meta and its nested "cdc" object, so that they
+// cost a slot in a slab rather than separate allocations.
 type cdcMeta struct {
 	outer runtime.Object
 	inner runtime.Object
@@ -40,8 +45,12 @@ type cdcMeta struct {
 	iv    [4]runtime.Value
 }
 
-func newCDCMeta(op runtime.Op, seq uint64) *runtime.Object {
-	m := &cdcMeta{}
+func (c *cdcState) newMeta(op runtime.Op, seq uint64) *runtime.Object {
+	if len(c.metas) == 0 {
+		c.metas = make([]cdcMeta, metaSlab)
+	}
+	m := &c.metas[0]
+	c.metas = c.metas[1:]
 	m.iv = [4]runtime.Value{
 		runtime.String(op.String()),
 		runtime.Int(int64(seq)),
@@ -127,7 +136,7 @@ func (s *Source) fillCDC(r *runtime.Record, seq uint64, sec int64) {
 		r.Before, r.After = before, nil
 	}
 	r.Op = op
-	r.Meta = newCDCMeta(op, seq)
+	r.Meta = c.newMeta(op, seq)
 }
 
 // mutate turns row (a copy of a live row) into its updated version for

@@ -80,7 +80,9 @@
 // # Records
 //
 // Every record has Stream (StreamName, default "datagen"), Namespace, the
-// source's shared Schema, Time = now() and Position.Offset = seq. Outside
+// source's shared Schema, Time = now() and Position.Offset = seq; now() is
+// read once per Read call, so the records of one batch share their time
+// (and _timestamp, created_at, …, derive from it). Outside
 // CDC mode Op is runtime.OpRecord, After the row, Before and Meta nil.
 //
 // # CDC mode
@@ -104,6 +106,6 @@
 // The generator is a math/rand/v2 PCG seeded from Config.Seed (or from the
 // clock). Records depend only on the config, the seed and the values now()
 // returns, so the same seed and a fixed clock give identical records,
-// including in CDC mode; how records are split into batches does not
-// matter. Rate limiting does not affect the records, only their pace.
+// including in CDC mode and whatever the batch sizes. Rate limiting does
+// not affect the records, only their pace.
 package datagen

@@ -120,7 +120,9 @@ func (s *Source) Ack(ctx context.Context, pos runtime.Position) error { return n
 // produced, and io.EOF once MaxEvents records have been emitted — together
 // with the last records (n > 0) and on every later call (n = 0).
 //
-// Read reuses the capacity of batch[i].After and Before. In CDC mode the
+// All records of one call carry the same time, read from the clock once
+// after any rate-limit wait. Read reuses the capacity of batch[i].After and
+// Before. In CDC mode the
 // rows kept in the live pool are copies, so the driver may reuse the slots'
 // slices freely; slices of distinct slots must not alias each other.
 func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) {
@@ -146,8 +148,11 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 			return 0, err
 		}
 	}
+	// One clock read per call: time.Now costs more than generating a
+	// simple record, and a batch is generated within microseconds.
+	t := s.now()
 	for i := range want {
-		s.fill(&batch[i])
+		s.fill(&batch[i], t)
 	}
 	if s.max > 0 && s.emitted >= s.max {
 		return want, io.EOF
@@ -185,11 +190,10 @@ func (s *Source) acquire(ctx context.Context, want int) (int, error) {
 	return n, nil
 }
 
-// fill writes the next record into r.
-func (s *Source) fill(r *runtime.Record) {
+// fill writes the next record, observed at t, into r.
+func (s *Source) fill(r *runtime.Record, t time.Time) {
 	seq := s.emitted
 	s.emitted++
-	t := s.now()
 	sec := t.Unix()
 	r.Stream = s.stream
 	r.Namespace = s.ns

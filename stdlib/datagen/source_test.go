@@ -57,7 +57,13 @@ func TestSameSeedSameRecords(t *testing.T) {
 					same++
 				}
 			}
-			if same > len(a)/10 {
+			limit := len(a) / 10
+			if p == "sequence" {
+				// Only the op sequence is random; inserts at the same
+				// position coincide.
+				limit = len(a) * 3 / 4
+			}
+			if same > limit {
 				t.Errorf("%s cdc=%v: seeds 99 and 100 give %d identical records of %d", p, cdc, same, len(a))
 			}
 		}
