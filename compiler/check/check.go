@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -64,6 +65,9 @@ func (c *checker) posOf(path []string) source.Pos {
 func (c *checker) run() {
 	root := c.file.Root
 	c.collectSecrets(root)
+	if root.Kind != config.Map {
+		return // config.Parse reported it; nothing below can be checked
+	}
 	c.validate(c.schema.Def("#Config"), root, nil)
 
 	c.components(bind.Source, "sources", "connector", func(name string, comp *Component) {
@@ -281,6 +285,8 @@ func (c *checker) refMessage(what, name, section string) string {
 }
 
 func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
+	c.processSettings(p)
+	c.sinkBatch(p)
 	if n == nil {
 		return
 	}
@@ -303,6 +309,7 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 				}
 				p.Settings.DeadLetterSink = dl.Text
 			}
+			p.Settings.DeadLetterMask = c.maskedPaths(path)
 		}
 	}
 }
@@ -358,4 +365,127 @@ func mustUnavailable(name string) string {
 		return b.Unavailable
 	}
 	return "not available"
+}
+
+// processSettings copies the top-level settings into p's runtime settings.
+// Only keys the config sets are copied; the runtime's zero values are the
+// documented defaults.
+func (c *checker) processSettings(p *Pipeline) {
+	st := c.file.Root.Get("settings")
+	if st == nil || st.Kind != config.Map {
+		return
+	}
+	s := &p.Settings
+	if v := st.Get("state_dir"); v != nil && v.Kind == config.String {
+		s.StateDir = v.Text
+	}
+	if r := st.Get("retry"); r != nil && r.Kind == config.Map {
+		if n, ok := intSetting(r.Get("max_retries")); ok {
+			s.Retry.MaxRetries = n
+			if n == 0 {
+				s.Retry.MaxRetries = -1 // explicit 0: no retries (0 in Settings means the default)
+			}
+		}
+		if n, ok := intSetting(r.Get("initial_backoff_ms")); ok {
+			s.Retry.InitialBackoffMs = n
+		}
+		if n, ok := intSetting(r.Get("max_backoff_ms")); ok {
+			s.Retry.MaxBackoffMs = n
+		}
+		if v := r.Get("backoff_multiplier"); v != nil && (v.Kind == config.Float || v.Kind == config.Int) {
+			if f, err := strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64); err == nil {
+				s.Retry.BackoffMultiplier = f
+			}
+		}
+	}
+	if v := st.Get("log_level"); v != nil && v.Kind == config.String {
+		s.Process.LogLevel = v.Text
+	}
+	if n, ok := intSetting(st.Get("shutdown_timeout")); ok {
+		s.Process.ShutdownTimeoutMs = n * 1000
+		if n == 0 {
+			s.Process.ShutdownTimeoutMs = -1 // explicit 0: no grace period
+		}
+	}
+	server := func(key string, port int) runtime.Server {
+		var out runtime.Server
+		v := st.Get(key)
+		if v == nil || v.Kind != config.Map {
+			return out
+		}
+		out.Port = port
+		if e := v.Get("enabled"); e != nil && e.Kind == config.Bool {
+			out.Enabled = e.Text == "true"
+		}
+		if a := v.Get("address"); a != nil && a.Kind == config.String {
+			out.Address = a.Text
+		}
+		if n, ok := intSetting(v.Get("port")); ok {
+			out.Port = n
+		}
+		if pa := v.Get("path"); pa != nil && pa.Kind == config.String {
+			out.Path = pa.Text
+		}
+		return out
+	}
+	s.Process.Health = server("health", 8080)
+	s.Process.Metrics = server("metrics", 9091)
+}
+
+// sinkBatch copies the pipeline's sink's `batch` block.
+func (c *checker) sinkBatch(p *Pipeline) {
+	if p.Sink == nil {
+		return
+	}
+	b := c.file.Root.Lookup("sinks", p.Sink.Name, "batch")
+	if b == nil || b.Kind != config.Map {
+		return
+	}
+	if n, ok := intSetting(b.Get("max_records")); ok {
+		p.Settings.SinkBatch.MaxRecords = n
+	}
+	if n, ok := intSetting(b.Get("timeout_ms")); ok {
+		p.Settings.SinkBatch.TimeoutMs = n
+	}
+}
+
+// maskedPaths lists, in order and without duplicates, every field path
+// that a field-mask transform of the pipeline at path masks: the fields a
+// dead letter of a record that failed inside the program must not show.
+func (c *checker) maskedPaths(path []string) []string {
+	ts := c.file.Root.Lookup(append(path, "transforms")...)
+	if ts == nil || ts.Kind != config.Seq {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range ts.Items {
+		d := c.transforms[t.Text]
+		if d == nil || d.typ != "field-mask" {
+			continue
+		}
+		fs := d.node.Get("fields")
+		if fs == nil || fs.Kind != config.Seq {
+			continue
+		}
+		for _, f := range fs.Items {
+			if f.Kind == config.String && !seen[f.Text] {
+				seen[f.Text] = true
+				out = append(out, f.Text)
+			}
+		}
+	}
+	return out
+}
+
+// intSetting reads an integer scalar.
+func intSetting(n *config.Node) (int, bool) {
+	if n == nil || n.Kind != config.Int {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(strings.ReplaceAll(n.Text, "_", ""), 0, 64)
+	if err != nil {
+		return 0, false
+	}
+	return int(i), true
 }

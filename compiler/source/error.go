@@ -139,7 +139,9 @@ func Suggest(word string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if bestD > (len(word)+1)/2 && bestD > 2 {
+	// A plausible typo changes at most about a third of the word (and at
+	// least one character of any word).
+	if best == "" || bestD > max(1, (min(len([]rune(word)), len([]rune(best)))+1)/3) {
 		return ""
 	}
 	return best

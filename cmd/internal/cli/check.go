@@ -23,11 +23,8 @@ func init() {
 				fmt.Fprintf(e.stderr, "rivven-connect check: --format must be text or json, not %q\n", o.format)
 				return exitUsage
 			}
-			p, errs, ok := e.compile(o)
+			p, _, ok := e.compile(o)
 			if !ok {
-				if errs == nil && o.format == "json" {
-					return exitUsage
-				}
 				return exitUsage
 			}
 			if o.format == "json" {
@@ -40,7 +37,10 @@ func init() {
 					enabled++
 				}
 			}
-			fmt.Fprintf(e.stdout, "%s: ok (%d pipelines, %d enabled)\n", o.config, len(p.Pipelines), enabled)
+			fmt.Fprintf(e.stdout, "%s: ok (%s, %d enabled)\n", o.config, plural(len(p.Pipelines), "pipeline"), enabled)
+			if enabled == 0 {
+				fmt.Fprintln(e.stdout, "note: every pipeline is disabled; run will have nothing to do")
+			}
 			for _, pp := range p.Pipelines {
 				for _, c := range []string{pp.Source.Unavailable, pp.Sink.Unavailable} {
 					if c != "" && pp.Enabled {
@@ -51,4 +51,12 @@ func init() {
 			return exitOK
 		},
 	})
+}
+
+// plural renders "1 pipeline", "2 pipelines".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -11,20 +11,19 @@ import (
 // compile reads and compiles the config, printing errors (text, or JSON
 // when o.format is json) and returning nil on failure.
 func (e *env) compile(o *options) (*plan.Plan, source.Errors, bool) {
-	data, ok := e.readConfig(o)
-	if !ok {
-		return nil, nil, false
-	}
-	p, errs := compiler.Compile(o.config, data, e.lookup)
-	if len(errs) > 0 {
-		if o.format == "json" {
-			e.stdout.Write(errs.JSON())
-		} else {
-			e.printErrors(errs)
+	data, errs := e.readConfig(o)
+	if errs == nil {
+		var p *plan.Plan
+		if p, errs = compiler.Compile(o.config, data, e.lookup); len(errs) == 0 {
+			return p, nil, true
 		}
-		return nil, errs, false
 	}
-	return p, nil, true
+	if o.format == "json" {
+		e.stdout.Write(errs.JSON())
+	} else {
+		e.printErrors(errs)
+	}
+	return nil, errs, false
 }
 
 func (e *env) printErrors(errs source.Errors) {

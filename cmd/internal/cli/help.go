@@ -16,6 +16,10 @@ func init() {
 				e.usage(e.stdout)
 				return exitOK
 			}
+			if len(args) > 1 {
+				fmt.Fprintf(e.stderr, "rivven-connect help: name one command, got %q\n", args)
+				return exitUsage
+			}
 			c := lookupCommand(args[0])
 			if c == nil {
 				fmt.Fprintf(e.stderr, "rivven-connect help: unknown command %q\n", args[0])
@@ -24,6 +28,7 @@ func init() {
 			fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
 			fs.StringP("config", "c", "connect.yaml", "config file")
 			fs.BoolP("verbose", "v", false, "verbose logging")
+			fs.BoolP("help", "h", false, "show help")
 			if c.flags != nil {
 				c.flags(fs, &options{})
 			}

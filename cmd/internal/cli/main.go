@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -128,7 +129,7 @@ func (e *env) usage(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nGlobal flags:\n  -c, --config FILE   config file (default connect.yaml)\n  -v, --verbose       verbose logging\n")
+	fmt.Fprintf(w, "\nGlobal flags:\n  -c, --config FILE   config file (default connect.yaml; - reads standard input)\n  -v, --verbose       verbose logging\n  -h, --help          show help\n      --version       print the version\n")
 	fmt.Fprintf(w, "\nRun 'rivven-connect help COMMAND' for a command's flags.\n")
 }
 
@@ -136,17 +137,28 @@ func (e *env) commandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "Usage: rivven-connect %s %s\n\n%s\n\nFlags:\n%s", c.name, c.usage, c.summary, fs.FlagUsages())
 }
 
-// readConfig reads the config file named by o, reporting a missing file
-// clearly.
-func (e *env) readConfig(o *options) ([]byte, bool) {
-	data, err := os.ReadFile(o.config)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(e.stderr, "rivven-connect: config file %s not found (use -c FILE, or 'rivven-connect init > %s' to start one)\n", o.config, o.config)
-		} else {
-			fmt.Fprintf(e.stderr, "rivven-connect: %v\n", err)
-		}
-		return nil, false
+// readConfig reads the config named by o ("-" is standard input). A
+// failure is reported like any config error (code unreadable-config), so
+// `check --format json` still prints JSON.
+func (e *env) readConfig(o *options) ([]byte, source.Errors) {
+	var data []byte
+	var err error
+	if o.config == "-" {
+		data, err = io.ReadAll(e.stdin)
+	} else {
+		data, err = os.ReadFile(o.config)
 	}
-	return data, true
+	if err == nil {
+		return data, nil
+	}
+	var errs source.Errors
+	msg := err.Error()
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		msg = fmt.Sprintf("config file %s not found (use -c FILE, or 'rivven-connect init > connect.yaml' to start one)", o.config)
+	case strings.Contains(msg, "is a directory"):
+		msg = fmt.Sprintf("%s is a directory, not a config file", o.config)
+	}
+	errs.Add(source.Pos{File: o.config}, source.CodeUnreadable, "", "%s", msg)
+	return nil, errs
 }

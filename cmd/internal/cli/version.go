@@ -24,6 +24,10 @@ func init() {
 		name:    "version",
 		summary: "Print the version.",
 		run: func(e *env, o *options, args []string) int {
+			if len(args) > 0 {
+				fmt.Fprintf(e.stderr, "rivven-connect version: unexpected argument %q\n", args[0])
+				return exitUsage
+			}
 			fmt.Fprintf(e.stdout, "rivven-connect %s (%s)\n", version(), runtime.Version())
 			return exitOK
 		},
