@@ -77,3 +77,20 @@ func (s *Schema) Root() cue.Value { return s.root }
 
 // Context returns the schema's CUE context.
 func (s *Schema) Context() *cue.Context { return s.ctx }
+
+// DefNames maps each connector (or transform) name of a kind to the name of
+// its CUE definition ("datagen" → "#Datagen").
+func (s *Schema) DefNames(kind string) map[string]string {
+	out := map[string]string{}
+	v := s.root.LookupPath(cue.MakePath(cue.Str("connectors"), cue.Str(kind)))
+	it, err := v.Fields()
+	if err != nil {
+		return out
+	}
+	for it.Next() {
+		if _, path := it.Value().ReferencePath(); len(path.Selectors()) == 1 {
+			out[it.Selector().Unquoted()] = path.Selectors()[0].String()
+		}
+	}
+	return out
+}

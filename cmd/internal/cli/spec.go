@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"cuelang.org/go/encoding/jsonschema"
-
 	"github.com/rivven/rivven-connect/compiler/check"
 	"github.com/rivven/rivven-connect/compiler/source"
 )
@@ -29,26 +27,17 @@ func init() {
 			out := map[string]map[string]any{}
 			var all []string
 			for _, kind := range []string{"sources", "sinks", "transforms"} {
-				names, defs := s.Connectors(kind)
+				names, _ := s.Connectors(kind)
+				defNames := s.DefNames(kind)
 				for _, name := range names {
 					all = append(all, name)
 					if len(args) == 1 && args[0] != name {
 						continue
 					}
-					expr, err := jsonschema.Generate(defs[name], nil)
-					if err != nil {
-						fmt.Fprintf(e.stderr, "rivven-connect spec: %s: %v\n", name, err)
-						return exitFailure
-					}
-					var js any
-					if err := s.Context().BuildExpr(expr).Decode(&js); err != nil {
-						fmt.Fprintf(e.stderr, "rivven-connect spec: %s: %v\n", name, err)
-						return exitFailure
-					}
 					if out[kind] == nil {
 						out[kind] = map[string]any{}
 					}
-					out[kind][name] = js
+					out[kind][name] = s.JSONSchema(defNames[name], name)
 				}
 			}
 			if len(args) == 1 && len(out) == 0 {
