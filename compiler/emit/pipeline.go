@@ -290,6 +290,15 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 				}
 				masked = jen.Qual(maskPkg, "PartialValue").Call(v, first, last)
 			}
+			if spec.Strategy == mask.Redact {
+				// Strings, the common case, inline: the same computation as
+				// mask.RedactValue, without the call.
+				stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Id("v").Dot("Kind").Call().Op("==").Qual(rtPkg, "KindString")).Block(
+					jen.Add(target).Op("=").Qual(rtPkg, "String").Call(jen.Qual(maskPkg, "Asterisks").Call(jen.Qual("unicode/utf8", "RuneCountInString").Call(jen.Id("v").Dot("AsString").Call()))),
+				).Else().If(jen.Op("!").Id("v").Dot("IsNull").Call()).Block(
+					jen.Add(target).Op("=").Add(masked)))
+				continue
+			}
 			stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Op("!").Id("v").Dot("IsNull").Call()).Block(
 				jen.Add(target).Op("=").Add(masked)))
 		}

@@ -9,6 +9,7 @@ import (
 	datagen "github.com/rivven/rivven-connect/stdlib/datagen"
 	"github.com/rivven/rivven-connect/stdlib/mask"
 	stdout "github.com/rivven/rivven-connect/stdlib/stdout"
+	"unicode/utf8"
 )
 
 // Spec is the compiled config: its plan and how to instantiate it.
@@ -79,13 +80,17 @@ func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 	{
 		if r.After != nil {
 			p.mask0.Apply(r.After, 5, keys0)
-			if v := r.After[4]; !v.IsNull() {
+			if v := r.After[4]; v.Kind() == runtime.KindString {
+				r.After[4] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.After[4] = mask.RedactValue(v)
 			}
 		}
 		if r.Before != nil {
 			p.mask0.Apply(r.Before, 5, keys1)
-			if v := r.Before[4]; !v.IsNull() {
+			if v := r.Before[4]; v.Kind() == runtime.KindString {
+				r.Before[4] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.Before[4] = mask.RedactValue(v)
 			}
 		}

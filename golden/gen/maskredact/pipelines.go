@@ -9,6 +9,7 @@ import (
 	datagen "github.com/rivven/rivven-connect/stdlib/datagen"
 	"github.com/rivven/rivven-connect/stdlib/mask"
 	stdout "github.com/rivven/rivven-connect/stdlib/stdout"
+	"unicode/utf8"
 )
 
 // Spec is the compiled config: its plan and how to instantiate it.
@@ -76,18 +77,26 @@ func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 	// stage 0: mask "m": redact email, last_name
 	{
 		if r.After != nil {
-			if v := r.After[3]; !v.IsNull() {
+			if v := r.After[3]; v.Kind() == runtime.KindString {
+				r.After[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.After[3] = mask.RedactValue(v)
 			}
-			if v := r.After[2]; !v.IsNull() {
+			if v := r.After[2]; v.Kind() == runtime.KindString {
+				r.After[2] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.After[2] = mask.RedactValue(v)
 			}
 		}
 		if r.Before != nil {
-			if v := r.Before[3]; !v.IsNull() {
+			if v := r.Before[3]; v.Kind() == runtime.KindString {
+				r.Before[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.Before[3] = mask.RedactValue(v)
 			}
-			if v := r.Before[2]; !v.IsNull() {
+			if v := r.Before[2]; v.Kind() == runtime.KindString {
+				r.Before[2] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.Before[2] = mask.RedactValue(v)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/rivven/rivven-connect/stdlib/mask"
 	"github.com/rivven/rivven-connect/stdlib/ops"
 	stdout "github.com/rivven/rivven-connect/stdlib/stdout"
+	"unicode/utf8"
 )
 
 // Spec is the compiled config: its plan and how to instantiate it.
@@ -104,12 +105,16 @@ func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 		}
 		if b1 {
 			if r.After != nil {
-				if v := r.After[3]; !v.IsNull() {
+				if v := r.After[3]; v.Kind() == runtime.KindString {
+					r.After[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
 					r.After[3] = mask.RedactValue(v)
 				}
 			}
 			if r.Before != nil {
-				if v := r.Before[3]; !v.IsNull() {
+				if v := r.Before[3]; v.Kind() == runtime.KindString {
+					r.Before[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
 					r.Before[3] = mask.RedactValue(v)
 				}
 			}

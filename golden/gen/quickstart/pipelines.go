@@ -10,6 +10,7 @@ import (
 	"github.com/rivven/rivven-connect/stdlib/mask"
 	"github.com/rivven/rivven-connect/stdlib/ops"
 	stdout "github.com/rivven/rivven-connect/stdlib/stdout"
+	"unicode/utf8"
 )
 
 // Spec is the compiled config: its plan and how to instantiate it.
@@ -105,12 +106,16 @@ func (p *quickstartProgram) Process(r *runtime.Record) (bool, error) {
 	// stage 1: mask "hide-customer": redact customer_id
 	{
 		if r.After != nil {
-			if v := r.After[1]; !v.IsNull() {
+			if v := r.After[1]; v.Kind() == runtime.KindString {
+				r.After[1] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.After[1] = mask.RedactValue(v)
 			}
 		}
 		if r.Before != nil {
-			if v := r.Before[1]; !v.IsNull() {
+			if v := r.Before[1]; v.Kind() == runtime.KindString {
+				r.Before[1] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
 				r.Before[1] = mask.RedactValue(v)
 			}
 		}
