@@ -42,7 +42,7 @@ golden:
 ## bench: benchmarks with ratios against baselines measured in the same run
 BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen | $(GO) run ./cmd/benchratio
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink | $(GO) run ./cmd/benchratio
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s

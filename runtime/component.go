@@ -34,10 +34,48 @@ type Sink interface {
 	// Write accepts records durably: when it returns nil, every record in the
 	// slice is the sink's responsibility. It must not retain the slice or the
 	// records after returning. An error means none of them may be assumed
-	// written; the driver applies the pipeline's on_error policy.
+	// written. A transient error (a busy or briefly unreachable target)
+	// should be wrapped with Retriable: the driver retries the write with
+	// backoff (Settings.Retry) before it applies the pipeline's on_error
+	// policy; other errors get the policy at once. ctx ends only when the
+	// run is aborted, never on a graceful stop.
 	Write(ctx context.Context, records []Record) error
 	// Close flushes and releases the sink.
 	Close() error
+}
+
+// AsyncSink is a Sink that takes records before they are durable and
+// reports durability later, so the driver can keep several writes in
+// flight. Completions may arrive out of order; the driver still hands the
+// source only a contiguous prefix of acknowledged positions (AckTracker).
+//
+// Lifecycle: as Sink; the driver calls WriteAsync (or Write) from one
+// goroutine, and never more than a bounded number of writes are
+// outstanding. Close is called only after every done callback has run or
+// the pipeline was aborted.
+type AsyncSink interface {
+	Sink
+	// WriteAsync hands records to the sink and returns once the sink has
+	// taken them: it must not retain records after returning. When it returns
+	// nil the sink calls done exactly once, from any goroutine (possibly
+	// before WriteAsync returns), with nil when every record is durably
+	// accepted, or with the error that lost them — which stops the pipeline
+	// with its position before those records. When WriteAsync returns an
+	// error, done is never called and the driver treats the error like a
+	// failed Write (retries, then on_error).
+	WriteAsync(ctx context.Context, records []Record, done func(error)) error
+}
+
+// Resumable is implemented by sources that need the driver to keep their
+// position (they have no server-side position of their own). When the
+// pipeline has a state directory (Settings.StateDir), the driver persists
+// every acknowledged position there and, before Open, calls Resume with the
+// last one persisted; the source then produces the records after it. A
+// missing state file means a first start (Resume is not called); a torn or
+// corrupt one stops the pipeline.
+type Resumable interface {
+	Source
+	Resume(pos Position) error
 }
 
 // Schemaed is implemented by sources that know the schema of their records
@@ -45,4 +83,11 @@ type Sink interface {
 type Schemaed interface {
 	// Schema returns the schema every record of the source carries.
 	Schema() *Schema
+}
+
+// Bounded is implemented by sources that know in advance how many records
+// they will produce (datagen with max_events); the runner shows progress.
+type Bounded interface {
+	// Expected returns the number of records, or 0 when unknown.
+	Expected() uint64
 }

@@ -51,6 +51,12 @@ type Component struct {
 	// Stream returns the stream name and namespace a source's records carry,
 	// when the config decides them (for discover).
 	Stream func(cfg any) (name, namespace string)
+	// KeyField returns the field that identifies a row of a source's
+	// records (its primary key), or "" when there is none. A keyed sink
+	// that the compiler wires to the source (the rivven sink implied by a
+	// source's `topic`) keys change events by it, so that one row's changes
+	// keep their order on one partition.
+	KeyField func(cfg any) string
 	// Go says how generated code instantiates the component: the same
 	// constructor the interpreter's NewSource/NewSink call.
 	Go *GoCtor

@@ -57,6 +57,9 @@ func init() {
 			c := cfg.(datagen.Config)
 			return c.StreamName, c.Namespace
 		},
+		KeyField: func(cfg any) string {
+			return datagen.KeyField(cfg.(datagen.Config).Pattern)
+		},
 		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/datagen", Func: "New", Env: "Now"},
 		GoField: func(cfg any, key []string) (string, bool) {
 			if len(key) == 2 && key[0] == "custom_fields" {

@@ -74,7 +74,10 @@ func (c *checker) run() {
 		c.sources[name] = comp
 		c.out.Sources = append(c.out.Sources, comp)
 	})
-	c.components(bind.Sink, "sinks", "connector", func(name string, comp *Component) { c.sinks[name] = comp })
+	c.components(bind.Sink, "sinks", "connector", func(name string, comp *Component) {
+		c.sinks[name] = comp
+		c.out.Sinks = append(c.out.Sinks, comp)
+	})
 	c.transformDecls()
 
 	pipes := root.Get("pipelines")
@@ -87,6 +90,7 @@ func (c *checker) run() {
 	c.collectEnv(root, nil) // after validation, which may retype quoted ${VAR}s
 	sort.Slice(c.out.Pipelines, func(i, j int) bool { return c.out.Pipelines[i].Name < c.out.Pipelines[j].Name })
 	sort.Slice(c.out.Sources, func(i, j int) bool { return c.out.Sources[i].Name < c.out.Sources[j].Name })
+	sort.Slice(c.out.Sinks, func(i, j int) bool { return c.out.Sinks[i].Name < c.out.Sinks[j].Name })
 	if len(c.out.Pipelines) == 0 && len(c.errs) == 0 {
 		c.errs.Add(root.Pos, source.CodeNoPipelines, "pipelines", "nothing to run: declare a pipeline under pipelines (source, sink, transforms), or give a source a topic / a sink topics")
 	}
@@ -315,7 +319,10 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 }
 
 // desugar turns the broker-topic shape into pipelines: a source with
-// `topic` publishes to the broker; a sink with `topics` consumes from it.
+// `topic` publishes to the broker through an implied rivven sink; a sink
+// with `topics` consumes from it through an implied broker-topic source
+// (broker.go builds both, and reports bad topic names and broker
+// addresses at their position).
 func (c *checker) desugar() {
 	root := c.file.Root
 	if sec := root.Get("sources"); sec != nil && sec.Kind == config.Map {
@@ -329,9 +336,13 @@ func (c *checker) desugar() {
 				c.errs.Add(t.Pos, source.CodeMissingKey, "broker", "source %q publishes to topic %q, which needs a top-level broker section (bootstrap_servers)", name, t.Text)
 				continue
 			}
-			sink := &Component{Name: "broker", Connector: "rivven", Unavailable: mustUnavailable("rivven")}
+			sink := c.brokerSink(name, sec.Items[i], t, src)
+			if sink == nil {
+				continue
+			}
 			p := &Pipeline{Name: name + "-to-topic", Enabled: true, Source: src, Sink: sink,
 				Origin: fmt.Sprintf("source %q publishes to broker topic %q", name, t.Text)}
+			c.processSettings(p)
 			c.steps(p, nil)
 			c.out.Pipelines = append(c.out.Pipelines, p)
 		}
@@ -351,20 +362,17 @@ func (c *checker) desugar() {
 			for _, t := range ts.Items {
 				topics = append(topics, t.Text)
 			}
-			src := &Component{Name: "broker", Connector: "rivven", Unavailable: bind.BrokerSourceUnavailable}
-			p := &Pipeline{Name: "topic-to-" + name, Enabled: true, Source: src, Sink: sink,
+			p := &Pipeline{Name: "topic-to-" + name, Enabled: true, Sink: sink,
 				Origin: fmt.Sprintf("sink %q consumes broker topics %s", name, strings.Join(topics, ", "))}
+			c.processSettings(p)
+			c.sinkBatch(p)
+			if p.Source = c.brokerSource(name, sec.Items[i], ts, p.Settings.Retry); p.Source == nil {
+				continue
+			}
 			c.steps(p, nil)
 			c.out.Pipelines = append(c.out.Pipelines, p)
 		}
 	}
-}
-
-func mustUnavailable(name string) string {
-	if b, ok := bind.Lookup(bind.Sink, name); ok {
-		return b.Unavailable
-	}
-	return "not available"
 }
 
 // processSettings copies the top-level settings into p's runtime settings.

@@ -19,6 +19,9 @@ type Config struct {
 	Pipelines []*Pipeline
 	// Sources are every valid declared source, in name order.
 	Sources []*Component
+	// Sinks are every valid declared sink, in name order (dead-letter sinks
+	// need not be any pipeline's sink).
+	Sinks []*Component
 	// Env lists every scalar that came from ${VAR} substitution.
 	Env []EnvBinding
 	// Secrets are the texts substituted from environment variables; dumps
@@ -30,11 +33,17 @@ type Config struct {
 type Component struct {
 	Name      string // the config's name for it
 	Connector string
-	Bind      *bind.Component // nil for a component the desugaring made up
-	Config    any             // the stdlib plain-data config
+	Bind      *bind.Component
+	Config    any // the stdlib plain-data config
 	// Schema is a source's record schema; nil when known only at run time.
 	Schema      *runtime.Schema
 	Unavailable string
+	// Implied marks a component the broker-topic shape made up (the rivven
+	// sink of `<source>-to-topic`, the broker-topic source of
+	// `topic-to-<sink>`): its config comes from the top-level `broker`
+	// section and the declaring component's topic keys, not from a
+	// `config` block of its own.
+	Implied bool
 }
 
 // Step is one transform as one pipeline applies it.

@@ -13,6 +13,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
 
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
@@ -53,6 +54,8 @@ func Compile(text string, s *runtime.Schema) (*Condition, *Error) {
 	c.IR = l.lower(prog.Node())
 	if l.reason != "" {
 		c.IR, c.Strategy, c.Reason = nil, Fallback, l.reason
+	} else {
+		c.IR = nullIsFalse(c.IR)
 	}
 	c.Fields = referenced(prog.Node(), s)
 	return c, nil
@@ -108,42 +111,52 @@ func runeToByte(s string, runes int) int {
 	return i
 }
 
-// Env returns the expr type environment of s: one sample value per field
-// whose Go type is the field's type (nil, i.e. any, for nullable and
-// untyped fields).
-func Env(s *runtime.Schema) map[string]any {
-	env := make(map[string]any, len(s.Fields))
+// Env returns the expr type environment of s: each live field with the
+// static type of its values. A nullable field of type T is typed *T, which
+// expr's checker treats as T for every operator (so `discount > 0.5` checks,
+// and fails at run time when discount is null) while still allowing
+// comparisons with nil; untyped fields and nullable bools are typed any
+// (anything goes, checked at run time). Objects are typed map[string]any,
+// so their members are any.
+func Env(s *runtime.Schema) types.Map {
+	env := make(types.Map, len(s.Fields))
 	for _, f := range s.Fields {
 		if f.Type.Kind != runtime.KindAbsent { // removed by a field-mask
-			env[f.Name] = sample(f.Type, f.Nullable)
+			env[f.Name] = envType(f.Type, f.Nullable)
 		}
 	}
 	return env
 }
 
-func sample(t runtime.Type, nullable bool) any {
-	if nullable {
-		return nil
-	}
+func envType(t runtime.Type, nullable bool) types.Type {
 	switch t.Kind {
 	case runtime.KindBool:
-		return false
-	case runtime.KindInt:
-		return 0
-	case runtime.KindFloat:
-		return 0.0
-	case runtime.KindString:
-		return ""
-	case runtime.KindArray:
-		return []any{}
-	case runtime.KindObject:
-		m := make(map[string]any, len(t.Fields))
-		for _, f := range t.Fields {
-			m[f.Name] = sample(f.Type, f.Nullable)
+		if nullable {
+			// *bool would make a bare `flag` a type error (expr wants a
+			// bool result), though `!flag` and `flag && x` check.
+			return types.Any
 		}
-		return m
+		return types.Bool
+	case runtime.KindInt:
+		return typeOf[int](nullable)
+	case runtime.KindFloat:
+		return typeOf[float64](nullable)
+	case runtime.KindString:
+		return typeOf[string](nullable)
+	case runtime.KindArray:
+		return typeOf[[]any](nullable)
+	case runtime.KindObject:
+		return typeOf[map[string]any](nullable)
 	}
-	return nil
+	return types.Any
+}
+
+func typeOf[T any](nullable bool) types.Type {
+	if nullable {
+		return types.TypeOf((*T)(nil))
+	}
+	var zero T
+	return types.TypeOf(zero)
 }
 
 func kindOf(t reflect.Type) runtime.Kind {
@@ -207,6 +220,11 @@ func (l *lowerer) lower(n ast.Node) *Node {
 		if !ok || n.Method {
 			return l.fail("uses an index or method access")
 		}
+		if n.Optional {
+			// a?.b is null when a is null, where a.b is an error; the IR
+			// has no null-safe read.
+			return l.fail("uses optional chaining ?.")
+		}
 		base := l.lower(n.Node)
 		if base.Op != OpField {
 			return l.fail("reads a member of a computed value")
@@ -267,8 +285,16 @@ func (l *lowerer) binary(n *ast.BinaryNode, typ runtime.Kind) *Node {
 	args := []*Node{left, right}
 	switch op {
 	case "&&", "and":
+		if !certainlyBool(right) {
+			// expr yields the right operand as it is (a null stays null),
+			// which is a ? b : false, not a conjunction of truths.
+			return &Node{Op: OpCond, Type: runtime.KindNull, Args: []*Node{left, right, constBool(false)}}
+		}
 		return &Node{Op: OpAnd, Type: runtime.KindBool, Args: args}
 	case "||", "or":
+		if !certainlyBool(right) {
+			return &Node{Op: OpCond, Type: runtime.KindNull, Args: []*Node{left, constBool(true), right}}
+		}
 		return &Node{Op: OpOr, Type: runtime.KindBool, Args: args}
 	case "==":
 		return &Node{Op: OpEq, Type: runtime.KindBool, Args: args}
@@ -282,6 +308,52 @@ func (l *lowerer) binary(n *ast.BinaryNode, typ runtime.Kind) *Node {
 		return &Node{Op: OpStringOp, Type: runtime.KindBool, Name: op, Args: args}
 	}
 	return l.fail("uses operator %s", op)
+}
+
+func constBool(b bool) *Node {
+	return &Node{Op: OpConst, Type: runtime.KindBool, Const: runtime.Bool(b)}
+}
+
+// certainlyBool reports whether n yields a bool or an error, never another
+// kind of value. A top-level bool field is taken at its schema's word (a
+// non-nullable field is never null); object members are not.
+func certainlyBool(n *Node) bool {
+	switch n.Op {
+	case OpConst:
+		return n.Const.Kind() == runtime.KindBool
+	case OpField:
+		return n.Type == runtime.KindBool && len(n.Keys) == 0
+	case OpNot, OpAnd, OpOr, OpEq, OpNe, OpCompare, OpStringOp, OpMatches, OpIn:
+		return true
+	case OpCond:
+		return certainlyBool(n.Args[1]) && certainlyBool(n.Args[2])
+	}
+	return false
+}
+
+// nullIsFalse rewrites the root of a condition so that a null result means
+// false, as expr's VM decides (its final cast to bool turns nil into false;
+// any other non-bool value is an error there and in the IR's back ends).
+// Only a field (or member) or a null constant can yield null; they are
+// reached through the branches of ?: (and of && and || rewritten to ?:).
+func nullIsFalse(n *Node) *Node {
+	if certainlyBool(n) {
+		return n
+	}
+	switch n.Op {
+	case OpConst:
+		if n.Const.IsNull() {
+			return constBool(false)
+		}
+	case OpField:
+		isNull := &Node{Op: OpEq, Type: runtime.KindBool, Args: []*Node{n, {Op: OpConst, Type: runtime.KindNull}}}
+		return &Node{Op: OpCond, Type: runtime.KindNull, Args: []*Node{isNull, constBool(false), n}}
+	case OpCond:
+		c := *n
+		c.Args = []*Node{n.Args[0], nullIsFalse(n.Args[1]), nullIsFalse(n.Args[2])}
+		return &c
+	}
+	return n
 }
 
 // referenced lists the top-level schema fields an expression reads.

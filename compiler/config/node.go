@@ -64,9 +64,12 @@ type Node struct {
 	// Raw is the scalar as written, before substitution (set only when Vars
 	// is non-empty).
 	Raw string
-	// Bad marks a scalar whose substitution failed (the failure is already
-	// reported); later stages skip their own complaints about its value.
+	// Bad marks a scalar whose substitution failed, or whose value does not
+	// fit its explicit tag (!!int abc); the failure is already reported, and
+	// later stages skip their own complaints about its value.
 	Bad bool
+
+	block *block // block scalars: where their lines are, for OffsetPos
 }
 
 // Var is one ${NAME} or ${NAME:-default} reference inside a scalar.

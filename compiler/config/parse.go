@@ -1,11 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -24,11 +27,13 @@ type Env func(name string) (value string, ok bool)
 // Parse parses data (named name in positions) and substitutes ${VAR}
 // references from env into scalar values. It reports every problem it finds,
 // sorted; when the YAML itself is malformed it stops at the first syntax
-// error, which is all a YAML parser can report.
+// error, which is all a YAML parser can report. A file holds one document:
+// a second one is an error, not silently ignored.
 func Parse(name string, data []byte, env Env) (*File, source.Errors) {
-	p := &parser{file: name, env: env}
+	p := &parser{file: name, env: env, src: data}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := decode(dec, &doc); err != nil && err != io.EOF {
 		p.syntaxError(err)
 		return nil, p.errs.Sorted()
 	}
@@ -45,14 +50,51 @@ func Parse(name string, data []byte, env Env) (*File, source.Errors) {
 			p.errs.Add(f.Root.Pos, source.CodeTypeMismatch, "", "the config must be a mapping of keys such as sources, sinks and pipelines, got %s", f.Root.Kind)
 		}
 	}
+	var next yaml.Node
+	switch err := decode(dec, &next); {
+	case err == io.EOF:
+	case err != nil:
+		p.syntaxError(err)
+	case len(next.Content) > 0 && !isNull(next.Content[0]):
+		p.errs.Add(p.pos(next.Content[0]), source.CodeYAMLSyntax, "", "a second YAML document starts here; a config file holds one document")
+	}
 	return f, p.errs.Sorted()
 }
 
-type parser struct {
-	file string
-	env  Env
-	errs source.Errors
+// decode is dec.Decode, turning a panic of the YAML library into an error.
+func decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return dec.Decode(n)
 }
+
+// isNull reports whether y is an empty document's content.
+func isNull(y *yaml.Node) bool {
+	return y.Kind == yaml.ScalarNode && y.ShortTag() == "!!null" && y.Value == ""
+}
+
+type parser struct {
+	file   string
+	env    Env
+	src    []byte
+	lines  [][]byte // src split at line feeds, when a block scalar needs them
+	blocks map[*yaml.Node]*block
+	errs   source.Errors
+	// aliased counts the nodes built while expanding aliases, which each
+	// copy their anchor's tree: a few lines of YAML can otherwise expand to
+	// billions of nodes.
+	aliased, aliasDepth int
+	tooMany             bool
+	// open holds the anchored nodes being built, to catch an alias inside
+	// its own anchor's value (&a [*a]), which would never end.
+	open map[*yaml.Node]bool
+}
+
+// maxAliased bounds the nodes all aliases of a document may expand to.
+const maxAliased = 100_000
 
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
@@ -80,16 +122,39 @@ func (p *parser) pos(n *yaml.Node) source.Pos {
 const maxDepth = 100
 
 func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
-	if depth > maxDepth {
-		p.errs.Add(p.pos(y), source.CodeYAMLSyntax, JoinPath(path), "nesting deeper than %d levels", maxDepth)
-		return &Node{Kind: Null, Pos: p.pos(y)}
-	}
 	pos := p.pos(y)
+	if p.tooMany {
+		return &Node{Kind: Null, Pos: pos, Bad: true}
+	}
+	if depth > maxDepth {
+		p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "nesting deeper than %d levels", maxDepth)
+		return &Node{Kind: Null, Pos: pos, Bad: true}
+	}
+	if p.aliasDepth > 0 {
+		if p.aliased++; p.aliased > maxAliased {
+			p.tooMany = true
+			p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "aliases expand to more than %d values", maxAliased)
+			return &Node{Kind: Null, Pos: pos, Bad: true}
+		}
+	}
+	if y.Anchor != "" { // its value may not contain an alias to itself
+		if p.open == nil {
+			p.open = map[*yaml.Node]bool{}
+		}
+		p.open[y] = true
+		defer delete(p.open, y)
+	}
 	if y.Kind == yaml.AliasNode {
 		if y.Alias == nil {
 			return &Node{Kind: Null, Pos: pos}
 		}
+		if p.open[y.Alias] {
+			p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "alias *%s is inside the value of its own anchor", y.Value)
+			return &Node{Kind: Null, Pos: pos, Bad: true}
+		}
+		p.aliasDepth++
 		n := p.node(y.Alias, path, depth+1)
+		p.aliasDepth--
 		c := *n
 		c.Pos = pos
 		return &c
@@ -97,22 +162,30 @@ func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 	switch y.Kind {
 	case yaml.MappingNode:
 		n := &Node{Kind: Map, Pos: pos}
-		seen := map[string]bool{}
+		// Keys set explicitly win over merged ones (<<: *anchor), wherever
+		// the merge key stands in the mapping.
+		explicit := map[string]bool{}
+		for i := 0; i+1 < len(y.Content); i += 2 {
+			if k := y.Content[i]; k.Kind == yaml.ScalarNode && !isMergeKey(k) {
+				explicit[k.Value] = true
+			}
+		}
+		have := map[string]bool{} // keys in n
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, v := y.Content[i], y.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
 				p.errs.Add(p.pos(k), source.CodeTypeMismatch, JoinPath(path), "map keys must be plain strings")
 				continue
 			}
-			if k.Value == "<<" && k.Tag == "!!merge" {
-				p.merge(n, v, path, depth, seen)
+			if isMergeKey(k) {
+				p.merge(n, v, path, depth, have, explicit)
 				continue
 			}
-			if seen[k.Value] {
+			if have[k.Value] {
 				p.errs.Add(p.pos(k), source.CodeDuplicateKey, JoinPath(append(path, k.Value)), "key %q appears more than once in this mapping", k.Value)
 				continue
 			}
-			seen[k.Value] = true
+			have[k.Value] = true
 			child := p.node(v, append(path[:len(path):len(path)], k.Value), depth+1)
 			child.KeyPos = p.pos(k)
 			n.Keys = append(n.Keys, k.Value)
@@ -131,9 +204,12 @@ func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 	return &Node{Kind: Null, Pos: pos}
 }
 
-// merge applies a YAML merge key (<<: *anchor): keys not set explicitly are
-// taken from the merged mapping(s).
-func (p *parser) merge(n *Node, v *yaml.Node, path []string, depth int, seen map[string]bool) {
+func isMergeKey(k *yaml.Node) bool { return k.Value == "<<" && k.ShortTag() == "!!merge" }
+
+// merge applies a YAML merge key (<<: *anchor, or a list of them): keys not
+// set explicitly in n are taken from the merged mapping(s), an earlier
+// mapping of the list winning over a later one.
+func (p *parser) merge(n *Node, v *yaml.Node, path []string, depth int, have, explicit map[string]bool) {
 	m := p.node(v, path, depth+1)
 	var maps []*Node
 	switch m.Kind {
@@ -142,10 +218,23 @@ func (p *parser) merge(n *Node, v *yaml.Node, path []string, depth int, seen map
 	case Seq:
 		maps = m.Items
 	}
+	if m.Bad {
+		return // already reported
+	}
+	if maps == nil {
+		p.errs.Add(m.Pos, source.CodeTypeMismatch, JoinPath(path), "a merge key (<<) takes a mapping or a list of mappings, got %s", m.Kind)
+		return
+	}
 	for _, mm := range maps {
+		if mm.Kind != Map {
+			if !mm.Bad {
+				p.errs.Add(mm.Pos, source.CodeTypeMismatch, JoinPath(path), "a merge key (<<) takes a mapping or a list of mappings, got a list holding a %s", mm.Kind)
+			}
+			continue
+		}
 		for i, k := range mm.Keys {
-			if !seen[k] {
-				seen[k] = true
+			if !explicit[k] && !have[k] {
+				have[k] = true
 				n.Keys = append(n.Keys, k)
 				n.Items = append(n.Items, mm.Items[i])
 			}
@@ -163,19 +252,44 @@ func (p *parser) scalar(y *yaml.Node, path []string) *Node {
 	case y.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		n.Style = Literal
 	}
+	if n.Style == Literal {
+		if p.blocks == nil {
+			p.blocks = map[*yaml.Node]*block{}
+		}
+		b, ok := p.blocks[y]
+		if !ok { // aliases meet the same scalar again
+			b = p.blockLines(y)
+			p.blocks[y] = b
+		}
+		n.block = b
+	}
 	switch y.ShortTag() {
 	case "!!null":
 		n.Kind = Null
 	case "!!bool":
 		n.Kind = Bool
 		n.Text = strings.ToLower(y.Value)
+		if n.Text != "true" && n.Text != "false" {
+			p.errs.Add(n.Pos, source.CodeInvalidValue, JoinPath(path), "%q is not a bool (true or false)", y.Value)
+			n.Bad = true
+		}
 	case "!!int":
 		n.Kind = Int
 		if _, err := parseInt(y.Value); err != nil {
-			p.errs.Add(n.Pos, source.CodeOutOfRange, JoinPath(path), "integer %s does not fit in 64 bits", y.Value)
+			var ne *strconv.NumError
+			if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+				p.errs.Add(n.Pos, source.CodeOutOfRange, JoinPath(path), "integer %s does not fit in 64 bits", y.Value)
+			} else {
+				p.errs.Add(n.Pos, source.CodeInvalidValue, JoinPath(path), "%q is not an integer", y.Value)
+			}
+			n.Bad = true
 		}
 	case "!!float":
 		n.Kind = Float
+		if _, err := parseFloat(y.Value); err != nil {
+			p.errs.Add(n.Pos, source.CodeInvalidValue, JoinPath(path), "%q is not a number", y.Value)
+			n.Bad = true
+		}
 	default:
 		n.Kind = String
 	}
@@ -244,6 +358,9 @@ func (p *parser) substitute(n *Node, path []string) {
 		i += end + 1
 	}
 	n.Text = b.String()
+	if len(n.Vars) == 0 {
+		n.Raw = "" // only $ signs and $${ escapes
+	}
 	if whole && n.Style == Plain {
 		n.Kind = resolvePlain(n.Text)
 		if n.Kind == Bool {
@@ -260,23 +377,90 @@ func (p *parser) offsetPos(n *Node, off int) source.Pos {
 }
 
 // OffsetPos maps a byte offset inside n.Text (as written in the file) to a
-// file position: exact for single-line plain and quoted scalars without
-// escapes; for block scalars it counts lines from the line after the
-// indicator.
+// file position, whose column counts characters as the YAML parser's do:
+// exact for single-line plain and quoted scalars without escapes, and for
+// literal (|) block scalars; for folded (>) ones exact until the first
+// blank line.
 func OffsetPos(n *Node, off int) source.Pos {
 	pos := n.Pos
+	off = max(0, min(off, len(n.Text)))
 	switch n.Style {
 	case SingleQuoted, DoubleQuoted:
-		pos.Column += 1 + off
+		pos.Column += 1 + utf8.RuneCountInString(n.Text[:off])
 	case Literal:
-		line := strings.Count(n.Text[:min(off, len(n.Text))], "\n")
-		col := off - (strings.LastIndexByte(n.Text[:min(off, len(n.Text))], '\n') + 1)
+		if b := n.block; b != nil {
+			return b.pos(pos, off)
+		}
+		line := strings.Count(n.Text[:off], "\n")
+		col := utf8.RuneCountInString(n.Text[strings.LastIndexByte(n.Text[:off], '\n')+1 : off])
 		pos.Line += 1 + line
 		pos.Column = col + 1 // indentation unknown here; approximate
 	default:
-		pos.Column += off
+		pos.Column += utf8.RuneCountInString(n.Text[:off])
 	}
 	return pos
+}
+
+// block describes the source lines of a block scalar's content.
+type block struct {
+	indent int      // spaces before the content on each line
+	lines  []string // each content line, indentation removed
+	folded bool     // > rather than |
+}
+
+// pos maps an offset into the scalar's text to the position in the file,
+// start being the position of the | or > indicator.
+func (b *block) pos(start source.Pos, off int) source.Pos {
+	for i, l := range b.lines {
+		if off <= len(l) || i == len(b.lines)-1 {
+			col := utf8.RuneCountInString(l[:max(0, min(off, len(l)))])
+			return source.Pos{File: start.File, Line: start.Line + 1 + i, Column: b.indent + col + 1}
+		}
+		off -= len(l) + 1 // the line and the line break (or, folded, the space)
+		if b.folded && l != "" && i+1 < len(b.lines) && b.lines[i+1] == "" {
+			off++ // folding drops the line break before blank lines
+		}
+	}
+	return source.Pos{File: start.File, Line: start.Line + 1, Column: b.indent + 1}
+}
+
+// blockLines reads the content lines of the block scalar y from the source:
+// those after its indicator's line, indented at least as much as the
+// first non-blank one. It returns nil when the source does not look as
+// expected (the positions are then approximate).
+func (p *parser) blockLines(y *yaml.Node) *block {
+	if p.lines == nil {
+		p.lines = bytes.Split(p.src, []byte("\n"))
+	}
+	lines := p.lines
+	if y.Line < 1 || y.Line >= len(lines) {
+		return nil
+	}
+	b := &block{indent: -1, folded: y.Style&yaml.FoldedStyle != 0}
+	var blank []int // spaces on blank lines not yet known to be content
+	for _, l := range lines[y.Line:] {
+		l = bytes.TrimSuffix(l, []byte("\r"))
+		spaces := len(l) - len(bytes.TrimLeft(l, " "))
+		if spaces == len(l) {
+			blank = append(blank, spaces)
+			continue
+		}
+		if b.indent < 0 {
+			b.indent = spaces
+		}
+		if spaces < b.indent {
+			break
+		}
+		for _, sp := range blank {
+			b.lines = append(b.lines, strings.Repeat(" ", max(0, sp-b.indent)))
+		}
+		blank = blank[:0]
+		b.lines = append(b.lines, string(l[b.indent:]))
+	}
+	if b.indent <= 0 {
+		return nil
+	}
+	return b
 }
 
 func validVarName(s string) bool {

@@ -244,6 +244,14 @@ func (g *generator) needed(b check.EnvBinding) bool {
 			}
 		}
 		return false
+	case "broker":
+		// The components the broker-topic shape implies are built from it.
+		for _, pp := range g.plan.Pipelines {
+			if pp.Enabled && (pp.Source.Implied || pp.Sink.Implied) {
+				return true
+			}
+		}
+		return false
 	}
 	return false
 }

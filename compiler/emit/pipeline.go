@@ -10,6 +10,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/plan"
+	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
 )
 
@@ -76,6 +77,10 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		return nil, nil, err
 	}
 
+	dl, err := g.deadLetter(pp)
+	if err != nil {
+		return nil, nil, err
+	}
 	pg := &progGen{generator: g, pp: pp, typ: g.ident(pp.Name, "Program")}
 	var body []jen.Code
 	for i, st := range pp.Stages {
@@ -135,15 +140,47 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		b.Add(wrap("source", pp.Source.Name))
 		b.List(jen.Id("sink"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkCfg"), jen.Id("env").Dot(kb.Go.Env))
 		b.Add(wrap("sink", pp.Sink.Name))
-		b.Id("pipes").Op("=").Append(jen.Id("pipes"), jen.Op("&").Qual(rtPkg, "Pipeline").Values(jen.Dict{
-			jen.Id("Name"):     jen.Lit(pp.Name),
-			jen.Id("Source"):   jen.Id("src"),
-			jen.Id("Program"):  jen.Id("prog"),
-			jen.Id("Sink"):     jen.Id("sink"),
-			jen.Id("Settings"): settings,
-		}))
+		fields := jen.Dict{
+			jen.Id("Name"):       jen.Lit(pp.Name),
+			jen.Id("SourceName"): jen.Lit(pp.Source.Name),
+			jen.Id("SinkName"):   jen.Lit(pp.Sink.Name),
+			jen.Id("Source"):     jen.Id("src"),
+			jen.Id("Program"):    jen.Id("prog"),
+			jen.Id("Sink"):       jen.Id("sink"),
+			jen.Id("Settings"):   settings,
+			jen.Id("Now"):        jen.Id("env").Dot("Now"),
+		}
+		if dl != nil {
+			b.Add(dl)
+			b.Add(wrap("dead_letter_sink", pp.Settings.DeadLetterSink))
+			fields[jen.Id("DeadLetter")] = jen.Id("dead")
+		}
+		b.Id("pipes").Op("=").Append(jen.Id("pipes"), jen.Op("&").Qual(rtPkg, "Pipeline").Values(fields))
 	})
 	return code, build, nil
+}
+
+// deadLetter writes the construction of a pipeline's dead-letter sink into
+// `dead`, or returns nil when the pipeline has none.
+func (g *generator) deadLetter(pp *plan.Pipeline) (jen.Code, error) {
+	if pp.Settings.OnError != runtime.OnErrorDeadLetter {
+		return nil, nil
+	}
+	for _, c := range g.plan.Sinks {
+		if c.Name != pp.Settings.DeadLetterSink {
+			continue
+		}
+		b, _ := lookupBind(bind.Sink, c.Connector)
+		if c.Unavailable != "" || b == nil || b.Go == nil {
+			return nil, &Error{Msg: fmt.Sprintf("pipeline %q: dead_letter_sink %q (%s) cannot be compiled to Go yet", pp.Name, c.Name, c.Connector)}
+		}
+		lit, err := g.componentLiteral(b, "sinks", c)
+		if err != nil {
+			return nil, err
+		}
+		return jen.List(jen.Id("dead"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(lit, jen.Id("env").Dot(b.Go.Env)), nil
+	}
+	return nil, &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
 }
 
 func quoteAll(s []string) []string {
@@ -158,10 +195,20 @@ func quoteAll(s []string) []string {
 // environment-derived fields read at start-up.
 func (g *generator) componentLiteral(b *bind.Component, section string, c plan.Component) (jen.Code, error) {
 	env := map[string]envRef{}
-	for i, eb := range g.envFor(section, c.Name, "config") {
-		if b.GoField == nil {
-			continue
+	if b.GoField == nil {
+		return g.literal(reflect.ValueOf(c.Config), "", env)
+	}
+	if c.Implied {
+		// Its config holds the top-level broker section: GoField maps
+		// those paths (starting with "broker") too.
+		for i, eb := range g.envFor("broker") {
+			if goPath, ok := b.GoField(c.Config, eb.Path); ok {
+				env[goPath] = envRef{i, eb}
+			}
 		}
+		return g.literal(reflect.ValueOf(c.Config), "", env)
+	}
+	for i, eb := range g.envFor(section, c.Name, "config") {
 		if goPath, ok := b.GoField(c.Config, eb.Path[3:]); ok {
 			env[goPath] = envRef{i, eb}
 		}

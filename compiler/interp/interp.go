@@ -21,12 +21,40 @@ func New(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
 			continue
 		}
 		rp, err := pipeline(pp, env)
+		if err == nil && pp.Settings.OnError == runtime.OnErrorDeadLetter {
+			rp.DeadLetter, err = deadLetterSink(p, pp.Settings.DeadLetterSink, env)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %q: %w", pp.Name, err)
 		}
 		out = append(out, rp)
 	}
 	return out, nil
+}
+
+// deadLetterSink instantiates the sink named by settings.dead_letter_sink.
+func deadLetterSink(p *plan.Plan, name string, env runtime.Env) (runtime.Sink, error) {
+	if name == "" {
+		return nil, fmt.Errorf("on_error: dead_letter: settings.dead_letter_topic needs the broker connector as a sink; name a sink with settings.dead_letter_sink")
+	}
+	for _, c := range p.Sinks {
+		if c.Name != name {
+			continue
+		}
+		if c.Unavailable != "" {
+			return nil, fmt.Errorf("dead_letter_sink %q: %s", name, c.Unavailable)
+		}
+		b, ok := bind.Lookup(bind.Sink, c.Connector)
+		if !ok || b.NewSink == nil {
+			return nil, fmt.Errorf("dead_letter_sink %q: connector %q cannot run", name, c.Connector)
+		}
+		s, err := b.NewSink(c.Config, env)
+		if err != nil {
+			return nil, fmt.Errorf("dead_letter_sink %q: %w", name, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("dead_letter_sink %q: no such sink", name)
 }
 
 func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
@@ -56,10 +84,13 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 		return nil, err
 	}
 	return &runtime.Pipeline{
-		Name:     pp.Name,
-		Source:   src,
-		Program:  prog,
-		Sink:     sink,
-		Settings: pp.Settings,
+		Name:       pp.Name,
+		SourceName: pp.Source.Name,
+		SinkName:   pp.Sink.Name,
+		Now:        env.Now,
+		Source:     src,
+		Program:    prog,
+		Sink:       sink,
+		Settings:   pp.Settings,
 	}, nil
 }

@@ -40,6 +40,9 @@ func Build(c *check.Config) *Plan {
 		}
 		p.Sources = append(p.Sources, info)
 	}
+	for _, s := range c.Sinks {
+		p.Sinks = append(p.Sinks, component(s))
+	}
 	for _, pass := range passes {
 		for _, pp := range p.Pipelines {
 			pass.run(pp)
@@ -52,5 +55,5 @@ func component(c *check.Component) Component {
 	if c == nil {
 		return Component{}
 	}
-	return Component{Name: c.Name, Connector: c.Connector, Config: c.Config, Unavailable: c.Unavailable}
+	return Component{Name: c.Name, Connector: c.Connector, Config: c.Config, Unavailable: c.Unavailable, Implied: c.Implied}
 }

@@ -19,6 +19,9 @@ type Plan struct {
 	// Sources are every declared source with its record schema (nil when
 	// known only at run time), in name order; discover reads them.
 	Sources []SourceInfo
+	// Sinks are every declared sink, in name order; back ends instantiate
+	// dead-letter sinks from here.
+	Sinks []Component
 	// Env lists the config scalars that came from ${VAR}: back ends that
 	// outlive the compile (generated binaries) re-read them at start-up.
 	Env []check.EnvBinding
@@ -50,6 +53,10 @@ type Component struct {
 	Connector   string
 	Config      any
 	Unavailable string // non-empty: this build cannot run it, and why
+	// Implied marks a component the broker-topic shape made up; its config
+	// holds the top-level `broker` section (whose ${VAR}s a compiled
+	// binary reads at start-up).
+	Implied bool
 }
 
 // SourceInfo describes a declared source for discovery.

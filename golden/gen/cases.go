@@ -36,6 +36,8 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/patternsequence"
 	"github.com/rivven/rivven-connect/golden/gen/patternusers"
 	"github.com/rivven/rivven-connect/golden/gen/quickstart"
+	"github.com/rivven/rivven-connect/golden/gen/runbrokershape"
+	"github.com/rivven/rivven-connect/golden/gen/rununavailablepostgres"
 	"github.com/rivven/rivven-connect/golden/gen/stdoutpretty"
 	"github.com/rivven/rivven-connect/golden/gen/stdoutprettycdcmetadata"
 	"github.com/rivven/rivven-connect/golden/gen/stdouttext"
@@ -73,6 +75,8 @@ var Cases = map[string]*app.Spec{
 	"pattern-sequence":           &patternsequence.Spec,
 	"pattern-users":              &patternusers.Spec,
 	"quickstart":                 &quickstart.Spec,
+	"run-broker-shape":           &runbrokershape.Spec,
+	"run-unavailable-postgres":   &rununavailablepostgres.Spec,
 	"stdout-pretty":              &stdoutpretty.Spec,
 	"stdout-pretty-cdc-metadata": &stdoutprettycdcmetadata.Spec,
 	"stdout-text":                &stdouttext.Spec,

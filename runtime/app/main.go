@@ -37,15 +37,24 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", cmd, rest[1])
 		return ExitUsage
 	}
+	// Every variable value the pipelines read is a secret for the runner.
+	var secrets []string
+	recorded := func(k string) (string, bool) {
+		v, ok := lookup(k)
+		if ok {
+			secrets = append(secrets, v)
+		}
+		return v, ok
+	}
 	build := func() ([]*runtime.Pipeline, int) {
 		now, err := Clock(lookup)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return nil, ExitUsage
 		}
-		pipes, err := spec.Build(runtime.Env{Now: now, Stdout: stdout, Stderr: stderr}, lookup)
+		pipes, err := spec.Build(runtime.Env{Now: now, Stdout: stdout, Stderr: stderr}, recorded)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, runtime.Redactor(secrets)(err.Error()))
 			var ee *EnvError
 			if errors.As(err, &ee) {
 				return nil, ExitUsage
@@ -60,7 +69,7 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 		if code != ExitOK {
 			return code
 		}
-		return Run(pipes, RunOptions{Stderr: stderr, Verbose: verbose})
+		return Run(pipes, RunOptions{Stderr: stderr, Verbose: verbose, Secrets: secrets})
 	case "check":
 		pipes, code := build()
 		if code != ExitOK {

@@ -41,6 +41,7 @@ type Source struct {
 var (
 	_ runtime.Source   = (*Source)(nil)
 	_ runtime.Schemaed = (*Source)(nil)
+	_ runtime.Bounded  = (*Source)(nil)
 )
 
 // New returns a source for cfg, or Validate's error. now is the clock: every
@@ -96,6 +97,9 @@ func New(cfg Config, now func() time.Time) (*Source, error) {
 	}
 	return s, nil
 }
+
+// Expected returns MaxEvents (0 = unbounded); it implements runtime.Bounded.
+func (s *Source) Expected() uint64 { return s.max }
 
 // Schema returns the schema shared by every record of s (see the package
 // function Schema). The caller must not modify it.

@@ -30,8 +30,15 @@ type Program struct {
 
 // Compile compiles source, which the condition compiler already
 // type-checked, reading fields from records.
+//
+// expr's optimizer is off, as it is when the condition compiler checks and
+// lowers a condition: it is not faithful to the unoptimized meaning. It
+// turns `x in ["", "a"]` into a set lookup that finds "" for a null x, and
+// fails on a non-string x instead of answering false; and it folds
+// `x > 1 || true` to true where x > 1 fails for a null x. Without it, a
+// condition means the same whether it is lowered or runs here.
 func Compile(source string, fields []Field) (*Program, error) {
-	prog, err := expr.Compile(source, expr.AsBool())
+	prog, err := expr.Compile(source, expr.AsBool(), expr.Optimize(false))
 	if err != nil {
 		return nil, fmt.Errorf("condition %q: %w", source, err)
 	}

@@ -51,8 +51,12 @@ type Spec struct {
 	Value     runtime.Value
 }
 
-// Mask returns v masked per spec.
+// Mask returns v masked per spec. A removed field (the absent marker) stays
+// removed under every strategy: masking must not bring it back.
 func (s *Spec) Mask(v runtime.Value) runtime.Value {
+	if v.Kind() == runtime.KindAbsent {
+		return v
+	}
 	switch s.Strategy {
 	case Fixed:
 		return s.Value
@@ -97,6 +101,9 @@ func text(v runtime.Value) string {
 
 // RedactValue replaces every character of v's text with '*'.
 func RedactValue(v runtime.Value) runtime.Value {
+	if v.Kind() == runtime.KindString { // the common case, small enough to inline
+		return runtime.String(Asterisks(utf8.RuneCountInString(v.AsString())))
+	}
 	return runtime.String(Asterisks(utf8.RuneCountInString(text(v))))
 }
 

@@ -66,11 +66,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"chain\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "chain",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "chain",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "users",
 		})
 	}
 	return pipes, nil

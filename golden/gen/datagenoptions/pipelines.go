@@ -72,11 +72,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"main\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "main",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "main",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	return pipes, nil

@@ -1331,11 +1331,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p000\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p000",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p000",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1364,11 +1367,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p001\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p001",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p001",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1397,11 +1403,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p002\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p002",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p002",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1430,11 +1439,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p003\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p003",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p003",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1463,11 +1475,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p004\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p004",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p004",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1496,11 +1511,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p005\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p005",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p005",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1529,11 +1547,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p006\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p006",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p006",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1562,11 +1583,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p007\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p007",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p007",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1595,11 +1619,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p008\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p008",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p008",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1628,11 +1655,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p009\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p009",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p009",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1661,11 +1691,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p010\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p010",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p010",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1694,11 +1727,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p011\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p011",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p011",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1727,11 +1763,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p012\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p012",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p012",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1760,11 +1799,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p013\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p013",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p013",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1793,11 +1835,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p014\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p014",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p014",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1826,11 +1871,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p015\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p015",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p015",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1859,11 +1907,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p016\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p016",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p016",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1892,11 +1943,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p017\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p017",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p017",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1925,11 +1979,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p018\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p018",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p018",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1958,11 +2015,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p019\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p019",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p019",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -1991,11 +2051,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p020\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p020",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p020",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2024,11 +2087,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p021\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p021",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p021",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2057,11 +2123,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p022\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p022",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p022",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2090,11 +2159,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p023\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p023",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p023",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2123,11 +2195,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p024\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p024",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p024",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2156,11 +2231,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p025\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p025",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p025",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2189,11 +2267,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p026\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p026",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p026",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2222,11 +2303,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p027\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p027",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p027",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2255,11 +2339,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p028\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p028",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p028",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2288,11 +2375,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p029\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p029",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p029",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2321,11 +2411,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p030\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p030",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p030",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2354,11 +2447,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p031\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p031",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p031",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2387,11 +2483,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p032\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p032",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p032",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2420,11 +2519,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p033\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p033",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p033",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2453,11 +2555,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p034\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p034",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p034",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2486,11 +2591,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p035\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p035",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p035",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2519,11 +2627,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p036\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p036",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p036",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2552,11 +2663,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p037\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p037",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p037",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2585,11 +2699,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p038\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p038",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p038",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2618,11 +2735,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p039\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p039",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p039",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2651,11 +2771,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p040\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p040",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p040",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2684,11 +2807,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p041\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p041",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p041",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2717,11 +2843,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p042\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p042",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p042",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2750,11 +2879,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p043\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p043",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p043",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2783,11 +2915,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p044\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p044",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p044",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2816,11 +2951,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p045\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p045",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p045",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2849,11 +2987,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p046\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p046",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p046",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2882,11 +3023,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p047\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p047",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p047",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2915,11 +3059,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p048\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p048",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p048",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2948,11 +3095,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p049\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p049",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p049",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -2981,11 +3131,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p050\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p050",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p050",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3014,11 +3167,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p051\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p051",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p051",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3047,11 +3203,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p052\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p052",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p052",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3080,11 +3239,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p053\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p053",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p053",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3113,11 +3275,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p054\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p054",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p054",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3146,11 +3311,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p055\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p055",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p055",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3179,11 +3347,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p056\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p056",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p056",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3212,11 +3383,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p057\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p057",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p057",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3245,11 +3419,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p058\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p058",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p058",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3278,11 +3455,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p059\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p059",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p059",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3311,11 +3491,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p060\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p060",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p060",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3344,11 +3527,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p061\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p061",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p061",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3377,11 +3563,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p062\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p062",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p062",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3410,11 +3599,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p063\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p063",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p063",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3443,11 +3635,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p064\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p064",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p064",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3476,11 +3671,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p065\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p065",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p065",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3509,11 +3707,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p066\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p066",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p066",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3542,11 +3743,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p067\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p067",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p067",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3575,11 +3779,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p068\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p068",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p068",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3608,11 +3815,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p069\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p069",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p069",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3641,11 +3851,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p070\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p070",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p070",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3674,11 +3887,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p071\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p071",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p071",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3707,11 +3923,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p072\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p072",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p072",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3740,11 +3959,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p073\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p073",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p073",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3773,11 +3995,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p074\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p074",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p074",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3806,11 +4031,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p075\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p075",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p075",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3839,11 +4067,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p076\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p076",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p076",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3872,11 +4103,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p077\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p077",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p077",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3905,11 +4139,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p078\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p078",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p078",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3938,11 +4175,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p079\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p079",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p079",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -3971,11 +4211,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p080\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p080",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p080",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4004,11 +4247,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p081\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p081",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p081",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4037,11 +4283,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p082\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p082",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p082",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4070,11 +4319,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p083\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p083",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p083",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4103,11 +4355,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p084\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p084",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p084",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4136,11 +4391,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p085\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p085",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p085",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4169,11 +4427,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p086\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p086",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p086",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4202,11 +4463,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p087\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p087",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p087",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4235,11 +4499,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p088\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p088",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p088",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4268,11 +4535,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p089\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p089",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p089",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4301,11 +4571,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p090\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p090",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p090",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4334,11 +4607,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p091\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p091",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p091",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4367,11 +4643,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p092\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p092",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p092",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4400,11 +4679,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p093\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p093",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p093",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4433,11 +4715,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p094\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p094",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p094",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4466,11 +4751,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p095\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p095",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p095",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4499,11 +4787,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p096\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p096",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p096",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4532,11 +4823,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p097\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p097",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p097",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4565,11 +4859,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p098\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p098",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p098",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4598,11 +4895,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p099\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p099",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p099",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4631,11 +4931,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p100\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p100",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p100",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4664,11 +4967,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p101\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p101",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p101",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4697,11 +5003,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p102\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p102",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p102",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4730,11 +5039,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p103\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p103",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p103",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4763,11 +5075,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p104\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p104",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p104",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4796,11 +5111,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p105\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p105",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p105",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4829,11 +5147,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p106\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p106",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p106",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4862,11 +5183,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p107\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p107",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p107",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4895,11 +5219,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p108\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p108",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p108",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4928,11 +5255,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p109\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p109",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p109",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4961,11 +5291,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p110\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p110",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p110",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -4994,11 +5327,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p111\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p111",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p111",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5027,11 +5363,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p112\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p112",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p112",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5060,11 +5399,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p113\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p113",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p113",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5093,11 +5435,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p114\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p114",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p114",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5126,11 +5471,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p115\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p115",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p115",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5159,11 +5507,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p116\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p116",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p116",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5192,11 +5543,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p117\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p117",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p117",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5225,11 +5579,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p118\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p118",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p118",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5258,11 +5615,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p119\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p119",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p119",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5291,11 +5651,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p120\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p120",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p120",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5324,11 +5687,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p121\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p121",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p121",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5357,11 +5723,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p122\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p122",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p122",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5390,11 +5759,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p123\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p123",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p123",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5423,11 +5795,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p124\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p124",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p124",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5456,11 +5831,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p125\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p125",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p125",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5489,11 +5867,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p126\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p126",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p126",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5522,11 +5903,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p127\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p127",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p127",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5555,11 +5939,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p128\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p128",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p128",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5588,11 +5975,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p129\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p129",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p129",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5621,11 +6011,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p130\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p130",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p130",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5654,11 +6047,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p131\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p131",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p131",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5687,11 +6083,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p132\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p132",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p132",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5720,11 +6119,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p133\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p133",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p133",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5753,11 +6155,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p134\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p134",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p134",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5786,11 +6191,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p135\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p135",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p135",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5819,11 +6227,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p136\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p136",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p136",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5852,11 +6263,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p137\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p137",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p137",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5885,11 +6299,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p138\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p138",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p138",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5918,11 +6335,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p139\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p139",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p139",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5951,11 +6371,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p140\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p140",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p140",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -5984,11 +6407,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p141\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p141",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p141",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6017,11 +6443,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p142\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p142",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p142",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6050,11 +6479,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p143\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p143",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p143",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6083,11 +6515,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p144\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p144",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p144",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6116,11 +6551,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p145\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p145",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p145",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6149,11 +6587,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p146\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p146",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p146",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6182,11 +6623,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p147\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p147",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p147",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6215,11 +6659,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p148\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p148",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p148",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6248,11 +6695,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p149\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p149",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p149",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6281,11 +6731,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p150\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p150",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p150",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6314,11 +6767,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p151\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p151",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p151",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6347,11 +6803,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p152\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p152",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p152",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6380,11 +6839,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p153\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p153",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p153",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6413,11 +6875,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p154\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p154",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p154",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6446,11 +6911,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p155\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p155",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p155",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6479,11 +6947,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p156\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p156",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p156",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6512,11 +6983,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p157\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p157",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p157",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6545,11 +7019,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p158\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p158",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p158",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	{
@@ -6578,11 +7055,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p159\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "p159",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "p159",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "gen",
 		})
 	}
 	return pipes, nil

@@ -62,11 +62,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"quickstart\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:     "quickstart",
-			Program:  prog,
-			Settings: runtime.Settings{},
-			Sink:     sink,
-			Source:   src,
+			Name:       "quickstart",
+			Now:        env.Now,
+			Program:    prog,
+			Settings:   runtime.Settings{},
+			Sink:       sink,
+			SinkName:   "out",
+			Source:     src,
+			SourceName: "orders",
 		})
 	}
 	return pipes, nil

@@ -1,0 +1,176 @@
+package bind
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
+	"github.com/rivven/rivven-connect/stdlib/rivven/sink"
+	"github.com/rivven/rivven-connect/stdlib/rivven/source"
+)
+
+// The rivven sink (declared under `sinks`, or implied by a source's
+// `topic`) and the broker-topic source (implied by a sink's `topics`; it
+// has no `sources` entry of its own). Their configs embed broker.Conn; for
+// the implied components check fills it from the top-level `broker`
+// section (BrokerConn), and GoField also maps paths of that section
+// ("broker", …), so that a compiled binary reads `${VAR}`s there at
+// start-up.
+func init() {
+	register(&Component{
+		Kind: Sink,
+		Name: "rivven",
+		Def:  "#Rivven",
+		Decode: func(v cue.Value, n *config.Node) (any, error) {
+			var j struct {
+				Topic       string `json:"topic"`
+				Idempotent  bool   `json:"idempotent"`
+				KeyField    string `json:"key_field"`
+				Format      string `json:"format"`
+				TopicConfig struct {
+					Partitions int   `json:"partitions"`
+					AutoCreate *bool `json:"auto_create"`
+				} `json:"topic_config"`
+			}
+			if err := decodeInto(v, &j); err != nil {
+				return nil, err
+			}
+			cfg := sink.Config{
+				Broker:     BrokerConn(n),
+				Topic:      j.Topic,
+				Idempotent: j.Idempotent,
+				KeyField:   j.KeyField,
+				Format:     j.Format,
+				AutoCreate: j.TopicConfig.AutoCreate == nil || *j.TopicConfig.AutoCreate,
+				Partitions: j.TopicConfig.Partitions,
+			}
+			if err := cfg.Broker.Validate(); err != nil {
+				return nil, err
+			}
+			if _, err := broker.ParseTemplate(cfg.Topic); err != nil {
+				return nil, err
+			}
+			return cfg, nil
+		},
+		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/sink", Func: "New", Env: "Stderr"},
+		GoField: func(cfg any, key []string) (string, bool) {
+			c := cfg.(sink.Config)
+			if f, ok := brokerGoField(c.Broker, key); ok {
+				return f, true
+			}
+			if len(key) == 2 && key[0] == "topic_config" && key[1] == "partitions" {
+				return "Partitions", true
+			}
+			return fieldsByKey(map[string]string{
+				"topic": "Topic", "idempotent": "Idempotent", "key_field": "KeyField", "format": "Format",
+			})(cfg, key)
+		},
+		NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
+			return sink.New(cfg.(sink.Config), env.Stderr)
+		},
+	})
+	register(&Component{
+		Kind: Source,
+		Name: "rivven",
+		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/source", Func: "New", Env: "Stderr"},
+		GoField: func(cfg any, key []string) (string, bool) {
+			return brokerGoField(cfg.(source.Config).Broker, key)
+		},
+		NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {
+			return source.New(cfg.(source.Config), env.Stderr)
+		},
+	})
+}
+
+// BrokerConn reads the connection keys of n: the top-level `broker`
+// section, or a rivven sink's config block (both validated already).
+// bootstrap_servers come first, then address.
+func BrokerConn(n *config.Node) broker.Conn {
+	var c broker.Conn
+	if bs := n.Get("bootstrap_servers"); bs != nil {
+		for _, it := range bs.Items {
+			c.BootstrapServers = append(c.BootstrapServers, it.Text)
+		}
+	}
+	if a := n.Get("address"); a != nil && a.Kind == config.String {
+		c.BootstrapServers = append(c.BootstrapServers, a.Text)
+	}
+	if t := n.Get("connection_timeout_ms"); t != nil && t.Kind == config.Int {
+		ms, _ := strconv.ParseInt(strings.ReplaceAll(t.Text, "_", ""), 0, 64)
+		c.ConnectionTimeoutMs = int(ms)
+	}
+	if t := n.Get("tls"); t != nil {
+		str := func(k string) string {
+			if v := t.Get(k); v != nil && v.Kind == config.String {
+				return v.Text
+			}
+			return ""
+		}
+		boolean := func(k string) bool {
+			v := t.Get(k)
+			return v != nil && v.Kind == config.Bool && v.Text == "true"
+		}
+		c.TLS = broker.TLS{
+			Enabled: boolean("enabled"), CAPath: str("ca_path"), CertPath: str("cert_path"),
+			KeyPath: str("key_path"), ServerName: str("server_name"), Insecure: boolean("insecure"),
+		}
+	}
+	if a := n.Get("auth"); a != nil {
+		get := func(k string) string {
+			if v := a.Get(k); v != nil && v.Kind == config.String {
+				return v.Text
+			}
+			return ""
+		}
+		c.Auth = broker.Auth{Mechanism: get("mechanism"), Username: get("username"), Password: get("password")}
+		if c.Auth.Mechanism == "" {
+			c.Auth.Mechanism = "scram-sha-256"
+		}
+	}
+	return c
+}
+
+// brokerGoField maps a connection key — below a rivven sink's `config`,
+// or a path of the top-level section starting with "broker" — to its Go
+// field path in a config that embeds c as Broker.
+func brokerGoField(c broker.Conn, key []string) (string, bool) {
+	if len(key) > 0 && key[0] == "broker" {
+		key = key[1:]
+	}
+	if len(key) == 0 {
+		return "", false
+	}
+	switch key[0] {
+	case "bootstrap_servers":
+		if len(key) == 2 {
+			if i, err := strconv.Atoi(key[1]); err == nil && i < len(c.BootstrapServers) {
+				return fmt.Sprintf("Broker.BootstrapServers[%d]", i), true
+			}
+		}
+	case "address":
+		if len(key) == 1 && len(c.BootstrapServers) > 0 {
+			return fmt.Sprintf("Broker.BootstrapServers[%d]", len(c.BootstrapServers)-1), true
+		}
+	case "connection_timeout_ms":
+		if len(key) == 1 {
+			return "Broker.ConnectionTimeoutMs", true
+		}
+	case "tls":
+		f := map[string]string{"enabled": "Enabled", "ca_path": "CAPath", "cert_path": "CertPath",
+			"key_path": "KeyPath", "server_name": "ServerName", "insecure": "Insecure"}
+		if len(key) == 2 && f[key[1]] != "" {
+			return "Broker.TLS." + f[key[1]], true
+		}
+	case "auth":
+		f := map[string]string{"mechanism": "Mechanism", "username": "Username", "password": "Password"}
+		if len(key) == 2 && f[key[1]] != "" {
+			return "Broker.Auth." + f[key[1]], true
+		}
+	}
+	return "", false
+}

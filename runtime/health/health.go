@@ -1,0 +1,163 @@
+// Package health serves a running process's health over HTTP: GET
+// <path> (default /health) answers 200 when every pipeline is healthy and
+// 503 otherwise, with per-pipeline state, counters, last error and uptime;
+// /ready answers whether every pipeline has started and none has failed;
+// /live answers while the process serves at all.
+//
+// The JSON keeps the original rivven-connect's shape (status,
+// broker_connected, sources, sinks, uptime_secs) and adds pipelines, the
+// per-pipeline detail. `rivven-connect status` reads it.
+package health
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Report is the body of GET /health.
+type Report struct {
+	// Status is "healthy" (HTTP 200) or "unhealthy" (HTTP 503: a pipeline
+	// failed or is retrying a failing sink).
+	Status string `json:"status"`
+	// BrokerConnected is always false: this build has no broker connector.
+	BrokerConnected bool        `json:"broker_connected"`
+	Sources         []Connector `json:"sources"`
+	Sinks           []Connector `json:"sinks"`
+	Pipelines       []Pipeline  `json:"pipelines"`
+	UptimeSecs      uint64      `json:"uptime_secs"`
+}
+
+// Connector is a source or sink entry of the original's shape.
+type Connector struct {
+	Name            string  `json:"name"`
+	Pipeline        string  `json:"pipeline"`
+	Status          string  `json:"status"`
+	EventsProcessed uint64  `json:"events_processed"`
+	ErrorsCount     uint64  `json:"errors_count"`
+	LastError       *string `json:"last_error"`
+}
+
+// Pipeline is one pipeline's detail.
+type Pipeline struct {
+	Name         string  `json:"name"`
+	State        string  `json:"state"`
+	RecordsIn    uint64  `json:"records_in"`
+	RecordsOut   uint64  `json:"records_out"`
+	Dropped      uint64  `json:"records_dropped"`
+	Failed       uint64  `json:"records_failed"`
+	DeadLettered uint64  `json:"records_dead_lettered"`
+	Retries      uint64  `json:"sink_retries"`
+	Expected     uint64  `json:"records_expected,omitempty"`
+	AckedOffset  *uint64 `json:"acked_position"`
+	LastError    *string `json:"last_error"`
+	UptimeSecs   uint64  `json:"uptime_secs"`
+}
+
+// Names gives a pipeline's source and sink names for the report.
+type Names struct{ Source, Sink string }
+
+// Handler serves the endpoints for pipes. names (may be nil) maps a
+// pipeline to its source's and sink's config names; without them the
+// pipeline's name is used.
+type Handler struct {
+	Pipes []*runtime.Pipeline
+	Names map[string]Names
+	Start time.Time
+	// Path of the main endpoint; "" = /health.
+	Path string
+}
+
+// Report builds the current report.
+func (h *Handler) Report() Report {
+	now := time.Now()
+	r := Report{Status: "healthy", Sources: []Connector{}, Sinks: []Connector{}, Pipelines: []Pipeline{},
+		UptimeSecs: uint64(now.Sub(h.Start) / time.Second)}
+	for _, p := range h.Pipes {
+		st := p.Status()
+		if st.State == runtime.StateFailed || st.State == runtime.StateUnhealthy {
+			r.Status = "unhealthy"
+		}
+		var lastErr *string
+		if st.LastError != "" {
+			e := st.LastError
+			lastErr = &e
+		}
+		var acked *uint64
+		if st.Acked != nil {
+			o := st.Acked.Offset
+			acked = &o
+		}
+		var up uint64
+		if !st.Started.IsZero() {
+			up = uint64(now.Sub(st.Started) / time.Second)
+		}
+		n := h.Names[p.Name]
+		if n.Source == "" {
+			n.Source = p.Name
+		}
+		if n.Sink == "" {
+			n.Sink = p.Name
+		}
+		state := st.State.String()
+		r.Sources = append(r.Sources, Connector{Name: n.Source, Pipeline: p.Name, Status: state, EventsProcessed: st.In, ErrorsCount: st.Failed, LastError: lastErr})
+		r.Sinks = append(r.Sinks, Connector{Name: n.Sink, Pipeline: p.Name, Status: state, EventsProcessed: st.Out, ErrorsCount: st.Retries, LastError: lastErr})
+		r.Pipelines = append(r.Pipelines, Pipeline{Name: p.Name, State: state, RecordsIn: st.In, RecordsOut: st.Out,
+			Dropped: st.Dropped, Failed: st.Failed, DeadLettered: st.DeadLettered, Retries: st.Retries, Expected: st.Expected,
+			AckedOffset: acked, LastError: lastErr, UptimeSecs: up})
+	}
+	return r
+}
+
+// Ready reports whether every pipeline has started and none has failed.
+func (h *Handler) Ready() bool {
+	for _, p := range h.Pipes {
+		if s := p.Status().State; s == runtime.StateStarting || s == runtime.StateFailed {
+			return false
+		}
+	}
+	return true
+}
+
+// Register adds the endpoints to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	path := h.Path
+	if path == "" {
+		path = "/health"
+	}
+	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
+		rep := h.Report()
+		code := http.StatusOK
+		if rep.Status != "healthy" {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, rep)
+	})
+	if path != "/ready" {
+		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+			ok := h.Ready()
+			code := http.StatusOK
+			if !ok {
+				code = http.StatusServiceUnavailable
+			}
+			writeJSON(w, code, map[string]bool{"ready": ok})
+		})
+	}
+	if path != "/live" {
+		mux.HandleFunc("GET /live", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]bool{"alive": true})
+		})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,101 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/rivven/rivven-connect/runtime/state"
+)
+
+// resumableSource is a seqSource that can start after a position.
+type resumableSource struct {
+	*seqSource
+	resumedAt *Position
+	opened    bool
+}
+
+func (r *resumableSource) Resume(p Position) error {
+	r.resumedAt = &p
+	r.next = int(p.Offset) + 1
+	return nil
+}
+
+func (r *resumableSource) Open(context.Context) error { r.opened = true; return nil }
+
+func TestStateDirResumesAfterTheLastAcknowledgedPosition(t *testing.T) {
+	dir := t.TempDir()
+	// First run: stop gracefully after some records.
+	src1 := &resumableSource{seqSource: newSeqSource(1000)}
+	sink1 := &memSink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	sink1.onWrite = func() {
+		if len(sink1.got) >= 100 {
+			cancel()
+		}
+	}
+	p1 := &Pipeline{Name: "orders", Source: src1, Sink: sink1, Program: ProgramFunc(keepAll), Settings: Settings{BatchSize: 10, StateDir: dir}}
+	if err := p1.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	last := src1.acks[len(src1.acks)-1]
+	if int(last) != len(sink1.got)-1 {
+		t.Fatalf("last ack %d with %d written", last, len(sink1.got))
+	}
+	// Second run: resumes right after it; no duplicates, no gap.
+	src2 := &resumableSource{seqSource: newSeqSource(1000)}
+	sink2 := &memSink{}
+	p2 := &Pipeline{Name: "orders", Source: src2, Sink: sink2, Program: ProgramFunc(keepAll), Settings: Settings{BatchSize: 10, StateDir: dir}}
+	if err := p2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if src2.resumedAt == nil || src2.resumedAt.Offset != last {
+		t.Fatalf("resumed at %v, want %d", src2.resumedAt, last)
+	}
+	all := append(append([]int64(nil), sink1.got...), sink2.got...)
+	for i, v := range all {
+		if v != int64(i) {
+			t.Fatalf("record %d = %d across the restart (duplicate or gap)", i, v)
+		}
+	}
+	if len(all) != 1000 {
+		t.Errorf("%d records in total", len(all))
+	}
+}
+
+func TestTornStateFileStopsThePipeline(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := state.Open(dir)
+	if err := st.Put("orders", encodePosition(Position{Offset: 41})); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(st.Path("orders"))
+	if err := os.WriteFile(st.Path("orders"), data[:len(data)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := &resumableSource{seqSource: newSeqSource(10)}
+	p := &Pipeline{Name: "orders", Source: src, Sink: &memSink{}, Program: ProgramFunc(keepAll), Settings: Settings{StateDir: dir}}
+	err := p.Run(context.Background())
+	var ce *state.CorruptError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `pipeline "orders"`) {
+		t.Fatalf("got %v, want a CorruptError naming the pipeline", err)
+	}
+	if src.opened || src.resumedAt != nil || src.next != 0 {
+		t.Error("the source was started despite the corrupt state: a silent restart from zero")
+	}
+	if st := p.Status(); st.State != StateFailed || !strings.Contains(st.LastError, "corrupt") {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestStateWithoutPositionIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := state.Open(dir)
+	_ = st.Put("p", []byte(`{}`))
+	p := &Pipeline{Name: "p", Source: &resumableSource{seqSource: newSeqSource(3)}, Sink: &memSink{}, Program: ProgramFunc(keepAll), Settings: Settings{StateDir: dir}}
+	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "no position") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,252 @@
+package cdc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Config is the plain-data configuration of a postgres-cdc source (the
+// `config` block of a `connector: postgres-cdc` source).
+type Config struct {
+	Host     string
+	Port     int
+	Database string
+	User     string
+	Password string
+	// SlotName is the logical replication slot (pgoutput); default
+	// "rivven_slot".
+	SlotName string
+	// Publication names the publication; default "rivven_pub".
+	Publication string
+	// Schemas and Tables choose what the publication covers when this
+	// source creates it. A table is "name" (in the first of Schemas, or
+	// public) or "schema.name".
+	Schemas []string
+	Tables  []string
+	// SnapshotMode is initial (default), never or initial_only.
+	SnapshotMode string
+	// HeartbeatIntervalSecs is the period of the standby status updates
+	// that report the acknowledged position to the server (default 10).
+	HeartbeatIntervalSecs int
+	// ConnectTimeoutSecs bounds each connection attempt (default 10).
+	ConnectTimeoutSecs    int
+	AutoCreateSlot        bool
+	AutoCreatePublication bool
+	DropSlotOnStop        bool
+	TLS                   TLSConfig
+}
+
+// TLSConfig configures the connection's TLS like libpq's sslmode,
+// sslrootcert, sslcert and sslkey. Mode is disable, prefer (default),
+// require, verify-ca or verify-full (verify-full also checks that the
+// server certificate names Host).
+type TLSConfig struct {
+	Mode           string
+	CACertPath     string
+	ClientCertPath string
+	ClientKeyPath  string
+}
+
+// Snapshot modes.
+const (
+	SnapshotInitial     = "initial"
+	SnapshotNever       = "never"
+	SnapshotInitialOnly = "initial_only"
+)
+
+// Defaults applied by New to zero fields.
+const (
+	DefaultSlot        = "rivven_slot"
+	DefaultPublication = "rivven_pub"
+)
+
+// table is a configured table, validated.
+type table struct{ schema, name string }
+
+func (t table) String() string { return t.schema + "." + t.name }
+
+// withDefaults returns cfg with its zero fields defaulted.
+func withDefaults(cfg Config) Config {
+	if cfg.Host == "" {
+		cfg.Host = "localhost"
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 5432
+	}
+	if cfg.SlotName == "" {
+		cfg.SlotName = DefaultSlot
+	}
+	if cfg.Publication == "" {
+		cfg.Publication = DefaultPublication
+	}
+	if cfg.SnapshotMode == "" {
+		cfg.SnapshotMode = SnapshotInitial
+	}
+	if cfg.HeartbeatIntervalSecs <= 0 {
+		cfg.HeartbeatIntervalSecs = 10
+	}
+	if cfg.ConnectTimeoutSecs <= 0 {
+		cfg.ConnectTimeoutSecs = 10
+	}
+	if cfg.TLS.Mode == "" {
+		cfg.TLS.Mode = "prefer"
+	}
+	return cfg
+}
+
+// ValidIdent reports whether s is an identifier this source accepts for a
+// schema, table or publication: a lower-case letter or _, then lower-case
+// letters, digits or _, at most 63 bytes. Such a name never needs quoting,
+// but the source quotes it anyway.
+func ValidIdent(s string) bool {
+	if len(s) == 0 || len(s) > 63 || !(s[0] == '_' || s[0] >= 'a' && s[0] <= 'z') {
+		return false
+	}
+	return ValidSlot(s)
+}
+
+// ValidSlot reports whether s is a valid replication slot name: lower-case
+// letters, digits and _, 1 to 63 bytes (PostgreSQL's own rule).
+func ValidSlot(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks cfg (defaulted) and returns its tables.
+func validate(cfg Config) ([]table, error) {
+	var errs []error
+	bad := func(what, v, rule string) {
+		errs = append(errs, fmt.Errorf("postgres-cdc: %s %q is not valid: %s", what, v, rule))
+	}
+	const identRule = "use lower-case letters, digits and _, starting with a letter or _, at most 63 bytes"
+	if cfg.Database == "" {
+		errs = append(errs, errors.New("postgres-cdc: database is required"))
+	}
+	if cfg.User == "" {
+		errs = append(errs, errors.New("postgres-cdc: user is required"))
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		errs = append(errs, fmt.Errorf("postgres-cdc: port %d is out of range 1..65535", cfg.Port))
+	}
+	if !ValidSlot(cfg.SlotName) {
+		bad("slot_name", cfg.SlotName, "use lower-case letters, digits and _, 1 to 63 bytes")
+	}
+	if !ValidIdent(cfg.Publication) {
+		bad("publication", cfg.Publication, identRule)
+	}
+	for _, s := range cfg.Schemas {
+		if !ValidIdent(s) {
+			bad("schema", s, identRule)
+		}
+	}
+	defSchema := "public"
+	if len(cfg.Schemas) > 0 {
+		defSchema = cfg.Schemas[0]
+	}
+	var tables []table
+	for _, t := range cfg.Tables {
+		tb := table{schema: defSchema, name: t}
+		if i := strings.IndexByte(t, '.'); i >= 0 {
+			tb = table{schema: t[:i], name: t[i+1:]}
+		}
+		if !ValidIdent(tb.schema) || !ValidIdent(tb.name) {
+			bad("table", t, "write name or schema.name, each "+identRule)
+			continue
+		}
+		tables = append(tables, tb)
+	}
+	switch cfg.SnapshotMode {
+	case SnapshotInitial, SnapshotNever, SnapshotInitialOnly:
+	case "always", "when_needed":
+		errs = append(errs, fmt.Errorf("postgres-cdc: snapshot_mode %q is not available in this build yet (use initial, never or initial_only)", cfg.SnapshotMode))
+	default:
+		bad("snapshot_mode", cfg.SnapshotMode, "use initial, never or initial_only")
+	}
+	switch cfg.TLS.Mode {
+	case "disable", "prefer", "require", "verify-ca", "verify-full":
+	default:
+		bad("tls.mode", cfg.TLS.Mode, "use disable, prefer, require, verify-ca or verify-full")
+	}
+	if cfg.Host == "" || strings.ContainsAny(cfg.Host, " '\\") {
+		bad("host", cfg.Host, "a host name or address")
+	}
+	if len(errs) == 0 {
+		return tables, nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = strings.TrimPrefix(e.Error(), "postgres-cdc: ")
+	}
+	return tables, errors.New("postgres-cdc: " + strings.Join(msgs, "; "))
+}
+
+// connConfig builds the connection config. The password is never part of
+// the string handed to the parser (pgconn's parse errors quote it): it is
+// set on the parsed struct.
+func (cfg Config) connConfig(replication bool) (*pgconn.Config, error) {
+	var b strings.Builder
+	kv := func(k, v string) {
+		if v == "" {
+			return
+		}
+		b.WriteString(k)
+		b.WriteString("='")
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v))
+		b.WriteString("' ")
+	}
+	kv("host", cfg.Host)
+	kv("port", strconv.Itoa(cfg.Port))
+	kv("dbname", cfg.Database)
+	kv("user", cfg.User)
+	kv("sslmode", cfg.TLS.Mode)
+	kv("sslrootcert", cfg.TLS.CACertPath)
+	kv("sslcert", cfg.TLS.ClientCertPath)
+	kv("sslkey", cfg.TLS.ClientKeyPath)
+	kv("connect_timeout", strconv.Itoa(cfg.ConnectTimeoutSecs))
+	kv("application_name", "rivven-connect")
+	if replication {
+		kv("replication", "database")
+	}
+	pc, err := pgconn.ParseConfig(b.String())
+	if err != nil {
+		// The parse error quotes the connection string; say only why.
+		var pce *pgconn.ParseConfigError
+		if errors.As(err, &pce) && pce.Unwrap() != nil {
+			err = pce.Unwrap()
+		}
+		return nil, fmt.Errorf("postgres-cdc: connection settings: %w", err)
+	}
+	if cfg.Password != "" {
+		pc.Password = cfg.Password
+	}
+	// The same session settings on both connections make the text form of
+	// every value identical in the snapshot and in the stream.
+	for k, v := range map[string]string{
+		"TimeZone": "UTC", "DateStyle": "ISO, YMD", "IntervalStyle": "iso_8601",
+		"extra_float_digits": "3", "bytea_output": "hex", "client_encoding": "UTF8",
+	} {
+		pc.RuntimeParams[k] = v
+	}
+	pc.ConnectTimeout = time.Duration(cfg.ConnectTimeoutSecs) * time.Second
+	return pc, nil
+}
+
+// Validate reports what New would reject in cfg (after defaults), without
+// connecting: identifiers, tables, snapshot mode, TLS mode.
+func (cfg Config) Validate() error {
+	_, err := validate(withDefaults(cfg))
+	return err
+}

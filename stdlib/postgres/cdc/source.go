@@ -1,0 +1,495 @@
+package cdc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Source is a postgres-cdc source. It implements runtime.Source.
+//
+// Concurrency: Read is called from one goroutine; Ack from another. While
+// streaming, one internal goroutine owns the replication connection: it
+// decodes pgoutput messages into records for Read, and sends the standby
+// status updates (also while Read is not being called, so a slow sink never
+// makes the server time the connection out).
+type Source struct {
+	cfg    Config
+	tables []table
+	now    func() time.Time
+
+	sqlCfg  *pgx.ConnConfig
+	replCfg *pgconn.Config
+	sql     *pgx.Conn      // catalog queries, the snapshot; owned by Read until streaming starts, then by the stream goroutine
+	repl    *pgconn.PgConn // replication connection; owned by the stream goroutine once started
+	types   *typeCache
+	opened  bool
+	closeMu sync.Mutex
+	closed  bool
+
+	// snapshot state (Read's goroutine)
+	snap *snapshot
+
+	// streaming
+	startLSN pglogrepl.LSN
+	recs     chan runtime.Record
+	done     chan struct{} // closed when the stream goroutine ended
+	stop     context.CancelFunc
+	kick     chan struct{} // Ack asks for a prompt status update
+	errMu    sync.Mutex
+	err      error // the stream goroutine's terminal error
+
+	seq atomic.Uint64 // the last Position.Offset handed out
+
+	mu          sync.Mutex
+	acked       uint64        // highest acknowledged offset
+	commits     []commitMark  // committed transactions not yet fully acknowledged, in order
+	flush       pglogrepl.LSN // the flush LSN reported to the server
+	createdSlot bool          // this run created the slot
+	snapLast    uint64        // offset of the last snapshot record (0: none)
+	snapAcked   bool          // every snapshot record is acknowledged
+	slotSeen    bool          // the slot existed during this run
+}
+
+type commitMark struct {
+	last uint64        // offset of the transaction's last record (or the last before it)
+	end  pglogrepl.LSN // its commit end LSN
+}
+
+var _ runtime.Source = (*Source)(nil)
+
+// New validates cfg and returns an unopened source. now is the clock for
+// snapshot records' event time; nil means time.Now. Nothing is sent to the
+// server before Open, so an invalid identifier is rejected here.
+func New(cfg Config, now func() time.Time) (*Source, error) {
+	cfg = withDefaults(cfg)
+	tables, err := validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	s := &Source{cfg: cfg, tables: tables, now: now, types: newTypeCache()}
+	pc, err := cfg.connConfig(false)
+	if err != nil {
+		return nil, s.redact(err)
+	}
+	// pgx.ParseConfig would parse a string again; build the ConnConfig from
+	// the parsed pgconn.Config instead so the password is never in a string.
+	base, _ := pgx.ParseConfig("")
+	base.Config = *pc
+	s.sqlCfg = base
+	if s.replCfg, err = cfg.connConfig(true); err != nil {
+		return nil, s.redact(err)
+	}
+	return s, nil
+}
+
+// redact removes the password from an error's text. Errors without it are
+// returned as they are (so errors.Is keeps working).
+func (s *Source) redact(err error) error {
+	if err == nil || len(s.cfg.Password) < 1 || !strings.Contains(err.Error(), s.cfg.Password) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), s.cfg.Password, runtime.SecretMask))
+}
+
+// Open connects, checks the server, provisions the publication and the
+// slot as the config allows, and prepares the snapshot when one is due.
+func (s *Source) Open(ctx context.Context) error {
+	s.opened = true
+	if err := s.open(ctx); err != nil {
+		return s.redact(err)
+	}
+	return nil
+}
+
+func (s *Source) open(ctx context.Context) error {
+	var err error
+	if s.sql, err = pgx.ConnectConfig(ctx, s.sqlCfg); err != nil {
+		return s.connectError(err)
+	}
+	var wal string
+	if err := s.sql.QueryRow(ctx, "SHOW wal_level").Scan(&wal); err != nil {
+		return fmt.Errorf("postgres-cdc: %w", err)
+	}
+	if wal != "logical" {
+		return fmt.Errorf("postgres-cdc: the server's wal_level is %q; logical decoding needs wal_level = logical (set it in postgresql.conf and restart the server)", wal)
+	}
+	if err := s.provisionPublication(ctx); err != nil {
+		return err
+	}
+	if s.cfg.SnapshotMode == SnapshotInitialOnly {
+		// No slot: read one consistent snapshot, then end.
+		return s.beginSnapshot(ctx, "", "")
+	}
+	if s.repl, err = pgconn.ConnectConfig(ctx, s.replCfg); err != nil {
+		return s.connectError(err)
+	}
+	st, err := s.slotState(ctx)
+	if err != nil {
+		return err
+	}
+	if st.exists {
+		if err := st.usable(s.cfg); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.slotSeen, s.flush = true, st.confirmed
+		s.mu.Unlock()
+		s.startLSN = 0 // the server resumes from confirmed_flush_lsn
+		s.startStream()
+		return nil
+	}
+	if !s.cfg.AutoCreateSlot {
+		return fmt.Errorf("postgres-cdc: replication slot %q does not exist and auto_create_slot is false", s.cfg.SlotName)
+	}
+	action := "NOEXPORT_SNAPSHOT"
+	if s.cfg.SnapshotMode == SnapshotInitial {
+		action = "EXPORT_SNAPSHOT"
+	}
+	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, quote(s.cfg.SlotName), "pgoutput",
+		pglogrepl.CreateReplicationSlotOptions{SnapshotAction: action, Mode: pglogrepl.LogicalReplication})
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: create replication slot %q: %w", s.cfg.SlotName, err)
+	}
+	cp, err := pglogrepl.ParseLSN(res.ConsistentPoint)
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: slot consistent point %q: %w", res.ConsistentPoint, err)
+	}
+	s.mu.Lock()
+	s.createdSlot, s.slotSeen, s.flush = true, true, cp
+	s.mu.Unlock()
+	s.startLSN = cp
+	if action == "EXPORT_SNAPSHOT" {
+		return s.beginSnapshot(ctx, res.SnapshotName, cp.String())
+	}
+	s.startStream()
+	return nil
+}
+
+// connectError words a failed connection attempt: the server's own
+// message when it answered, else the network failure, once (pgconn joins
+// one error per address and TLS attempt).
+func (s *Source) connectError(err error) error {
+	what := fmt.Sprintf("postgres-cdc: cannot connect to %s:%d (database %q, user %q)", s.cfg.Host, s.cfg.Port, s.cfg.Database, s.cfg.User)
+	var pe *pgconn.PgError
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s: %s (SQLSTATE %s)", what, pe.Message, pe.Code)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%s: connection refused (is the server running and accepting TCP connections there?)", what)
+	case errors.As(err, &dns):
+		return fmt.Errorf("%s: %v", what, dns)
+	case errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err):
+		return fmt.Errorf("%s: timed out after %ds", what, s.cfg.ConnectTimeoutSecs)
+	}
+	msg := err.Error()
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) && ce.Unwrap() != nil {
+		msg = ce.Unwrap().Error()
+	}
+	var lines []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !seen[l] {
+			seen[l] = true
+			lines = append(lines, l)
+		}
+	}
+	return fmt.Errorf("%s: %s", what, strings.Join(lines, "; "))
+}
+
+// quote quotes an identifier for SQL and replication commands.
+func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
+
+// provisionPublication makes sure the publication exists, creating it
+// when auto_create_publication allows.
+func (s *Source) provisionPublication(ctx context.Context) error {
+	var exists bool
+	if err := s.sql.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, s.cfg.Publication).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres-cdc: look up publication: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	if !s.cfg.AutoCreatePublication {
+		return fmt.Errorf("postgres-cdc: publication %q does not exist and auto_create_publication is false", s.cfg.Publication)
+	}
+	var stmt string
+	switch {
+	case len(s.tables) > 0:
+		qs := make([]string, len(s.tables))
+		for i, t := range s.tables {
+			qs[i] = quote(t.schema, t.name)
+		}
+		stmt = "CREATE PUBLICATION " + quote(s.cfg.Publication) + " FOR TABLE " + strings.Join(qs, ", ")
+	case len(s.cfg.Schemas) > 0:
+		if err := s.checkReplicaIdentity(ctx, s.cfg.Schemas); err != nil {
+			return err
+		}
+		qs := make([]string, len(s.cfg.Schemas))
+		for i, n := range s.cfg.Schemas {
+			qs[i] = quote(n)
+		}
+		stmt = "CREATE PUBLICATION " + quote(s.cfg.Publication) + " FOR TABLES IN SCHEMA " + strings.Join(qs, ", ")
+	default:
+		if err := s.checkReplicaIdentity(ctx, nil); err != nil {
+			return err
+		}
+		stmt = "CREATE PUBLICATION " + quote(s.cfg.Publication) + " FOR ALL TABLES"
+	}
+	if _, err := s.sql.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("postgres-cdc: create publication %q: %w", s.cfg.Publication, err)
+	}
+	return nil
+}
+
+// checkReplicaIdentity refuses to publish tables (of schemas, or all user
+// tables) whose UPDATEs and DELETEs would fail once published: those with
+// REPLICA IDENTITY NOTHING, or DEFAULT without a primary key.
+func (s *Source) checkReplicaIdentity(ctx context.Context, schemas []string) error {
+	rows, err := s.sql.Query(ctx, `
+SELECT n.nspname || '.' || c.relname
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND ($1::text[] IS NULL OR n.nspname = ANY($1))
+  AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))
+ORDER BY 1`, schemas)
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: check replica identities: %w", err)
+	}
+	bad, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: check replica identities: %w", err)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("postgres-cdc: refusing to create publication %q for all tables: these tables have no replica identity "+
+			"(no primary key, or REPLICA IDENTITY NOTHING), so publishing them would make their UPDATEs and DELETEs fail: %s; "+
+			"add primary keys or ALTER TABLE … REPLICA IDENTITY FULL, or list the tables to publish in `tables`",
+			s.cfg.Publication, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+type slotState struct {
+	exists           bool
+	plugin, slotType string
+	database         string
+	walStatus        string
+	active           bool
+	activePID        int32
+	confirmed        pglogrepl.LSN
+}
+
+func (s *Source) slotState(ctx context.Context) (slotState, error) {
+	var st slotState
+	var plugin, database, walStatus *string
+	var confirmed *string
+	var pid *int32
+	err := s.sql.QueryRow(ctx, `
+SELECT plugin, slot_type, database, wal_status, active, active_pid, confirmed_flush_lsn::text
+FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, s.cfg.SlotName).
+		Scan(&plugin, &st.slotType, &database, &walStatus, &st.active, &pid, &confirmed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("postgres-cdc: look up replication slot %q: %w", s.cfg.SlotName, err)
+	}
+	st.exists = true
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	st.plugin, st.database, st.walStatus = deref(plugin), deref(database), deref(walStatus)
+	if pid != nil {
+		st.activePID = *pid
+	}
+	if c := deref(confirmed); c != "" {
+		st.confirmed, _ = pglogrepl.ParseLSN(c)
+	}
+	return st, nil
+}
+
+func (st slotState) usable(cfg Config) error {
+	switch {
+	case st.slotType != "logical" || st.plugin != "pgoutput":
+		return fmt.Errorf("postgres-cdc: replication slot %q exists but is a %s slot with plugin %q; it must be a logical slot using pgoutput", cfg.SlotName, st.slotType, st.plugin)
+	case st.database != cfg.Database:
+		return fmt.Errorf("postgres-cdc: replication slot %q belongs to database %q, not %q", cfg.SlotName, st.database, cfg.Database)
+	case st.walStatus == "lost":
+		return fmt.Errorf("postgres-cdc: replication slot %q has been invalidated by the server (the WAL it needed was removed; max_slot_wal_keep_size?): possible data loss; "+
+			"drop the slot and re-snapshot deliberately", cfg.SlotName)
+	}
+	return nil
+}
+
+// Read fills batch with snapshot records first (when a snapshot is due),
+// then with streamed changes.
+func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	if s.snap != nil {
+		n, err := s.readSnapshot(ctx, batch)
+		if err != nil {
+			return n, s.redact(err)
+		}
+		if n > 0 {
+			return n, nil
+		}
+		// The snapshot is finished.
+		if err := s.endSnapshot(ctx); err != nil {
+			return 0, s.redact(err)
+		}
+		if s.cfg.SnapshotMode == SnapshotInitialOnly {
+			return 0, io.EOF
+		}
+		s.startStream()
+	}
+	if s.recs == nil {
+		return 0, io.EOF
+	}
+	n := 0
+	select {
+	case r := <-s.recs:
+		batch[0] = r
+		n = 1
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-s.done:
+		// Deliver what was decoded before the goroutine ended, then its error.
+	}
+	for n < len(batch) {
+		select {
+		case r := <-s.recs:
+			batch[n] = r
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	if n > 0 {
+		return n, nil
+	}
+	s.errMu.Lock()
+	err := s.err
+	s.errMu.Unlock()
+	if err == nil {
+		err = io.EOF
+	}
+	return 0, s.redact(err)
+}
+
+// Ack records that every record up to pos is durably accepted. The flush
+// LSN reported to the server advances to the commit end LSN of the last
+// transaction whose records are all acknowledged.
+func (s *Source) Ack(ctx context.Context, pos runtime.Position) error {
+	s.mu.Lock()
+	if pos.Offset > s.acked {
+		s.acked = pos.Offset
+	}
+	s.advanceLocked()
+	s.mu.Unlock()
+	if s.kick != nil {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// advanceLocked pops the fully acknowledged transactions.
+func (s *Source) advanceLocked() {
+	if s.snapLast > 0 && s.acked >= s.snapLast {
+		s.snapAcked = true
+	}
+	i := 0
+	for i < len(s.commits) && s.commits[i].last <= s.acked {
+		if s.commits[i].end > s.flush {
+			s.flush = s.commits[i].end
+		}
+		i++
+	}
+	s.commits = s.commits[i:]
+}
+
+// Close stops streaming (after a last status update with the acknowledged
+// position), drops the slot when drop_slot_on_stop is set — or when this
+// run created it and its snapshot was not completely acknowledged, so the
+// next start takes the snapshot again — and closes the connections.
+func (s *Source) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s.snap != nil && s.snap.tx != nil {
+		_ = s.snap.tx.Rollback(ctx)
+	}
+	if s.repl != nil {
+		_ = s.repl.Close(ctx)
+	}
+	s.mu.Lock()
+	drop := s.cfg.DropSlotOnStop || (s.createdSlot && s.snapLast > 0 && !s.snapAcked) || (s.createdSlot && s.snap != nil)
+	s.mu.Unlock()
+	var err error
+	if drop && s.sql != nil && !s.sql.IsClosed() {
+		err = s.dropSlot(ctx)
+	}
+	if s.sql != nil {
+		_ = s.sql.Close(ctx)
+	}
+	return s.redact(err)
+}
+
+// dropSlot drops the slot, waiting for its walsender to exit.
+func (s *Source) dropSlot(ctx context.Context) error {
+	for {
+		_, err := s.sql.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, s.cfg.SlotName)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "55006" {
+			if err != nil {
+				return fmt.Errorf("postgres-cdc: drop replication slot %q: %w", s.cfg.SlotName, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("postgres-cdc: drop replication slot %q: %w", s.cfg.SlotName, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+var snapshotName = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)

@@ -1,0 +1,515 @@
+package cdc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// recordBuffer is how many decoded records may wait for Read.
+const recordBuffer = 1024
+
+// Reconnection: backoff between attempts, and how long a slot held by
+// another process is waited for.
+const (
+	minBackoff    = 100 * time.Millisecond
+	maxBackoff    = 10 * time.Second
+	slotBusyLimit = 30 * time.Second
+)
+
+// startStream starts the goroutine that owns the replication connection.
+func (s *Source) startStream() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.recs = make(chan runtime.Record, recordBuffer)
+	s.done = make(chan struct{})
+	s.kick = make(chan struct{}, 1)
+	go s.stream(ctx)
+}
+
+// fatalError marks an error that reconnecting cannot fix.
+type fatalError struct{ error }
+
+func (e fatalError) Unwrap() error { return e.error }
+
+// transient reports whether a reconnect may fix err: network failures and
+// the server shutting the session down (a terminated walsender, a restart).
+func transient(err error) bool {
+	var fe fatalError
+	if errors.As(err, &fe) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || pe.Code == "55006"
+	}
+	return true
+}
+
+func (s *Source) stream(ctx context.Context) {
+	defer close(s.done)
+	backoff := minBackoff
+	var busySince time.Time
+	for first := true; ; first = false {
+		if !first {
+			err := s.reconnect(ctx)
+			if err == nil {
+				s.mu.Lock()
+				start := s.flush
+				s.mu.Unlock()
+				s.startLSN = start
+			} else if s.streamFailed(ctx, err, &busySince) {
+				return
+			} else {
+				if !sleep(ctx, backoff) {
+					return
+				}
+				backoff = min(2*backoff, maxBackoff)
+				continue
+			}
+		}
+		began := time.Now()
+		err := s.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if s.streamFailed(ctx, err, &busySince) {
+			return
+		}
+		if time.Since(began) > time.Minute {
+			backoff = minBackoff
+		}
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// streamFailed records err as the terminal error unless it is transient
+// (within the slot-busy limit); it reports whether streaming is over.
+func (s *Source) streamFailed(ctx context.Context, err error, busySince *time.Time) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55006" {
+		if busySince.IsZero() {
+			*busySince = time.Now()
+		}
+		if time.Since(*busySince) > slotBusyLimit {
+			err = fmt.Errorf("postgres-cdc: replication slot %q is in use by another process (for more than %v): %w", s.cfg.SlotName, slotBusyLimit, err)
+			s.setErr(err)
+			return true
+		}
+		return false
+	}
+	*busySince = time.Time{}
+	if !transient(err) {
+		s.setErr(err)
+		return true
+	}
+	return false
+}
+
+func (s *Source) setErr(err error) {
+	s.errMu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.errMu.Unlock()
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// reconnect reopens the connections after a failure and checks that the
+// slot is still the one this run was reading: a missing or invalidated
+// slot means changes may have been lost, which is fatal.
+func (s *Source) reconnect(ctx context.Context) error {
+	if s.repl != nil {
+		_ = s.repl.Close(ctx)
+		s.repl = nil
+	}
+	if s.sql == nil || s.sql.IsClosed() || s.sql.Ping(ctx) != nil {
+		if s.sql != nil {
+			_ = s.sql.Close(ctx)
+		}
+		c, err := pgx.ConnectConfig(ctx, s.sqlCfg)
+		if err != nil {
+			return err
+		}
+		s.sql = c
+	}
+	st, err := s.slotState(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.exists {
+		return fatalError{fmt.Errorf("postgres-cdc: replication slot %q no longer exists: possible data loss (changes since the last acknowledged position may be gone); "+
+			"it is not recreated automatically: recreate it and re-snapshot deliberately", s.cfg.SlotName)}
+	}
+	if err := st.usable(s.cfg); err != nil {
+		return fatalError{err}
+	}
+	s.mu.Lock()
+	flush := s.flush
+	s.mu.Unlock()
+	if st.confirmed > flush {
+		return fatalError{fmt.Errorf("postgres-cdc: replication slot %q was advanced to %s by someone else (this source acknowledged %s): possible data loss",
+			s.cfg.SlotName, st.confirmed, flush)}
+	}
+	c, err := pgconn.ConnectConfig(ctx, s.replCfg)
+	if err != nil {
+		return err
+	}
+	s.repl = c
+	return nil
+}
+
+// session streams from the slot until the connection fails or ctx ends.
+func (s *Source) session(ctx context.Context) error {
+	conn := s.repl
+	args := []string{"proto_version '1'", "publication_names '" + quote(s.cfg.Publication) + "'"}
+	if err := pglogrepl.StartReplication(ctx, conn, quote(s.cfg.SlotName), s.startLSN,
+		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42704" {
+			return fatalError{fmt.Errorf("postgres-cdc: replication slot %q does not exist: possible data loss; it is not recreated automatically", s.cfg.SlotName)}
+		}
+		if errors.As(err, &pe) && pe.Code == "55000" {
+			return fatalError{fmt.Errorf("postgres-cdc: replication slot %q cannot be read: %s: possible data loss", s.cfg.SlotName, pe.Message)}
+		}
+		return fmt.Errorf("postgres-cdc: start replication: %w", err)
+	}
+	ss := &session{s: s, conn: conn, rels: map[uint32]*relation{}}
+	interval := time.Duration(s.cfg.HeartbeatIntervalSecs) * time.Second
+	ss.interval = interval
+	ss.next = time.Now()
+	defer func() {
+		// A last status update so the server keeps what was acknowledged.
+		_ = ss.status(context.Background())
+	}()
+	for {
+		if !time.Now().Before(ss.next) {
+			if err := ss.status(ctx); err != nil {
+				return err
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, ss.next)
+		msg, err := conn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				continue
+			}
+			return fmt.Errorf("postgres-cdc: replication stream: %w", err)
+		}
+		select {
+		case <-s.kick:
+			ss.next = time.Now()
+		default:
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			if len(m.Data) == 0 {
+				continue
+			}
+			switch m.Data[0] {
+			case pglogrepl.PrimaryKeepaliveMessageByteID:
+				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(m.Data[1:])
+				if err != nil {
+					return fmt.Errorf("postgres-cdc: keepalive: %w", err)
+				}
+				ss.idle(ka.ServerWALEnd)
+				if ka.ReplyRequested {
+					ss.next = time.Now()
+				}
+			case pglogrepl.XLogDataByteID:
+				xld, err := pglogrepl.ParseXLogData(m.Data[1:])
+				if err != nil {
+					return fmt.Errorf("postgres-cdc: xlog data: %w", err)
+				}
+				if err := ss.handle(ctx, xld); err != nil {
+					return err
+				}
+			}
+		case *pgproto3.ErrorResponse:
+			return pgconn.ErrorResponseToPgError(m)
+		default:
+			return fmt.Errorf("postgres-cdc: unexpected replication message %T", msg)
+		}
+	}
+}
+
+// session is the decoding state of one replication connection.
+type session struct {
+	s        *Source
+	conn     *pgconn.PgConn
+	rels     map[uint32]*relation
+	interval time.Duration
+	next     time.Time // when the next status update is due
+
+	inTx       bool
+	xid        uint32
+	commitLSN  string
+	commitTime string
+	commitAt   time.Time
+}
+
+// status sends a standby status update reporting the flush LSN.
+func (ss *session) status(ctx context.Context) error {
+	ss.s.mu.Lock()
+	flush := ss.s.flush
+	ss.s.mu.Unlock()
+	ss.next = time.Now().Add(ss.interval)
+	if flush == 0 {
+		return nil
+	}
+	err := pglogrepl.SendStandbyStatusUpdate(ctx, ss.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: flush, WALFlushPosition: flush, WALApplyPosition: flush, ClientTime: time.Now(),
+		// The server answers with a keepalive carrying its WAL position,
+		// which lets an idle slot advance (see idle).
+		ReplyRequested: ctx.Err() == nil})
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: status update: %w", err)
+	}
+	return nil
+}
+
+// idle advances the flush LSN to the server's WAL end when nothing is in
+// flight: no open transaction, and every record handed out acknowledged.
+// This keeps an idle slot from holding WAL back.
+func (ss *session) idle(walEnd pglogrepl.LSN) {
+	if ss.inTx {
+		return
+	}
+	s := ss.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceLocked()
+	if len(s.commits) == 0 && s.acked == s.seq.Load() && (s.snapLast == 0 || s.snapAcked) && walEnd > s.flush {
+		s.flush = walEnd
+	}
+}
+
+// push hands r to Read, sending status updates while Read is not taking
+// records.
+func (ss *session) push(ctx context.Context, r runtime.Record) error {
+	for {
+		t := time.NewTimer(time.Until(ss.next))
+		select {
+		case ss.s.recs <- r:
+			t.Stop()
+			return nil
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+			if err := ss.status(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
+	msg, err := pglogrepl.Parse(xld.WALData)
+	if err != nil {
+		return fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: %w", err)}
+	}
+	s := ss.s
+	switch m := msg.(type) {
+	case *pglogrepl.BeginMessage:
+		ss.inTx, ss.xid = true, m.Xid
+		ss.commitLSN = m.FinalLSN.String()
+		ss.commitAt = m.CommitTime
+		ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
+	case *pglogrepl.CommitMessage:
+		ss.inTx = false
+		s.mu.Lock()
+		s.commits = append(s.commits, commitMark{last: s.seq.Load(), end: m.TransactionEndLSN})
+		s.advanceLocked()
+		s.mu.Unlock()
+	case *pglogrepl.RelationMessage:
+		pk, err := primaryKey(ctx, s.sql, m.RelationID)
+		if err != nil {
+			return err
+		}
+		cols := make([]column, len(m.Columns))
+		for i, c := range m.Columns {
+			t, err := s.types.resolve(ctx, s.sql, c.DataType)
+			if err != nil {
+				return err
+			}
+			ident := c.Flags&1 != 0
+			cols[i] = column{name: c.Name, typ: t, ident: ident, key: pk[c.Name] || (len(pk) == 0 && ident)}
+		}
+		ss.rels[m.RelationID] = newRelation(m.Namespace, m.RelationName, cols)
+	case *pglogrepl.InsertMessage:
+		rel, err := ss.rel(m.RelationID)
+		if err != nil {
+			return err
+		}
+		after, toast, err := ss.tuple(rel, m.Tuple, nil)
+		if err != nil {
+			return err
+		}
+		return ss.emit(ctx, rel, runtime.OpInsert, nil, after, toast, xld.WALStart)
+	case *pglogrepl.UpdateMessage:
+		rel, err := ss.rel(m.RelationID)
+		if err != nil {
+			return err
+		}
+		var before []runtime.Value
+		if m.OldTuple != nil {
+			if before, _, err = ss.oldTuple(rel, m.OldTuple, m.OldTupleType == pglogrepl.UpdateMessageTupleTypeKey); err != nil {
+				return err
+			}
+		}
+		var old []runtime.Value
+		if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
+			old = before
+		}
+		after, toast, err := ss.tuple(rel, m.NewTuple, old)
+		if err != nil {
+			return err
+		}
+		return ss.emit(ctx, rel, runtime.OpUpdate, before, after, toast, xld.WALStart)
+	case *pglogrepl.DeleteMessage:
+		rel, err := ss.rel(m.RelationID)
+		if err != nil {
+			return err
+		}
+		before, _, err := ss.oldTuple(rel, m.OldTuple, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
+		if err != nil {
+			return err
+		}
+		return ss.emit(ctx, rel, runtime.OpDelete, before, nil, nil, xld.WALStart)
+	case *pglogrepl.TruncateMessage:
+		for _, id := range m.RelationIDs {
+			rel, err := ss.rel(id)
+			if err != nil {
+				return err
+			}
+			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, xld.WALStart); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (ss *session) rel(id uint32) (*relation, error) {
+	rel, ok := ss.rels[id]
+	if !ok {
+		return nil, fatalError{fmt.Errorf("postgres-cdc: change for unknown relation %d (no relation message)", id)}
+	}
+	return rel, nil
+}
+
+// tuple decodes a new tuple. An unchanged TOAST value takes the value from
+// old (REPLICA IDENTITY FULL) or else the UnchangedToast marker.
+func (ss *session) tuple(rel *relation, td *pglogrepl.TupleData, old []runtime.Value) ([]runtime.Value, []runtime.Value, error) {
+	row := make([]runtime.Value, len(rel.cols))
+	var toast []runtime.Value
+	if td == nil {
+		return row, nil, nil
+	}
+	for i, c := range td.Columns {
+		if i >= len(rel.cols) {
+			break
+		}
+		switch c.DataType {
+		case pglogrepl.TupleDataTypeText:
+			v, err := decodeText(rel.cols[i].typ, c.Data)
+			if err != nil {
+				return nil, nil, fatalError{fmt.Errorf("%w (column %s of %s.%s)", err, rel.cols[i].name, rel.schema, rel.table)}
+			}
+			row[i] = v
+		case pglogrepl.TupleDataTypeToast:
+			if i < len(old) && old[i].Kind() != runtime.KindAbsent {
+				row[i] = old[i]
+			} else {
+				row[i] = runtime.String(UnchangedToast)
+				toast = append(toast, runtime.String(rel.cols[i].name))
+			}
+		case pglogrepl.TupleDataTypeBinary:
+			return nil, nil, fatalError{fmt.Errorf("postgres-cdc: unexpected binary column %s", rel.cols[i].name)}
+		}
+	}
+	return row, toast, nil
+}
+
+// oldTuple decodes the old row of an update or delete. With a key-only
+// tuple, the non-key columns are unknown: they are Absent (and left out
+// of the JSON), not null.
+func (ss *session) oldTuple(rel *relation, td *pglogrepl.TupleData, keyOnly bool) ([]runtime.Value, []runtime.Value, error) {
+	row, toast, err := ss.tuple(rel, td, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keyOnly {
+		for i, c := range rel.cols {
+			if !c.ident {
+				row[i] = runtime.Absent()
+			}
+		}
+	}
+	return row, toast, nil
+}
+
+func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, before, after, toast []runtime.Value, lsn pglogrepl.LSN) error {
+	s := ss.s
+	keyRow := after
+	if keyRow == nil {
+		keyRow = before
+	}
+	r := runtime.Record{
+		Stream: rel.table, Namespace: rel.schema, Op: op, Schema: rel.rs,
+		Before: before, After: after, Time: ss.commitAt,
+		Position: runtime.Position{Offset: s.seq.Add(1)},
+		Meta:     s.meta(rel, keyRow, ss.xid, lsn.String(), ss.commitLSN, ss.commitTime, false, toast),
+	}
+	return ss.push(ctx, r)
+}
+
+// primaryKey returns the primary key columns of the table relid.
+func primaryKey(ctx context.Context, c *pgx.Conn, relid uint32) (map[string]bool, error) {
+	rows, err := c.Query(ctx, `
+SELECT a.attname::text FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = $1 AND i.indisprimary`, relid)
+	if err != nil {
+		return nil, fmt.Errorf("postgres-cdc: primary key of relation %d: %w", relid, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres-cdc: primary key of relation %d: %w", relid, err)
+	}
+	pk := make(map[string]bool, len(names))
+	for _, n := range names {
+		pk[n] = true
+	}
+	return pk, nil
+}

@@ -1,0 +1,459 @@
+// Package source is the broker-topic source: it consumes topics of a
+// Rivven broker (rivvend) as a consumer group and turns the messages back
+// into records (see decoder for the formats it reads).
+//
+// # Partitions and offsets
+//
+// One Source reads every partition of its topics (found with GetMetadata,
+// re-checked every 30 s so added partitions are picked up). It does not
+// join a group protocol: run one instance per consumer group; the group
+// only names the committed offsets. Each partition starts at the group's
+// committed offset, else at Config.StartOffset ("earliest", the default;
+// "latest"; or "timestamp": the first record at or after
+// Config.StartTimestamp), and that start is committed at once, so a restart
+// before the first acknowledgement resumes there.
+//
+// # Positions
+//
+// The runtime wants one increasing Position per source, but a broker
+// position is a (topic, partition, offset) triple and partitions advance
+// independently. So the Source numbers the records it returns itself —
+// Position.Offset 0, 1, 2, … in the order Read returns them, whichever
+// partition they come from — and keeps a queue from that number to the
+// record's (partition, offset). Ack(pos) pops every entry up to pos; since
+// the runtime acknowledges a contiguous prefix of positions and each
+// partition's records enter the queue in offset order, the entries popped
+// for one partition are a prefix of what was read from it, and the next
+// offset to read after the last of them is committed for that partition.
+// A crash replays what was not acknowledged and never skips a record.
+// Positions restart from 0 with every Open; only the broker's committed
+// offsets carry over, so the Source is not runtime.Resumable.
+//
+// Reading: partitions are read round-robin, at most one Consume per
+// partition per pass; when a pass finds nothing, one partition is long
+// polled (Config.MaxWaitMs, or at most 200 ms when there are several
+// partitions, so that none waits long behind another).
+//
+// Errors: retriable broker errors (lost connections, timeouts, throttling)
+// are retried with the backoff of Config.Retry (settings.retry); a
+// committed offset that retention removed restarts the partition at its
+// earliest offset, with a warning. A failed commit is retried at the next
+// Ack and at Close.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
+	"github.com/rivven/rivven-connect/stdlib/rivven/client"
+	"github.com/rivven/rivven-connect/stdlib/rivven/wire"
+)
+
+// Config is the source's plain-data config.
+type Config struct {
+	Broker broker.Conn
+	// Topics to consume, all partitions of each.
+	Topics []string
+	// ConsumerGroup names the committed offsets.
+	ConsumerGroup string
+	// StartOffset applies to partitions without a committed offset:
+	// "earliest" (default), "latest" or "timestamp".
+	StartOffset string
+	// StartTimestamp is an RFC 3339 time, with StartOffset "timestamp".
+	StartTimestamp string
+	// RequireTopicExists fails Open when a topic does not exist; otherwise
+	// the Source waits for it to appear.
+	RequireTopicExists bool
+	// MaxWaitMs is the long-poll wait; 0 = 1000, at most 30 000.
+	MaxWaitMs int
+	// Retry is the backoff for retriable broker errors.
+	Retry runtime.Retry
+}
+
+const (
+	metadataEvery = 30 * time.Second
+	pendingEvery  = time.Second
+	commitOnClose = 5 * time.Second
+)
+
+// Source consumes broker topics. Read and Ack may run concurrently (as the
+// runtime does); Open and Close must not overlap them.
+type Source struct {
+	cfg   Config
+	start time.Time
+	logw  io.Writer
+	log   *slog.Logger
+	cl    *broker.Client
+	dec   decoder
+
+	// read side (the Read goroutine)
+	parts       []*partition
+	pending     []string          // topics not found yet
+	known       map[string]uint32 // partitions known per topic
+	cursor      int
+	nextCheck   time.Time // of pending topics
+	nextRefresh time.Time // of every topic's partitions
+	waitLog     map[string]bool
+
+	mu    sync.Mutex // guards the queue and partition ack/commit state
+	next  uint64     // Position.Offset of the next record Read returns
+	head  uint64     // position of queue[qi]
+	queue []ackEntry
+	qi    int
+}
+
+type partition struct {
+	topic string
+	id    uint32
+	next  uint64 // next offset to read (Read goroutine)
+
+	acked     uint64 // next offset after the acknowledged prefix (under mu)
+	committed uint64 // last offset committed (under mu)
+}
+
+type ackEntry struct {
+	p   *partition
+	off uint64
+}
+
+// New checks cfg; it does not connect (Open does). Warnings go to log.
+func New(cfg Config, log io.Writer) (*Source, error) {
+	if err := cfg.Broker.Validate(); err != nil {
+		return nil, fmt.Errorf("broker-topic source: %w", err)
+	}
+	if len(cfg.Topics) == 0 {
+		return nil, errors.New("broker-topic source: no topics")
+	}
+	for _, t := range cfg.Topics {
+		if err := broker.ValidateTopic(t); err != nil {
+			return nil, fmt.Errorf("broker-topic source: %w", err)
+		}
+	}
+	if cfg.ConsumerGroup == "" {
+		return nil, errors.New("broker-topic source: no consumer group")
+	}
+	s := &Source{cfg: cfg, logw: log, known: map[string]uint32{}, waitLog: map[string]bool{}}
+	switch cfg.StartOffset {
+	case "", "earliest", "latest":
+	case "timestamp":
+		t, err := time.Parse(time.RFC3339Nano, cfg.StartTimestamp)
+		if err != nil {
+			return nil, fmt.Errorf("broker-topic source: start_offset timestamp %q is not an RFC 3339 time", cfg.StartTimestamp)
+		}
+		s.start = t
+	default:
+		return nil, fmt.Errorf("broker-topic source: unknown start_offset %q (valid: earliest, latest, {timestamp: RFC3339})", cfg.StartOffset)
+	}
+	if cfg.MaxWaitMs < 0 || cfg.MaxWaitMs > wire.MaxWaitMsLimit {
+		return nil, fmt.Errorf("broker-topic source: max wait %d ms is out of range 0..%d", cfg.MaxWaitMs, wire.MaxWaitMsLimit)
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	s.log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return s, nil
+}
+
+// Open connects (failing fast when no bootstrap server answers) and looks
+// up the topics' partitions and start offsets.
+func (s *Source) Open(ctx context.Context) error {
+	cl, err := broker.Connect(ctx, s.cfg.Broker, broker.Options{Log: s.logw})
+	if err != nil {
+		return err
+	}
+	s.cl = cl
+	return s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, true) })
+}
+
+// Close commits what was acknowledged and not yet committed, and closes
+// the connections.
+func (s *Source) Close() error {
+	if s.cl == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitOnClose)
+	defer cancel()
+	err := s.commit(ctx)
+	s.cl.Close()
+	if err != nil {
+		return fmt.Errorf("commit offsets of group %q: %w", s.cfg.ConsumerGroup, err)
+	}
+	return nil
+}
+
+// resolve looks up the topics not found yet (every second) and refreshes
+// the partition counts of all topics (every 30 s, and when force is set).
+func (s *Source) resolve(ctx context.Context, force bool) error {
+	now := time.Now()
+	all := force || !now.Before(s.nextRefresh)
+	if !all && (len(s.pending) == 0 || now.Before(s.nextCheck)) {
+		return nil
+	}
+	check := s.pending
+	if all {
+		check = s.cfg.Topics
+	}
+	for _, t := range check {
+		n, err := s.cl.GetMetadata(ctx, t)
+		if errors.Is(err, client.ErrUnknownTopic) {
+			if s.cfg.RequireTopicExists {
+				return fmt.Errorf("topic %q does not exist (settings.topic.require_topic_exists is set)", t)
+			}
+			if s.known[t] == 0 && !s.waitLog[t] {
+				s.waitLog[t] = true
+				s.log.Info("rivven: waiting for topic to be created", "topic", t, "group", s.cfg.ConsumerGroup)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("topic %q: %w", t, err)
+		}
+		for id := s.known[t]; id < n; id++ {
+			p := &partition{topic: t, id: id}
+			if err := s.startOffset(ctx, p); err != nil {
+				return err
+			}
+			s.parts = append(s.parts, p)
+			s.known[t] = id + 1
+		}
+	}
+	s.pending = s.pending[:0]
+	for _, t := range s.cfg.Topics {
+		if s.known[t] == 0 {
+			s.pending = append(s.pending, t)
+		}
+	}
+	s.nextCheck = now.Add(pendingEvery)
+	if all {
+		s.nextRefresh = now.Add(metadataEvery)
+	}
+	return nil
+}
+
+// startOffset sets p's first offset: the committed one, else start_offset
+// (which is then committed).
+func (s *Source) startOffset(ctx context.Context, p *partition) error {
+	g := s.cfg.ConsumerGroup
+	off, ok, err := s.cl.GetOffset(ctx, g, p.topic, p.id)
+	if err != nil {
+		return fmt.Errorf("committed offset of group %q on %s/%d: %w", g, p.topic, p.id, err)
+	}
+	if !ok {
+		earliest, latest, err := s.cl.GetOffsetBounds(ctx, p.topic, p.id)
+		if err != nil {
+			return fmt.Errorf("offsets of %s/%d: %w", p.topic, p.id, err)
+		}
+		switch s.cfg.StartOffset {
+		case "latest":
+			off = latest
+		case "timestamp":
+			o, found, err := s.cl.GetOffsetForTimestamp(ctx, p.topic, p.id, s.start)
+			if err != nil {
+				return fmt.Errorf("offset for %s of %s/%d: %w", s.cfg.StartTimestamp, p.topic, p.id, err)
+			}
+			off = latest
+			if found {
+				off = o
+			}
+		default:
+			off = earliest
+		}
+		if err := s.cl.CommitOffset(ctx, g, p.topic, p.id, off); err != nil {
+			return fmt.Errorf("commit start offset of group %q on %s/%d: %w", g, p.topic, p.id, err)
+		}
+	}
+	p.next = off
+	s.mu.Lock()
+	p.acked, p.committed = off, off
+	s.mu.Unlock()
+	return nil
+}
+
+// Read returns the next records of any partition, blocking until there is
+// at least one or ctx ends.
+func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, false) }); err != nil {
+			return 0, err
+		}
+		if len(s.parts) == 0 {
+			if err := sleep(ctx, pendingEvery); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		n := 0
+		if len(s.parts) > 1 {
+			for i := 0; i < len(s.parts) && n < len(batch); i++ {
+				p := s.parts[(s.cursor+i)%len(s.parts)]
+				k, err := s.consume(ctx, p, batch[n:], 0)
+				if err != nil {
+					return n, err
+				}
+				n += k
+			}
+			s.cursor = (s.cursor + 1) % len(s.parts)
+			if n > 0 {
+				return n, nil
+			}
+		}
+		wait := time.Duration(s.cfg.MaxWaitMs) * time.Millisecond
+		if wait == 0 {
+			wait = time.Second
+		}
+		if len(s.parts) > 1 {
+			wait = min(wait, 200*time.Millisecond)
+		}
+		n, err := s.consume(ctx, s.parts[s.cursor], batch, wait)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+}
+
+// consume reads up to len(dst) records of p into dst.
+func (s *Source) consume(ctx context.Context, p *partition, dst []runtime.Record, wait time.Duration) (int, error) {
+	var msgs []wire.MessageData
+	err := s.retry(ctx, "consume "+p.topic, func() error {
+		var err error
+		msgs, err = s.cl.Consume(ctx, p.topic, p.id, p.next, client.ConsumeOptions{
+			MaxMessages: uint32(min(len(dst), 10_000)), MaxWait: wait,
+		})
+		if client.CodeOf(err) == client.CodeOffsetOutOfRange {
+			earliest, latest, berr := s.cl.GetOffsetBounds(ctx, p.topic, p.id)
+			if berr != nil {
+				return berr
+			}
+			s.log.Warn("rivven: offset out of range; restarting the partition at its earliest offset",
+				"topic", p.topic, "partition", p.id, "offset", p.next, "earliest", earliest, "latest", latest)
+			p.next = earliest
+			return runtime.Retriable(err)
+		}
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("consume %s/%d at offset %d: %w", p.topic, p.id, p.next, err)
+	}
+	n := min(len(msgs), len(dst))
+	if n == 0 {
+		return 0, nil
+	}
+	for i := range msgs[:n] {
+		s.dec.decode(&dst[i], p.topic, &msgs[i])
+	}
+	s.mu.Lock()
+	for i := range msgs[:n] {
+		dst[i].Position = runtime.Position{Offset: s.next}
+		s.next++
+		s.queue = append(s.queue, ackEntry{p: p, off: msgs[i].Offset})
+	}
+	s.mu.Unlock()
+	p.next = msgs[n-1].Offset + 1
+	return n, nil
+}
+
+// Ack commits, per partition, the offset after the acknowledged prefix.
+func (s *Source) Ack(ctx context.Context, pos runtime.Position) error {
+	s.mu.Lock()
+	for s.qi < len(s.queue) && s.head <= pos.Offset {
+		e := s.queue[s.qi]
+		e.p.acked = e.off + 1
+		s.queue[s.qi] = ackEntry{}
+		s.qi++
+		s.head++
+	}
+	if s.qi > 1024 && s.qi*2 > len(s.queue) {
+		s.queue = append(s.queue[:0], s.queue[s.qi:]...)
+		s.qi = 0
+	}
+	s.mu.Unlock()
+	err := s.commit(ctx)
+	if err != nil && client.IsRetriable(err) && ctx.Err() == nil {
+		// The offsets stay acknowledged: the next Ack (or Close) commits
+		// them; a crash before then only replays.
+		s.log.Warn("rivven: commit failed; will retry", "group", s.cfg.ConsumerGroup, "error", err.Error())
+		return nil
+	}
+	return err
+}
+
+// commit commits every partition whose acknowledged offset moved.
+func (s *Source) commit(ctx context.Context) error {
+	s.mu.Lock()
+	var todo []*partition
+	for _, p := range s.parts {
+		if p.acked > p.committed {
+			todo = append(todo, p)
+		}
+	}
+	offs := make([]uint64, len(todo))
+	for i, p := range todo {
+		offs[i] = p.acked
+	}
+	s.mu.Unlock()
+	var errs []error
+	for i, p := range todo {
+		if err := s.cl.CommitOffset(ctx, s.cfg.ConsumerGroup, p.topic, p.id, offs[i]); err != nil {
+			errs = append(errs, fmt.Errorf("%s/%d offset %d: %w", p.topic, p.id, offs[i], err))
+			continue
+		}
+		s.mu.Lock()
+		p.committed = max(p.committed, offs[i])
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// retry runs f, retrying retriable errors with the backoff of Config.Retry.
+func (s *Source) retry(ctx context.Context, what string, f func() error) error {
+	limit := s.cfg.Retry.MaxRetries
+	switch {
+	case limit == 0:
+		limit = runtime.DefaultMaxRetries
+	case limit < 0:
+		limit = 0
+	}
+	for n := 0; ; n++ {
+		err := f()
+		if err == nil || !runtime.IsRetriable(err) || n >= limit || ctx.Err() != nil {
+			if err != nil && n > 0 {
+				err = fmt.Errorf("%w (after %d retries)", err, n)
+			}
+			return err
+		}
+		wait := s.cfg.Retry.Backoff(n)
+		s.log.Warn("rivven: "+what+" failed; retrying", "retry", n+1, "of", limit, "backoff", wait,
+			"error", strings.TrimPrefix(err.Error(), "rivven: "))
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
