@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime/envsubst"
 )
 
 // File is a parsed config document.
@@ -303,65 +304,23 @@ func (p *parser) scalar(y *yaml.Node, path []string) *Node {
 // literal ${. A plain scalar that is exactly one reference takes the type
 // the substituted text would have had in YAML (so port: ${PORT} is an int).
 func (p *parser) substitute(n *Node, path []string) {
-	text := n.Text
-	n.Raw = text
-	var b strings.Builder
-	whole := false
-	for i := 0; i < len(text); {
-		j := strings.Index(text[i:], "$")
-		if j < 0 {
-			b.WriteString(text[i:])
-			break
-		}
-		b.WriteString(text[i : i+j])
-		i += j
-		switch {
-		case strings.HasPrefix(text[i:], "$${"):
-			b.WriteString("${")
-			i += 3
-			continue
-		case !strings.HasPrefix(text[i:], "${"):
-			b.WriteByte('$')
-			i++
-			continue
-		}
-		end := strings.IndexByte(text[i:], '}')
-		if end < 0 {
-			p.errs.Add(p.offsetPos(n, i), source.CodeBadVariable, JoinPath(path), "unterminated variable reference %q: expected ${NAME} or ${NAME:-default}", text[i:])
-			n.Bad = true
-			return
-		}
-		ref := text[i+2 : i+end]
-		v := Var{Name: ref}
-		if k := strings.Index(ref, ":-"); k >= 0 {
-			v = Var{Name: ref[:k], Default: ref[k+2:], HasDefault: true}
-		}
-		if !validVarName(v.Name) {
-			p.errs.Add(p.offsetPos(n, i), source.CodeBadVariable, JoinPath(path), "bad variable reference ${%s}: a name is letters, digits and _, not starting with a digit", ref)
-			n.Bad = true
-			return
-		}
-		if i == 0 && end == len(text)-1 {
-			whole = true
-		}
-		n.Vars = append(n.Vars, v)
-		val, ok := p.env(v.Name)
-		switch {
-		case ok && (val != "" || !v.HasDefault):
-		case v.HasDefault:
-			val = v.Default
-		default:
-			p.errs.Add(p.offsetPos(n, i), source.CodeUnsetVariable, JoinPath(path), "environment variable %s is not set and has no default (write ${%s:-default} to give one)", v.Name, v.Name)
-			n.Bad = true
-		}
-		b.WriteString(val)
-		i += end + 1
+	out, refs, whole, errs := envsubst.Expand(n.Text, p.env)
+	for _, r := range refs {
+		n.Vars = append(n.Vars, Var{Name: r.Name, Default: r.Default, HasDefault: r.HasDefault})
 	}
-	n.Text = b.String()
-	if len(n.Vars) == 0 {
-		n.Raw = "" // only $ signs and $${ escapes
+	for _, e := range errs {
+		code := source.CodeBadVariable
+		if e.Unset {
+			code = source.CodeUnsetVariable
+		}
+		p.errs.Add(p.offsetPos(n, e.Offset), code, JoinPath(path), "%s", e.Message)
+		n.Bad = true
 	}
-	if whole && n.Style == Plain {
+	if len(n.Vars) > 0 {
+		n.Raw = n.Text
+	}
+	n.Text = out
+	if whole && n.Style == Plain && !n.Bad {
 		n.Kind = resolvePlain(n.Text)
 		if n.Kind == Bool {
 			n.Text = strings.ToLower(n.Text)
@@ -461,18 +420,6 @@ func (p *parser) blockLines(y *yaml.Node) *block {
 		return nil
 	}
 	return b
-}
-
-func validVarName(s string) bool {
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // resolvePlain gives the YAML 1.2 core-schema type of a plain scalar.
