@@ -63,7 +63,7 @@ func (c *checker) condition(n *config.Node, s *runtime.Schema, path []string, p 
 			report(err)
 			return nil
 		}
-		return &cond.Condition{Source: n.Text, Strategy: cond.Fallback, Reason: "the stream schema is known only at run time", Env: fromEnv}
+		return &cond.Condition{Source: n.Text, Strategy: cond.Fallback, Reason: "the stream schema is known only at run time", Env: fromEnv, Dynamic: true}
 	}
 	out, err := cond.Compile(n.Text, s)
 	if err != nil {
@@ -98,7 +98,19 @@ func (c *checker) maskStep(d *transformDecl, s *runtime.Schema, path []string, p
 		m.When = c.condition(w, s, append(path, "when"), p)
 	}
 	fields := d.node.Get("fields")
-	if fields == nil || s == nil {
+	if fields == nil {
+		return m, s
+	}
+	if s == nil {
+		// The schema is known only at run time: mask by name, per record.
+		for i, f := range fields.Items {
+			parts := strings.Split(f.Text, ".")
+			if f.Kind != config.String || contains(parts, "") {
+				c.errs.Add(f.Pos, source.CodeBadMaskPath, config.JoinPath(append(path, "fields", fmt.Sprint(i))), "field path %q has an empty segment", f.Text)
+				continue
+			}
+			m.Fields = append(m.Fields, FieldPath{Path: f.Text, Index: -1, Keys: parts[1:]})
+		}
 		return m, s
 	}
 	next := cloneSchema(s)
@@ -232,4 +244,13 @@ func maskedField(f runtime.Field, spec mask.Spec) runtime.Field {
 		f.Type = runtime.Type{Kind: runtime.KindAbsent}
 	}
 	return f
+}
+
+func contains(s []string, x string) bool {
+	for _, e := range s {
+		if e == x {
+			return true
+		}
+	}
+	return false
 }

@@ -62,7 +62,8 @@ type MaskStep struct {
 }
 
 // FieldPath is a resolved field path: the top-level position in the
-// record layout, and object keys below it.
+// record layout (-1: found by name in each record, for streams whose schema
+// is known only at run time), and object keys below it.
 type FieldPath struct {
 	Path  string
 	Index int

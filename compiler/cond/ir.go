@@ -83,6 +83,10 @@ type Condition struct {
 	// Fields are the top-level fields the condition reads, by schema
 	// position, in ascending order (the fallback's environment).
 	Fields []FieldRef
+	// Dynamic is set when the stream's schema is known only at run time:
+	// the condition runs on expr's VM with every field of each record's
+	// schema, by name (exprcond.Program.EvalRecord).
+	Dynamic bool
 	// Env is set when the condition's text came from environment
 	// variables: it is a secret, and dumps and messages must not show it.
 	Env bool

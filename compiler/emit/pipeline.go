@@ -293,7 +293,7 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 	specField := ""
 	needSpec := len(env) > 0 || spec.Strategy == mask.Fixed
 	for _, f := range st.Fields {
-		if len(f.Keys) > 0 {
+		if len(f.Keys) > 0 || f.Index < 0 {
 			needSpec = true
 		}
 	}
@@ -301,9 +301,29 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 		specField = pg.field("mask", jen.Qual(maskPkg, "Spec"), specLit)
 	}
 	var out []jen.Code
+	for _, f := range st.Fields {
+		if f.Index >= 0 {
+			continue
+		}
+		// The stream's schema is known only at run time: find the field by
+		// name in each record.
+		name, keys := f.Path, []string(nil)
+		if i := strings.IndexByte(f.Path, '.'); i >= 0 {
+			name = f.Path[:i]
+		}
+		keys = f.Keys
+		keysCode := jen.Code(jen.Nil())
+		if len(keys) > 0 {
+			keysCode = jen.Id(pg.global("keys", stringSlice(keys)))
+		}
+		out = append(out, jen.Id("p").Dot(specField).Dot("ApplyNamed").Call(jen.Id("r"), jen.Lit(name), keysCode))
+	}
 	for _, row := range []string{"After", "Before"} {
 		var stmts []jen.Code
 		for _, f := range st.Fields {
+			if f.Index < 0 {
+				continue
+			}
 			target := jen.Id("r").Dot(row).Index(jen.Lit(f.Index))
 			if len(f.Keys) > 0 {
 				keys := pg.global("keys", stringSlice(f.Keys))
@@ -349,7 +369,9 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 			stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Op("!").Id("v").Dot("IsNull").Call()).Block(
 				jen.Add(target).Op("=").Add(masked)))
 		}
-		out = append(out, jen.If(jen.Id("r").Dot(row).Op("!=").Nil()).Block(stmts...))
+		if len(stmts) > 0 {
+			out = append(out, jen.If(jen.Id("r").Dot(row).Op("!=").Nil()).Block(stmts...))
+		}
 	}
 	return out, nil
 }
@@ -357,6 +379,20 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 // condition writes a condition's evaluation into b and returns the name of
 // the bool holding its result.
 func (pg *progGen) condition(b *jen.Group, c *cond.Condition) string {
+	if c.Dynamic {
+		// The stream's schema is known only at run time: every field of each
+		// record, by name, on expr's VM.
+		vm := pg.field("vm", jen.Op("*").Qual(exprcondPkg, "Program"), jen.Id(fmt.Sprintf("vm%d", len(pg.fields))))
+		pg.vmSetup = append(pg.vmSetup,
+			jen.List(jen.Id(vm), jen.Id("err")).Op(":=").Qual(exprcondPkg, "Compile").Call(jen.Lit(c.Source), jen.Nil()),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
+		)
+		res := pg.tmp("b")
+		b.Comment("expr-vm: " + c.Reason)
+		b.List(jen.Id(res), jen.Id("err")).Op(":=").Id("p").Dot(vm).Dot("EvalRecord").Call(jen.Id("r"))
+		pg.fail(b)
+		return res
+	}
 	if c.Strategy == cond.Fallback {
 		pg.usesRow = true
 		var fields []jen.Code

@@ -1,8 +1,12 @@
 package interp
 
 import (
+	"strings"
+
+	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/exprcond"
 	"github.com/rivven/rivven-connect/stdlib/mask"
 )
 
@@ -43,26 +47,47 @@ func Program(pp *plan.Pipeline) (runtime.Program, error) {
 	return p, nil
 }
 
+// recPred evaluates a condition on a whole record.
+type recPred func(r *runtime.Record) (bool, error)
+
+// recordPredicate compiles a stage condition. Conditions on streams whose
+// schema is known only at run time read every field of each record by
+// name; the others read fields by position.
+func recordPredicate(c *cond.Condition) (recPred, error) {
+	if c.Dynamic {
+		p, err := exprcond.Compile(c.Source, nil)
+		if err != nil {
+			return nil, err
+		}
+		return p.EvalRecord, nil
+	}
+	p, err := predicate(c)
+	if err != nil {
+		return nil, err
+	}
+	return func(r *runtime.Record) (bool, error) { return p(r.Row()) }, nil
+}
+
 func stage(st *plan.Stage) (stageFn, error) {
 	name := st.Names[0]
 	switch st.Kind {
 	case plan.Filter:
-		pred, err := predicate(st.Cond)
+		pred, err := recordPredicate(st.Cond)
 		if err != nil {
 			return nil, err
 		}
 		return func(r *runtime.Record) (bool, error) {
-			ok, err := pred(r.Row())
+			ok, err := pred(r)
 			if err != nil {
 				return false, &runtime.StageError{Stage: name, Err: err}
 			}
 			return ok, nil
 		}, nil
 	default: // plan.Mask
-		var when pred
+		var when recPred
 		if st.Cond != nil {
 			var err error
-			if when, err = predicate(st.Cond); err != nil {
+			if when, err = recordPredicate(st.Cond); err != nil {
 				return nil, err
 			}
 		}
@@ -70,14 +95,18 @@ func stage(st *plan.Stage) (stageFn, error) {
 	}
 }
 
-func maskStage(name string, spec *mask.Spec, fields []plan.FieldPath, when pred) stageFn {
+func maskStage(name string, spec *mask.Spec, fields []plan.FieldPath, when recPred) stageFn {
 	apply := func(r *runtime.Record) {
 		for _, f := range fields {
+			if f.Index < 0 {
+				spec.ApplyNamed(r, fieldName(f.Path), f.Keys)
+				continue
+			}
 			spec.Apply(r.After, f.Index, f.Keys)
 			spec.Apply(r.Before, f.Index, f.Keys)
 		}
 	}
-	if len(fields) == 1 && len(fields[0].Keys) == 0 && when == nil {
+	if len(fields) == 1 && len(fields[0].Keys) == 0 && fields[0].Index >= 0 && when == nil {
 		i := fields[0].Index
 		return func(r *runtime.Record) (bool, error) {
 			if r.After != nil {
@@ -93,7 +122,7 @@ func maskStage(name string, spec *mask.Spec, fields []plan.FieldPath, when pred)
 		return func(r *runtime.Record) (bool, error) { apply(r); return true, nil }
 	}
 	return func(r *runtime.Record) (bool, error) {
-		ok, err := when(r.Row())
+		ok, err := when(r)
 		if err != nil {
 			return false, &runtime.StageError{Stage: name, Err: err}
 		}
@@ -102,4 +131,12 @@ func maskStage(name string, spec *mask.Spec, fields []plan.FieldPath, when pred)
 		}
 		return true, nil
 	}
+}
+
+// fieldName is the top-level field of a dotted path.
+func fieldName(path string) string {
+	if i := strings.IndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return path
 }

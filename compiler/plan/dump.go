@@ -92,6 +92,10 @@ func (d *dumper) stage(i int, s *Stage) {
 	case Mask:
 		var fields []string
 		for _, f := range s.Fields {
+			if f.Index < 0 {
+				fields = append(fields, f.Path+"#by-name")
+				continue
+			}
 			fields = append(fields, fmt.Sprintf("%s#%d", f.Path, f.Index))
 		}
 		d.f(": %s %s", d.maskSpec(s), strings.Join(fields, " "))

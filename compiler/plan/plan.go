@@ -91,8 +91,9 @@ type Stage struct {
 	Fields []FieldPath
 }
 
-// FieldPath is a field's position in the record layout and the object
-// keys below it.
+// FieldPath is a field's position in the record layout (-1: looked up by
+// name in each record's schema, for streams whose schema is known only at
+// run time) and the object keys below it.
 type FieldPath struct {
 	Path  string
 	Index int

@@ -7,6 +7,8 @@ package gen
 import (
 	"github.com/rivven/rivven-connect/runtime/app"
 
+	"github.com/rivven/rivven-connect/golden/gen/brokerexplicitsink"
+	"github.com/rivven/rivven-connect/golden/gen/brokershapesecret"
 	"github.com/rivven/rivven-connect/golden/gen/chain5"
 	"github.com/rivven/rivven-connect/golden/gen/datagencdc"
 	"github.com/rivven/rivven-connect/golden/gen/datagenoptions"
@@ -35,9 +37,9 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/patternrandom"
 	"github.com/rivven/rivven-connect/golden/gen/patternsequence"
 	"github.com/rivven/rivven-connect/golden/gen/patternusers"
+	"github.com/rivven/rivven-connect/golden/gen/postgresunreachable"
 	"github.com/rivven/rivven-connect/golden/gen/quickstart"
 	"github.com/rivven/rivven-connect/golden/gen/runbrokershape"
-	"github.com/rivven/rivven-connect/golden/gen/rununavailablepostgres"
 	"github.com/rivven/rivven-connect/golden/gen/stdoutpretty"
 	"github.com/rivven/rivven-connect/golden/gen/stdoutprettycdcmetadata"
 	"github.com/rivven/rivven-connect/golden/gen/stdouttext"
@@ -46,6 +48,8 @@ import (
 
 // Cases maps a golden case name to its compiled Spec.
 var Cases = map[string]*app.Spec{
+	"broker-explicit-sink":       &brokerexplicitsink.Spec,
+	"broker-shape-secret":        &brokershapesecret.Spec,
 	"chain-5":                    &chain5.Spec,
 	"datagen-cdc":                &datagencdc.Spec,
 	"datagen-options":            &datagenoptions.Spec,
@@ -74,9 +78,9 @@ var Cases = map[string]*app.Spec{
 	"pattern-random":             &patternrandom.Spec,
 	"pattern-sequence":           &patternsequence.Spec,
 	"pattern-users":              &patternusers.Spec,
+	"postgres-unreachable":       &postgresunreachable.Spec,
 	"quickstart":                 &quickstart.Spec,
 	"run-broker-shape":           &runbrokershape.Spec,
-	"run-unavailable-postgres":   &rununavailablepostgres.Spec,
 	"stdout-pretty":              &stdoutpretty.Spec,
 	"stdout-pretty-cdc-metadata": &stdoutprettycdcmetadata.Spec,
 	"stdout-text":                &stdouttext.Spec,

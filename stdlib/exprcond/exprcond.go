@@ -61,6 +61,30 @@ func (p *Program) Eval(row []runtime.Value) (bool, error) {
 	return b, nil
 }
 
+// EvalRecord runs the condition on a record whose fields are known only at
+// run time (no compile-time schema): every field of r's schema is in the
+// environment, by name; a field the record lacks reads as null.
+func (p *Program) EvalRecord(r *runtime.Record) (bool, error) {
+	clear(p.env)
+	row := r.Row()
+	if r.Schema != nil {
+		for i, f := range r.Schema.Fields {
+			if i < len(row) && row[i].Kind() != runtime.KindAbsent {
+				p.env[f.Name] = ToGo(row[i])
+			}
+		}
+	}
+	out, err := p.vm.Run(p.prog, p.env)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition yielded %T, not bool", out)
+	}
+	return b, nil
+}
+
 // ToGo converts a value to the Go form expr-lang expects: int, float64,
 // string, bool, nil, map[string]any or []any.
 func ToGo(v runtime.Value) any {

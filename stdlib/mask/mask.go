@@ -150,6 +150,25 @@ func (s *Spec) Apply(row []runtime.Value, index int, keys []string) {
 	row[index] = s.applyNested(row[index], keys)
 }
 
+// ApplyNamed masks the field called name (and the object keys below it) in
+// both rows of r, finding its position in r.Schema: for streams whose schema
+// is known only at run time. A record without that field is left alone.
+func (s *Spec) ApplyNamed(r *runtime.Record, name string, keys []string) {
+	if r.Schema == nil {
+		return
+	}
+	i := r.Schema.Index(name)
+	if i < 0 {
+		return
+	}
+	if i < len(r.After) {
+		s.Apply(r.After, i, keys)
+	}
+	if i < len(r.Before) {
+		s.Apply(r.Before, i, keys)
+	}
+}
+
 func (s *Spec) applyNested(v runtime.Value, keys []string) runtime.Value {
 	if len(keys) == 0 {
 		return s.Mask(v)
