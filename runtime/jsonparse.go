@@ -17,7 +17,8 @@ const maxJSONDepth = 1000
 // position and its last value. A number without fraction or exponent that
 // fits in 64 bits is an int, any other number a float; the strings that
 // AppendJSON writes for NaN and infinities stay strings; invalid UTF-8 in
-// strings becomes U+FFFD. So for any JSON
+// strings becomes U+FFFD. A number beyond the float64 range is an error
+// (a Value cannot hold it), as is nesting deeper than 1000. So for any JSON
 // text that AppendJSON wrote, AppendJSON(ParseJSON(text)) == text.
 func ParseJSON(data []byte) (Value, error) {
 	p := jsonParser{b: data}

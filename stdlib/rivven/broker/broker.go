@@ -187,7 +187,7 @@ func connectError(servers []string, err error) error {
 	if !errors.As(err, &ce) {
 		return &ConnectError{Servers: servers, Reason: err.Error(), Err: err}
 	}
-	reason := ce.Message
+	var reason string
 	switch ce.Code {
 	case client.CodeConnection:
 		reason = netReason(ce.Err)

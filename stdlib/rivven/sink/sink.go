@@ -45,8 +45,9 @@
 // isolates records, and it resends an in-doubt chunk only if the retry
 // holds exactly the same records — otherwise it resets the topic's producer
 // epoch first, so that a different chunk can never be mistaken for a
-// duplicate. Without Idempotent a retry after a lost reply may duplicate
-// that chunk (at-least-once).
+// duplicate. (A chunk still in doubt when the runtime gives up on it and
+// writes its records one by one may therefore be duplicated: at-least-once.)
+// Without Idempotent a retry after a lost reply may duplicate that chunk.
 package sink
 
 import (

@@ -18,21 +18,28 @@
 // The runtime wants one increasing Position per source, but a broker
 // position is a (topic, partition, offset) triple and partitions advance
 // independently. So the Source numbers the records it returns itself —
-// Position.Offset 0, 1, 2, … in the order Read returns them, whichever
+// consecutive Position.Offsets in the order Read returns them, whichever
 // partition they come from — and keeps a queue from that number to the
-// record's (partition, offset). Ack(pos) pops every entry up to pos; since
+// record's (partition, offset). Numbering starts at the sum of the start
+// offsets of the partitions known at Open: with dense offsets that is the
+// number of records the group has consumed, so positions carry on across
+// restarts (and equal the broker offsets of a single-partition topic read
+// from its beginning). Ack(pos) pops every entry up to pos; since
 // the runtime acknowledges a contiguous prefix of positions and each
 // partition's records enter the queue in offset order, the entries popped
 // for one partition are a prefix of what was read from it, and the next
 // offset to read after the last of them is committed for that partition.
 // A crash replays what was not acknowledged and never skips a record.
-// Positions restart from 0 with every Open; only the broker's committed
-// offsets carry over, so the Source is not runtime.Resumable.
+// The broker's committed offsets are the only state: the Source is not
+// runtime.Resumable.
 //
 // Reading: partitions are read round-robin, at most one Consume per
 // partition per pass; when a pass finds nothing, one partition is long
 // polled (Config.MaxWaitMs, or at most 200 ms when there are several
 // partitions, so that none waits long behind another).
+//
+// A topic that does not exist yet is waited for (looked up again after 50
+// ms, doubling up to every 2 s), unless Config.RequireTopicExists.
 //
 // Errors: retriable broker errors (lost connections, timeouts, throttling)
 // are retried with the backoff of Config.Retry (settings.retry); a
@@ -80,7 +87,8 @@ type Config struct {
 
 const (
 	metadataEvery = 30 * time.Second
-	pendingEvery  = time.Second
+	pendingFirst  = 50 * time.Millisecond // first re-check of a missing topic, doubling…
+	pendingMax    = 2 * time.Second       // …up to this
 	commitOnClose = 5 * time.Second
 )
 
@@ -100,6 +108,7 @@ type Source struct {
 	known       map[string]uint32 // partitions known per topic
 	cursor      int
 	nextCheck   time.Time // of pending topics
+	pendingWait time.Duration
 	nextRefresh time.Time // of every topic's partitions
 	waitLog     map[string]bool
 
@@ -170,7 +179,19 @@ func (s *Source) Open(ctx context.Context) error {
 		return err
 	}
 	s.cl = cl
-	return s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, true) })
+	if err := s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, true) }); err != nil {
+		return err
+	}
+	// Number records from the sum of the partitions' start offsets: the
+	// records the group consumed so far, when offsets are dense.
+	var base uint64
+	for _, p := range s.parts {
+		base += p.next
+	}
+	s.mu.Lock()
+	s.next, s.head = base, base
+	s.mu.Unlock()
+	return nil
 }
 
 // Close commits what was acknowledged and not yet committed, and closes
@@ -189,7 +210,8 @@ func (s *Source) Close() error {
 	return nil
 }
 
-// resolve looks up the topics not found yet (every second) and refreshes
+// resolve looks up the topics not found yet (after 50 ms, then twice as
+// long each time up to 2 s) and refreshes
 // the partition counts of all topics (every 30 s, and when force is set).
 func (s *Source) resolve(ctx context.Context, force bool) error {
 	now := time.Now()
@@ -231,7 +253,11 @@ func (s *Source) resolve(ctx context.Context, force bool) error {
 			s.pending = append(s.pending, t)
 		}
 	}
-	s.nextCheck = now.Add(pendingEvery)
+	s.pendingWait = min(max(2*s.pendingWait, pendingFirst), pendingMax)
+	if len(s.pending) == 0 {
+		s.pendingWait = 0
+	}
+	s.nextCheck = now.Add(s.pendingWait)
 	if all {
 		s.nextRefresh = now.Add(metadataEvery)
 	}
@@ -291,7 +317,7 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 			return 0, err
 		}
 		if len(s.parts) == 0 {
-			if err := sleep(ctx, pendingEvery); err != nil {
+			if err := sleep(ctx, time.Until(s.nextCheck)); err != nil {
 				return 0, err
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/runtime/conformance"
 	"github.com/rivven/rivven-connect/stdlib/datagen"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 	"github.com/rivven/rivven-connect/stdlib/rivven/brokertest"
@@ -201,7 +202,7 @@ func TestPositionsAndCommits(t *testing.T) {
 	// A new source of the group starts there.
 	publish(t, c, "t", 1, 10, 1)
 	s2 := newSource(t, b.Addr(), Config{Topics: []string{"t"}})
-	if r := readN(t, s2, 1); row(r[0]) != `{"v":10,"p":1}` || r[0].Position.Offset != 0 {
+	if r := readN(t, s2, 1); row(r[0]) != `{"v":10,"p":1}` || r[0].Position.Offset != 30 {
 		t.Fatalf("resumed with %s at %d", row(r[0]), r[0].Position.Offset)
 	}
 }
@@ -271,4 +272,25 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("%+v: got %v, want %q", c.cfg, err, c.want)
 		}
 	}
+}
+
+// TestConformance runs the shared source suite. Each sub-test consumes
+// as its own group (the two sources of crash-replay share theirs), so
+// every one starts at the beginning of the 1 200 records.
+func TestConformance(t *testing.T) {
+	b, c := startBroker(t)
+	if _, err := c.CreateTopic(context.Background(), "conf", 3); err != nil {
+		t.Fatal(err)
+	}
+	for p := range uint32(3) {
+		publish(t, c, "conf", p, 0, 400)
+	}
+	conformance.RunSource(t, func(t *testing.T) runtime.Source {
+		s, err := New(Config{Broker: broker.Conn{BootstrapServers: []string{b.Addr()}}, Topics: []string{"conf"},
+			ConsumerGroup: t.Name(), MaxWaitMs: 20}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, conformance.SourceOptions{Records: 1000, Resumes: true})
 }
