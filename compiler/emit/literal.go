@@ -5,10 +5,12 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
 	"github.com/rivven/rivven-connect/compiler/check"
+	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
 )
@@ -49,6 +51,11 @@ func (g *generator) literal(v reflect.Value, path string, env map[string]envRef)
 			}
 			if v.Field(i).IsZero() && !hasPrefix(env, fp) {
 				continue
+			}
+			if plan.IsSecretField(f.Name) && v.Field(i).Kind() == reflect.String {
+				if _, fromEnv := env[fp]; !fromEnv {
+					return nil, &Error{Msg: fmt.Sprintf("a %s is written literally in the config; a compiled binary never contains secrets: give it as ${VARIABLE} so the binary reads it at start-up", strings.ToLower(f.Name))}
+				}
 			}
 			c, err := g.literal(v.Field(i), fp, env)
 			if err != nil {

@@ -194,6 +194,14 @@ func quoteAll(s []string) []string {
 // componentLiteral writes a source's or sink's config, with its
 // environment-derived fields read at start-up.
 func (g *generator) componentLiteral(b *bind.Component, section string, c plan.Component) (jen.Code, error) {
+	code, err := g.componentLiteralOf(b, section, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s.%s: %w", section, c.Name, err)
+	}
+	return code, nil
+}
+
+func (g *generator) componentLiteralOf(b *bind.Component, section string, c plan.Component) (jen.Code, error) {
 	env := map[string]envRef{}
 	if b.GoField == nil {
 		return g.literal(reflect.ValueOf(c.Config), "", env)

@@ -152,6 +152,10 @@ func (d *dumper) value(v reflect.Value) string {
 			if !f.IsExported() || v.Field(i).IsZero() {
 				continue
 			}
+			if IsSecretField(f.Name) {
+				parts = append(parts, f.Name+": <secret>")
+				continue
+			}
 			parts = append(parts, f.Name+": "+d.value(v.Field(i)))
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
@@ -215,4 +219,11 @@ func (d *dumper) secret(s string) string {
 		return "<secret>"
 	}
 	return s
+}
+
+// IsSecretField reports whether a config struct field holds a secret by its
+// nature (a password), whether written literally or from ${VAR}: dumps hide
+// it and generated code must not contain it.
+func IsSecretField(name string) bool {
+	return strings.HasSuffix(name, "Password") || strings.HasSuffix(name, "Secret") || strings.HasSuffix(name, "Token")
 }
