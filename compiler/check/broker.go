@@ -173,3 +173,37 @@ func (c *checker) brokerSource(name string, decl, ts *config.Node, retry runtime
 	b, _ := bind.Lookup(bind.Source, "rivven")
 	return &Component{Name: "broker", Connector: "rivven", Bind: b, Config: cfg, Implied: true}
 }
+
+// deadLetterTopic is the rivven sink that settings.dead_letter_topic
+// (node t) implies, writing dead letters to that broker topic; it is added
+// to the declared sinks once per topic. nil when the config has errors
+// there (reported).
+func (c *checker) deadLetterTopic(t *config.Node, path []string) *Component {
+	if t.Bad {
+		return nil
+	}
+	if c.file.Root.Get("broker") == nil {
+		c.errs.Add(t.Pos, source.CodeMissingKey, "broker", "settings.dead_letter_topic %s needs a top-level broker section (bootstrap_servers)", c.shown(t))
+		return nil
+	}
+	if err := broker.ValidateTopic(t.Text); err != nil {
+		c.errs.Add(t.Pos, source.CodeInvalidValue, config.JoinPath(path), "%s", err)
+		return nil
+	}
+	conn, ok := c.brokerConn()
+	if !ok {
+		return nil
+	}
+	name := "dead-letter-topic:" + t.Text
+	for _, s := range c.out.Sinks {
+		if s.Name == name {
+			return s
+		}
+	}
+	autoCreate, partitions, _ := c.topicSettings()
+	b, _ := bind.Lookup(bind.Sink, "rivven")
+	comp := &Component{Name: name, Connector: "rivven", Bind: b, Implied: true,
+		Config: sink.Config{Broker: conn, Topic: t.Text, Idempotent: true, Format: "source_event", AutoCreate: autoCreate, Partitions: partitions}}
+	c.out.Sinks = append(c.out.Sinks, comp)
+	return comp
+}

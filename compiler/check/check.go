@@ -313,6 +313,11 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 				}
 				p.Settings.DeadLetterSink = dl.Text
 			}
+			if dlt := n.Get("dead_letter_topic"); dl == nil && dlt != nil && dlt.Kind == config.String {
+				if sink := c.deadLetterTopic(dlt, append(path, "settings", "dead_letter_topic")); sink != nil {
+					p.Settings.DeadLetterSink = sink.Name
+				}
+			}
 			p.Settings.DeadLetterMask = c.maskedPaths(path)
 		}
 	}

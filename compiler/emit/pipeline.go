@@ -129,31 +129,31 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	}
 	build = jen.BlockFunc(func(b *jen.Group) {
 		b.Comment(fmt.Sprintf("pipeline %q: %s %q → %s %q", pp.Name, pp.Source.Connector, pp.Source.Name, pp.Sink.Connector, pp.Sink.Name))
-		b.Id("srcCfg").Op(":=").Add(srcLit)
-		b.Id("sinkCfg").Op(":=").Add(sinkLit)
+		b.Id("sourceConfig").Op(":=").Add(srcLit)
+		b.Id("sinkConfig").Op(":=").Add(sinkLit)
 		for _, s := range pg.vmSetup {
 			b.Add(s)
 		}
 		b.Id("prog").Op(":=").Op("&").Id(pg.typ).Values(init)
 		b.If(jen.Id("e").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("e").Dot("Err")))
-		b.List(jen.Id("src"), jen.Id("err")).Op(":=").Qual(sb.Go.Pkg, sb.Go.Func).Call(jen.Id("srcCfg"), jen.Id("env").Dot(sb.Go.Env))
+		b.List(jen.Id("from"), jen.Id("err")).Op(":=").Qual(sb.Go.Pkg, sb.Go.Func).Call(jen.Id("sourceConfig"), jen.Id("env").Dot(sb.Go.Env))
 		b.Add(wrap("source", pp.Source.Name))
-		b.List(jen.Id("sink"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkCfg"), jen.Id("env").Dot(kb.Go.Env))
+		b.List(jen.Id("to"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkConfig"), jen.Id("env").Dot(kb.Go.Env))
 		b.Add(wrap("sink", pp.Sink.Name))
 		fields := jen.Dict{
 			jen.Id("Name"):       jen.Lit(pp.Name),
 			jen.Id("SourceName"): jen.Lit(pp.Source.Name),
 			jen.Id("SinkName"):   jen.Lit(pp.Sink.Name),
-			jen.Id("Source"):     jen.Id("src"),
+			jen.Id("Source"):     jen.Id("from"),
 			jen.Id("Program"):    jen.Id("prog"),
-			jen.Id("Sink"):       jen.Id("sink"),
+			jen.Id("Sink"):       jen.Id("to"),
 			jen.Id("Settings"):   settings,
 			jen.Id("Now"):        jen.Id("env").Dot("Now"),
 		}
 		if dl != nil {
 			b.Add(dl)
 			b.Add(wrap("dead_letter_sink", pp.Settings.DeadLetterSink))
-			fields[jen.Id("DeadLetter")] = jen.Id("dead")
+			fields[jen.Id("DeadLetter")] = jen.Id("deadLetters")
 		}
 		b.Id("pipes").Op("=").Append(jen.Id("pipes"), jen.Op("&").Qual(rtPkg, "Pipeline").Values(fields))
 	})
@@ -161,7 +161,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 }
 
 // deadLetter writes the construction of a pipeline's dead-letter sink into
-// `dead`, or returns nil when the pipeline has none.
+// `deadLetters`, or returns nil when the pipeline has none.
 func (g *generator) deadLetter(pp *plan.Pipeline) (jen.Code, error) {
 	if pp.Settings.OnError != runtime.OnErrorDeadLetter {
 		return nil, nil
@@ -178,7 +178,7 @@ func (g *generator) deadLetter(pp *plan.Pipeline) (jen.Code, error) {
 		if err != nil {
 			return nil, err
 		}
-		return jen.List(jen.Id("dead"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(lit, jen.Id("env").Dot(b.Go.Env)), nil
+		return jen.List(jen.Id("deadLetters"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(lit, jen.Id("env").Dot(b.Go.Env)), nil
 	}
 	return nil, &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/chain5"
 	"github.com/rivven/rivven-connect/golden/gen/datagencdc"
 	"github.com/rivven/rivven-connect/golden/gen/datagenoptions"
+	"github.com/rivven/rivven-connect/golden/gen/deadlettertopic"
 	"github.com/rivven/rivven-connect/golden/gen/disabledpipeline"
 	"github.com/rivven/rivven-connect/golden/gen/envquotedflow"
 	"github.com/rivven/rivven-connect/golden/gen/envtypedvalues"
@@ -53,6 +54,7 @@ var Cases = map[string]*app.Spec{
 	"chain-5":                    &chain5.Spec,
 	"datagen-cdc":                &datagencdc.Spec,
 	"datagen-options":            &datagenoptions.Spec,
+	"dead-letter-topic":          &deadlettertopic.Spec,
 	"disabled-pipeline":          &disabledpipeline.Spec,
 	"env-quoted-flow":            &envquotedflow.Spec,
 	"env-typed-values":           &envtypedvalues.Spec,

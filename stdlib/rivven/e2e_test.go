@@ -360,3 +360,39 @@ sinks:
 		})
 	}
 }
+
+// TestDeadLetterTopic: records a transform fails on go to
+// settings.dead_letter_topic on the broker, with their masked fields
+// hidden, and the pipeline goes on.
+func TestDeadLetterTopic(t *testing.T) {
+	s := startBroker(t, brokertest.Config{})
+	yaml := fmt.Sprintf(`
+broker: {bootstrap_servers: ["%s"]}
+sources:
+  gen: {connector: datagen, config: {pattern: users, events_per_second: 0, max_events: 20, seed: 4}}
+transforms:
+  hide: {type: field-mask, config: {fields: [email], strategy: redact}}
+  picky: {type: filter, config: {condition: 'age %% (age - age) == 0 || age > 40'}}
+sinks:
+  out: {connector: stdout, config: {format: json}}
+pipelines:
+  p: {source: gen, sink: out, transforms: [hide, picky], settings: {on_error: dead_letter, dead_letter_topic: failed-users}}
+`, s.Addr())
+	var out, errw lines
+	if err := runtime.RunAll(context.Background(), pipelines(t, yaml, nil, &out, &errw)); err != nil {
+		t.Fatalf("run: %v\n%s", err, strings.Join(errw.get(), "\n"))
+	}
+	var dead []wire.MessageData
+	for part := uint32(0); part < 16; part++ {
+		dead = append(dead, s.Records("failed-users", part)...)
+	}
+	if len(dead) != 20 || len(out.get()) != 0 {
+		t.Fatalf("%d dead letters and %d written records; want every record (age %% 0 fails) dead-lettered", len(dead), len(out.get()))
+	}
+	for _, m := range dead {
+		v := string(m.Value)
+		if !strings.Contains(v, "integer divide by zero") || !strings.Contains(v, `"picky"`) || strings.Contains(v, "@") {
+			t.Errorf("dead letter should name the stage and error and hide the masked email: %s", v)
+		}
+	}
+}

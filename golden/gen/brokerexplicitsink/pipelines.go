@@ -35,7 +35,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "users": datagen "gen" → rivven "bus"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			CDCMode:    true,
 			HasSeed:    true,
 			MaxEvents:  5,
@@ -43,7 +43,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := sink.Config{
+		sinkConfig := sink.Config{
 			AutoCreate: true,
 			Broker: broker.Conn{
 				Auth: broker.Auth{
@@ -64,11 +64,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"users\": source \"gen\": %w", err)
 		}
-		sink, err := sink.New(sinkCfg, env.Stderr)
+		to, err := sink.New(sinkConfig, env.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"users\": sink \"bus\": %w", err)
 		}
@@ -77,9 +77,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "bus",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}

@@ -42,7 +42,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "orders-to-topic": datagen "orders" → rivven "broker"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			CDCMode:    true,
 			HasSeed:    true,
 			MaxEvents:  5,
@@ -50,7 +50,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := sink.Config{
+		sinkConfig := sink.Config{
 			AutoCreate: true,
 			Broker: broker.Conn{
 				Auth: broker.Auth{
@@ -75,11 +75,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"orders-to-topic\": source \"orders\": %w", err)
 		}
-		sink, err := sink.New(sinkCfg, env.Stderr)
+		to, err := sink.New(sinkConfig, env.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"orders-to-topic\": sink \"broker\": %w", err)
 		}
@@ -88,15 +88,15 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{Retry: runtime.Retry{MaxRetries: 2}},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "broker",
-			Source:     src,
+			Source:     from,
 			SourceName: "orders",
 		})
 	}
 	{
 		// pipeline "topic-to-console": rivven "broker" → stdout "console"
-		srcCfg := source.Config{
+		sourceConfig := source.Config{
 			Broker: broker.Conn{
 				Auth: broker.Auth{
 					Mechanism: "scram-sha-256",
@@ -117,7 +117,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			StartTimestamp:     "2026-01-01T00:00:00Z",
 			Topics:             []string{"orders"},
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -125,11 +125,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := source.New(srcCfg, env.Stderr)
+		from, err := source.New(sourceConfig, env.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"topic-to-console\": source \"broker\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"topic-to-console\": sink \"console\": %w", err)
 		}
@@ -144,9 +144,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 					TimeoutMs:  100,
 				},
 			},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "console",
-			Source:     src,
+			Source:     from,
 			SourceName: "broker",
 		})
 	}

@@ -31,14 +31,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "p": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			EventsPerSecond: int(e.Int("pipeline.yaml:4:76", "${EPS:-0}")),
 			IncludeSequence: e.Bool("pipeline.yaml:4:129", "${SEQ}"),
 			MaxEvents:       e.Int("pipeline.yaml:4:101", "${MAX}"),
 			Pattern:         "sequence",
 			StreamName:      e.String("pipeline.yaml:4:152", "${MAX}"),
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "text",
 			IncludeTimestamp: true,
 		}
@@ -46,11 +46,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p\": sink \"out\": %w", err)
 		}
@@ -59,9 +59,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}

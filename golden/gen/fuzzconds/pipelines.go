@@ -1307,14 +1307,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "p000": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1322,11 +1322,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p000\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p000\": sink \"out\": %w", err)
 		}
@@ -1335,22 +1335,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p001": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1358,11 +1358,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p001\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p001\": sink \"out\": %w", err)
 		}
@@ -1371,22 +1371,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p002": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1394,11 +1394,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p002\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p002\": sink \"out\": %w", err)
 		}
@@ -1407,22 +1407,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p003": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1430,11 +1430,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p003\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p003\": sink \"out\": %w", err)
 		}
@@ -1443,22 +1443,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p004": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1466,11 +1466,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p004\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p004\": sink \"out\": %w", err)
 		}
@@ -1479,22 +1479,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p005": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1502,11 +1502,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p005\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p005\": sink \"out\": %w", err)
 		}
@@ -1515,22 +1515,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p006": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1538,11 +1538,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p006\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p006\": sink \"out\": %w", err)
 		}
@@ -1551,22 +1551,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p007": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1574,11 +1574,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p007\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p007\": sink \"out\": %w", err)
 		}
@@ -1587,22 +1587,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p008": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1610,11 +1610,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p008\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p008\": sink \"out\": %w", err)
 		}
@@ -1623,22 +1623,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p009": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1646,11 +1646,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p009\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p009\": sink \"out\": %w", err)
 		}
@@ -1659,22 +1659,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p010": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1682,11 +1682,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p010\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p010\": sink \"out\": %w", err)
 		}
@@ -1695,22 +1695,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p011": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1718,11 +1718,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p011\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p011\": sink \"out\": %w", err)
 		}
@@ -1731,22 +1731,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p012": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1754,11 +1754,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p012\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p012\": sink \"out\": %w", err)
 		}
@@ -1767,22 +1767,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p013": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1790,11 +1790,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p013\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p013\": sink \"out\": %w", err)
 		}
@@ -1803,22 +1803,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p014": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1826,11 +1826,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p014\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p014\": sink \"out\": %w", err)
 		}
@@ -1839,22 +1839,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p015": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1862,11 +1862,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p015\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p015\": sink \"out\": %w", err)
 		}
@@ -1875,22 +1875,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p016": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1898,11 +1898,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p016\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p016\": sink \"out\": %w", err)
 		}
@@ -1911,22 +1911,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p017": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1934,11 +1934,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p017\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p017\": sink \"out\": %w", err)
 		}
@@ -1947,22 +1947,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p018": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -1970,11 +1970,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p018\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p018\": sink \"out\": %w", err)
 		}
@@ -1983,22 +1983,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p019": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2006,11 +2006,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p019\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p019\": sink \"out\": %w", err)
 		}
@@ -2019,22 +2019,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p020": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2042,11 +2042,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p020\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p020\": sink \"out\": %w", err)
 		}
@@ -2055,22 +2055,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p021": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2078,11 +2078,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p021\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p021\": sink \"out\": %w", err)
 		}
@@ -2091,22 +2091,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p022": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2114,11 +2114,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p022\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p022\": sink \"out\": %w", err)
 		}
@@ -2127,22 +2127,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p023": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2150,11 +2150,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p023\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p023\": sink \"out\": %w", err)
 		}
@@ -2163,22 +2163,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p024": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2186,11 +2186,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p024\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p024\": sink \"out\": %w", err)
 		}
@@ -2199,22 +2199,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p025": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2222,11 +2222,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p025\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p025\": sink \"out\": %w", err)
 		}
@@ -2235,22 +2235,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p026": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2258,11 +2258,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p026\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p026\": sink \"out\": %w", err)
 		}
@@ -2271,22 +2271,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p027": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2294,11 +2294,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p027\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p027\": sink \"out\": %w", err)
 		}
@@ -2307,22 +2307,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p028": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2330,11 +2330,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p028\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p028\": sink \"out\": %w", err)
 		}
@@ -2343,22 +2343,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p029": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2366,11 +2366,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p029\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p029\": sink \"out\": %w", err)
 		}
@@ -2379,22 +2379,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p030": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2402,11 +2402,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p030\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p030\": sink \"out\": %w", err)
 		}
@@ -2415,22 +2415,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p031": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2438,11 +2438,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p031\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p031\": sink \"out\": %w", err)
 		}
@@ -2451,22 +2451,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p032": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2474,11 +2474,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p032\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p032\": sink \"out\": %w", err)
 		}
@@ -2487,22 +2487,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p033": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2510,11 +2510,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p033\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p033\": sink \"out\": %w", err)
 		}
@@ -2523,22 +2523,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p034": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2546,11 +2546,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p034\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p034\": sink \"out\": %w", err)
 		}
@@ -2559,22 +2559,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p035": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2582,11 +2582,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p035\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p035\": sink \"out\": %w", err)
 		}
@@ -2595,22 +2595,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p036": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2618,11 +2618,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p036\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p036\": sink \"out\": %w", err)
 		}
@@ -2631,22 +2631,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p037": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2654,11 +2654,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p037\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p037\": sink \"out\": %w", err)
 		}
@@ -2667,22 +2667,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p038": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2690,11 +2690,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p038\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p038\": sink \"out\": %w", err)
 		}
@@ -2703,22 +2703,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p039": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2726,11 +2726,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p039\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p039\": sink \"out\": %w", err)
 		}
@@ -2739,22 +2739,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p040": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2762,11 +2762,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p040\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p040\": sink \"out\": %w", err)
 		}
@@ -2775,22 +2775,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p041": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2798,11 +2798,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p041\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p041\": sink \"out\": %w", err)
 		}
@@ -2811,22 +2811,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p042": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2834,11 +2834,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p042\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p042\": sink \"out\": %w", err)
 		}
@@ -2847,22 +2847,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p043": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2870,11 +2870,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p043\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p043\": sink \"out\": %w", err)
 		}
@@ -2883,22 +2883,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p044": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2906,11 +2906,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p044\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p044\": sink \"out\": %w", err)
 		}
@@ -2919,22 +2919,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p045": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2942,11 +2942,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p045\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p045\": sink \"out\": %w", err)
 		}
@@ -2955,22 +2955,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p046": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -2978,11 +2978,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p046\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p046\": sink \"out\": %w", err)
 		}
@@ -2991,22 +2991,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p047": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3014,11 +3014,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p047\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p047\": sink \"out\": %w", err)
 		}
@@ -3027,22 +3027,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p048": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3050,11 +3050,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p048\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p048\": sink \"out\": %w", err)
 		}
@@ -3063,22 +3063,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p049": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3086,11 +3086,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p049\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p049\": sink \"out\": %w", err)
 		}
@@ -3099,22 +3099,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p050": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3122,11 +3122,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p050\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p050\": sink \"out\": %w", err)
 		}
@@ -3135,22 +3135,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p051": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3158,11 +3158,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p051\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p051\": sink \"out\": %w", err)
 		}
@@ -3171,22 +3171,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p052": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3194,11 +3194,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p052\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p052\": sink \"out\": %w", err)
 		}
@@ -3207,22 +3207,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p053": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3230,11 +3230,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p053\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p053\": sink \"out\": %w", err)
 		}
@@ -3243,22 +3243,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p054": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3266,11 +3266,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p054\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p054\": sink \"out\": %w", err)
 		}
@@ -3279,22 +3279,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p055": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3302,11 +3302,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p055\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p055\": sink \"out\": %w", err)
 		}
@@ -3315,22 +3315,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p056": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3338,11 +3338,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p056\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p056\": sink \"out\": %w", err)
 		}
@@ -3351,22 +3351,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p057": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3374,11 +3374,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p057\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p057\": sink \"out\": %w", err)
 		}
@@ -3387,22 +3387,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p058": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3410,11 +3410,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p058\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p058\": sink \"out\": %w", err)
 		}
@@ -3423,22 +3423,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p059": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3446,11 +3446,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p059\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p059\": sink \"out\": %w", err)
 		}
@@ -3459,22 +3459,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p060": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3482,11 +3482,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p060\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p060\": sink \"out\": %w", err)
 		}
@@ -3495,22 +3495,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p061": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3518,11 +3518,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p061\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p061\": sink \"out\": %w", err)
 		}
@@ -3531,22 +3531,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p062": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3554,11 +3554,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p062\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p062\": sink \"out\": %w", err)
 		}
@@ -3567,22 +3567,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p063": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3590,11 +3590,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p063\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p063\": sink \"out\": %w", err)
 		}
@@ -3603,22 +3603,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p064": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3626,11 +3626,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p064\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p064\": sink \"out\": %w", err)
 		}
@@ -3639,22 +3639,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p065": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3662,11 +3662,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p065\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p065\": sink \"out\": %w", err)
 		}
@@ -3675,22 +3675,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p066": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3698,11 +3698,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p066\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p066\": sink \"out\": %w", err)
 		}
@@ -3711,22 +3711,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p067": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3734,11 +3734,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p067\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p067\": sink \"out\": %w", err)
 		}
@@ -3747,22 +3747,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p068": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3770,11 +3770,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p068\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p068\": sink \"out\": %w", err)
 		}
@@ -3783,22 +3783,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p069": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3806,11 +3806,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p069\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p069\": sink \"out\": %w", err)
 		}
@@ -3819,22 +3819,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p070": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3842,11 +3842,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p070\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p070\": sink \"out\": %w", err)
 		}
@@ -3855,22 +3855,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p071": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3878,11 +3878,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p071\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p071\": sink \"out\": %w", err)
 		}
@@ -3891,22 +3891,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p072": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3914,11 +3914,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p072\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p072\": sink \"out\": %w", err)
 		}
@@ -3927,22 +3927,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p073": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3950,11 +3950,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p073\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p073\": sink \"out\": %w", err)
 		}
@@ -3963,22 +3963,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p074": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -3986,11 +3986,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p074\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p074\": sink \"out\": %w", err)
 		}
@@ -3999,22 +3999,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p075": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4022,11 +4022,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p075\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p075\": sink \"out\": %w", err)
 		}
@@ -4035,22 +4035,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p076": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4058,11 +4058,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p076\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p076\": sink \"out\": %w", err)
 		}
@@ -4071,22 +4071,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p077": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4094,11 +4094,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p077\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p077\": sink \"out\": %w", err)
 		}
@@ -4107,22 +4107,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p078": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4130,11 +4130,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p078\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p078\": sink \"out\": %w", err)
 		}
@@ -4143,22 +4143,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p079": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4166,11 +4166,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p079\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p079\": sink \"out\": %w", err)
 		}
@@ -4179,22 +4179,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p080": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4202,11 +4202,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p080\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p080\": sink \"out\": %w", err)
 		}
@@ -4215,22 +4215,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p081": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4238,11 +4238,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p081\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p081\": sink \"out\": %w", err)
 		}
@@ -4251,22 +4251,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p082": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4274,11 +4274,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p082\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p082\": sink \"out\": %w", err)
 		}
@@ -4287,22 +4287,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p083": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4310,11 +4310,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p083\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p083\": sink \"out\": %w", err)
 		}
@@ -4323,22 +4323,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p084": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4346,11 +4346,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p084\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p084\": sink \"out\": %w", err)
 		}
@@ -4359,22 +4359,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p085": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4382,11 +4382,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p085\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p085\": sink \"out\": %w", err)
 		}
@@ -4395,22 +4395,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p086": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4418,11 +4418,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p086\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p086\": sink \"out\": %w", err)
 		}
@@ -4431,22 +4431,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p087": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4454,11 +4454,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p087\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p087\": sink \"out\": %w", err)
 		}
@@ -4467,22 +4467,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p088": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4490,11 +4490,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p088\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p088\": sink \"out\": %w", err)
 		}
@@ -4503,22 +4503,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p089": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4526,11 +4526,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p089\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p089\": sink \"out\": %w", err)
 		}
@@ -4539,22 +4539,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p090": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4562,11 +4562,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p090\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p090\": sink \"out\": %w", err)
 		}
@@ -4575,22 +4575,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p091": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4598,11 +4598,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p091\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p091\": sink \"out\": %w", err)
 		}
@@ -4611,22 +4611,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p092": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4634,11 +4634,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p092\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p092\": sink \"out\": %w", err)
 		}
@@ -4647,22 +4647,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p093": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4670,11 +4670,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p093\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p093\": sink \"out\": %w", err)
 		}
@@ -4683,22 +4683,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p094": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4706,11 +4706,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p094\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p094\": sink \"out\": %w", err)
 		}
@@ -4719,22 +4719,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p095": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4742,11 +4742,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p095\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p095\": sink \"out\": %w", err)
 		}
@@ -4755,22 +4755,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p096": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4778,11 +4778,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p096\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p096\": sink \"out\": %w", err)
 		}
@@ -4791,22 +4791,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p097": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4814,11 +4814,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p097\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p097\": sink \"out\": %w", err)
 		}
@@ -4827,22 +4827,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p098": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4850,11 +4850,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p098\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p098\": sink \"out\": %w", err)
 		}
@@ -4863,22 +4863,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p099": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4886,11 +4886,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p099\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p099\": sink \"out\": %w", err)
 		}
@@ -4899,22 +4899,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p100": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4922,11 +4922,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p100\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p100\": sink \"out\": %w", err)
 		}
@@ -4935,22 +4935,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p101": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4958,11 +4958,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p101\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p101\": sink \"out\": %w", err)
 		}
@@ -4971,22 +4971,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p102": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -4994,11 +4994,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p102\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p102\": sink \"out\": %w", err)
 		}
@@ -5007,22 +5007,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p103": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5030,11 +5030,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p103\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p103\": sink \"out\": %w", err)
 		}
@@ -5043,22 +5043,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p104": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5066,11 +5066,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p104\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p104\": sink \"out\": %w", err)
 		}
@@ -5079,22 +5079,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p105": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5102,11 +5102,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p105\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p105\": sink \"out\": %w", err)
 		}
@@ -5115,22 +5115,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p106": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5138,11 +5138,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p106\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p106\": sink \"out\": %w", err)
 		}
@@ -5151,22 +5151,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p107": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5174,11 +5174,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p107\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p107\": sink \"out\": %w", err)
 		}
@@ -5187,22 +5187,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p108": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5210,11 +5210,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p108\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p108\": sink \"out\": %w", err)
 		}
@@ -5223,22 +5223,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p109": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5246,11 +5246,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p109\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p109\": sink \"out\": %w", err)
 		}
@@ -5259,22 +5259,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p110": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5282,11 +5282,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p110\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p110\": sink \"out\": %w", err)
 		}
@@ -5295,22 +5295,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p111": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5318,11 +5318,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p111\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p111\": sink \"out\": %w", err)
 		}
@@ -5331,22 +5331,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p112": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5354,11 +5354,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p112\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p112\": sink \"out\": %w", err)
 		}
@@ -5367,22 +5367,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p113": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5390,11 +5390,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p113\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p113\": sink \"out\": %w", err)
 		}
@@ -5403,22 +5403,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p114": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5426,11 +5426,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p114\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p114\": sink \"out\": %w", err)
 		}
@@ -5439,22 +5439,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p115": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5462,11 +5462,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p115\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p115\": sink \"out\": %w", err)
 		}
@@ -5475,22 +5475,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p116": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5498,11 +5498,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p116\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p116\": sink \"out\": %w", err)
 		}
@@ -5511,22 +5511,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p117": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5534,11 +5534,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p117\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p117\": sink \"out\": %w", err)
 		}
@@ -5547,22 +5547,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p118": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5570,11 +5570,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p118\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p118\": sink \"out\": %w", err)
 		}
@@ -5583,22 +5583,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p119": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5606,11 +5606,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p119\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p119\": sink \"out\": %w", err)
 		}
@@ -5619,22 +5619,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p120": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5642,11 +5642,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p120\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p120\": sink \"out\": %w", err)
 		}
@@ -5655,22 +5655,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p121": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5678,11 +5678,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p121\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p121\": sink \"out\": %w", err)
 		}
@@ -5691,22 +5691,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p122": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5714,11 +5714,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p122\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p122\": sink \"out\": %w", err)
 		}
@@ -5727,22 +5727,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p123": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5750,11 +5750,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p123\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p123\": sink \"out\": %w", err)
 		}
@@ -5763,22 +5763,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p124": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5786,11 +5786,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p124\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p124\": sink \"out\": %w", err)
 		}
@@ -5799,22 +5799,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p125": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5822,11 +5822,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p125\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p125\": sink \"out\": %w", err)
 		}
@@ -5835,22 +5835,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p126": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5858,11 +5858,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p126\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p126\": sink \"out\": %w", err)
 		}
@@ -5871,22 +5871,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p127": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5894,11 +5894,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p127\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p127\": sink \"out\": %w", err)
 		}
@@ -5907,22 +5907,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p128": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5930,11 +5930,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p128\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p128\": sink \"out\": %w", err)
 		}
@@ -5943,22 +5943,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p129": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -5966,11 +5966,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p129\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p129\": sink \"out\": %w", err)
 		}
@@ -5979,22 +5979,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p130": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6002,11 +6002,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p130\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p130\": sink \"out\": %w", err)
 		}
@@ -6015,22 +6015,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p131": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6038,11 +6038,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p131\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p131\": sink \"out\": %w", err)
 		}
@@ -6051,22 +6051,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p132": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6074,11 +6074,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p132\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p132\": sink \"out\": %w", err)
 		}
@@ -6087,22 +6087,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p133": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6110,11 +6110,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p133\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p133\": sink \"out\": %w", err)
 		}
@@ -6123,22 +6123,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p134": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6146,11 +6146,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p134\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p134\": sink \"out\": %w", err)
 		}
@@ -6159,22 +6159,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p135": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6182,11 +6182,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p135\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p135\": sink \"out\": %w", err)
 		}
@@ -6195,22 +6195,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p136": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6218,11 +6218,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p136\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p136\": sink \"out\": %w", err)
 		}
@@ -6231,22 +6231,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p137": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6254,11 +6254,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p137\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p137\": sink \"out\": %w", err)
 		}
@@ -6267,22 +6267,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p138": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6290,11 +6290,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p138\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p138\": sink \"out\": %w", err)
 		}
@@ -6303,22 +6303,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p139": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6326,11 +6326,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p139\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p139\": sink \"out\": %w", err)
 		}
@@ -6339,22 +6339,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p140": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6362,11 +6362,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p140\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p140\": sink \"out\": %w", err)
 		}
@@ -6375,22 +6375,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p141": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6398,11 +6398,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p141\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p141\": sink \"out\": %w", err)
 		}
@@ -6411,22 +6411,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p142": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6434,11 +6434,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p142\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p142\": sink \"out\": %w", err)
 		}
@@ -6447,22 +6447,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p143": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6470,11 +6470,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p143\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p143\": sink \"out\": %w", err)
 		}
@@ -6483,22 +6483,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p144": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6506,11 +6506,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p144\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p144\": sink \"out\": %w", err)
 		}
@@ -6519,22 +6519,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p145": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6542,11 +6542,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p145\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p145\": sink \"out\": %w", err)
 		}
@@ -6555,22 +6555,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p146": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6578,11 +6578,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p146\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p146\": sink \"out\": %w", err)
 		}
@@ -6591,22 +6591,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p147": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6614,11 +6614,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p147\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p147\": sink \"out\": %w", err)
 		}
@@ -6627,22 +6627,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p148": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6650,11 +6650,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p148\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p148\": sink \"out\": %w", err)
 		}
@@ -6663,22 +6663,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p149": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6686,11 +6686,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p149\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p149\": sink \"out\": %w", err)
 		}
@@ -6699,22 +6699,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p150": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6722,11 +6722,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p150\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p150\": sink \"out\": %w", err)
 		}
@@ -6735,22 +6735,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p151": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6758,11 +6758,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p151\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p151\": sink \"out\": %w", err)
 		}
@@ -6771,22 +6771,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p152": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6794,11 +6794,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p152\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p152\": sink \"out\": %w", err)
 		}
@@ -6807,22 +6807,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p153": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6830,11 +6830,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p153\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p153\": sink \"out\": %w", err)
 		}
@@ -6843,22 +6843,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p154": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6866,11 +6866,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p154\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p154\": sink \"out\": %w", err)
 		}
@@ -6879,22 +6879,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p155": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6902,11 +6902,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p155\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p155\": sink \"out\": %w", err)
 		}
@@ -6915,22 +6915,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p156": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6938,11 +6938,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p156\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p156\": sink \"out\": %w", err)
 		}
@@ -6951,22 +6951,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p157": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -6974,11 +6974,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p157\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p157\": sink \"out\": %w", err)
 		}
@@ -6987,22 +6987,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p158": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -7010,11 +7010,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p158\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p158\": sink \"out\": %w", err)
 		}
@@ -7023,22 +7023,22 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}
 	{
 		// pipeline "p159": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  1,
 			Pattern:    "random",
 			Seed:       1,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -7046,11 +7046,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p159\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p159\": sink \"out\": %w", err)
 		}
@@ -7059,9 +7059,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}

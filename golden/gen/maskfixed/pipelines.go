@@ -34,14 +34,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "main": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  4,
 			Pattern:    "users",
 			Seed:       11,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -52,11 +52,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": sink \"out\": %w", err)
 		}
@@ -65,9 +65,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}

@@ -31,14 +31,14 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "main": datagen "gen" → stdout "out"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			HasSeed:    true,
 			MaxEvents:  6,
 			Pattern:    "events",
 			Seed:       7,
 			StreamName: "datagen",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
@@ -46,11 +46,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": source \"gen\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": sink \"out\": %w", err)
 		}
@@ -59,9 +59,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "gen",
 		})
 	}

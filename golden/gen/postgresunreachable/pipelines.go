@@ -39,7 +39,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "cdc": postgres-cdc "pg" → stdout "out"
-		srcCfg := cdc.Config{
+		sourceConfig := cdc.Config{
 			AutoCreatePublication: true,
 			AutoCreateSlot:        true,
 			ConnectTimeoutSecs:    10,
@@ -53,7 +53,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			SnapshotMode:          "initial",
 			User:                  "replicator",
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "pretty",
 			IncludeTimestamp: true,
 		}
@@ -77,11 +77,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := cdc.New(srcCfg, env.Now)
+		from, err := cdc.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"cdc\": source \"pg\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"cdc\": sink \"out\": %w", err)
 		}
@@ -90,9 +90,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "out",
-			Source:     src,
+			Source:     from,
 			SourceName: "pg",
 		})
 	}

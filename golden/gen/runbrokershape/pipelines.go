@@ -42,7 +42,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	var pipes []*runtime.Pipeline
 	{
 		// pipeline "demo-orders-to-topic": datagen "demo-orders" → rivven "broker"
-		srcCfg := datagen.Config{
+		sourceConfig := datagen.Config{
 			EventsPerSecond: 2,
 			HasSeed:         true,
 			MaxEvents:       50,
@@ -50,7 +50,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Seed:            42,
 			StreamName:      "datagen",
 		}
-		sinkCfg := sink.Config{
+		sinkConfig := sink.Config{
 			AutoCreate:  true,
 			Broker:      broker.Conn{BootstrapServers: []string{"localhost:9092"}},
 			CDCKeyField: "order_id",
@@ -62,11 +62,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := datagen.New(srcCfg, env.Now)
+		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"demo-orders-to-topic\": source \"demo-orders\": %w", err)
 		}
-		sink, err := sink.New(sinkCfg, env.Stderr)
+		to, err := sink.New(sinkConfig, env.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"demo-orders-to-topic\": sink \"broker\": %w", err)
 		}
@@ -75,21 +75,21 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "broker",
-			Source:     src,
+			Source:     from,
 			SourceName: "demo-orders",
 		})
 	}
 	{
 		// pipeline "topic-to-console": rivven "broker" → stdout "console"
-		srcCfg := source.Config{
+		sourceConfig := source.Config{
 			Broker:        broker.Conn{BootstrapServers: []string{"localhost:9092"}},
 			ConsumerGroup: "demo-consumer",
 			StartOffset:   "earliest",
 			Topics:        []string{"demo-events"},
 		}
-		sinkCfg := stdout.Config{
+		sinkConfig := stdout.Config{
 			Format:           "pretty",
 			IncludeTimestamp: true,
 		}
@@ -97,11 +97,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		src, err := source.New(srcCfg, env.Stderr)
+		from, err := source.New(sourceConfig, env.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"topic-to-console\": source \"broker\": %w", err)
 		}
-		sink, err := stdout.New(sinkCfg, env.Stdout)
+		to, err := stdout.New(sinkConfig, env.Stdout)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"topic-to-console\": sink \"console\": %w", err)
 		}
@@ -110,9 +110,9 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:        env.Now,
 			Program:    prog,
 			Settings:   runtime.Settings{},
-			Sink:       sink,
+			Sink:       to,
 			SinkName:   "console",
-			Source:     src,
+			Source:     from,
 			SourceName: "broker",
 		})
 	}
