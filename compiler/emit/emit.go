@@ -251,7 +251,16 @@ func (g *generator) needed(b check.EnvBinding) bool {
 				return true
 			}
 		}
+		for _, s := range g.plan.Sinks { // a dead_letter_topic's sink
+			if s.Implied {
+				return true
+			}
+		}
 		return false
+	case "settings":
+		// Process settings reach every pipeline's runtime.Settings; their
+		// values would be baked in.
+		return true
 	}
 	return false
 }
