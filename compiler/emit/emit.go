@@ -57,6 +57,13 @@ func Go(p *plan.Plan, o Options) (map[string][]byte, error) {
 	f.ImportName(maskPkg, "mask")
 	f.ImportName(exprcondPkg, "exprcond")
 
+	for _, pp := range p.Pipelines {
+		if pp.Enabled && pp.Settings.Process.Metrics.Enabled {
+			// The /metrics endpoint (and Prometheus) only when asked for.
+			f.Anon(modPath + "/runtime/metrics")
+			break
+		}
+	}
 	var progs []jen.Code
 	var builds []jen.Code
 	for _, pp := range p.Pipelines {

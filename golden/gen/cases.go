@@ -31,6 +31,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/maskredact"
 	"github.com/rivven/rivven-connect/golden/gen/maskremove"
 	"github.com/rivven/rivven-connect/golden/gen/maskwhen"
+	"github.com/rivven/rivven-connect/golden/gen/metricsenabled"
 	"github.com/rivven/rivven-connect/golden/gen/patternevents"
 	"github.com/rivven/rivven-connect/golden/gen/patternkeyvalue"
 	"github.com/rivven/rivven-connect/golden/gen/patternmetrics"
@@ -73,6 +74,7 @@ var Cases = map[string]*app.Spec{
 	"mask-redact":                &maskredact.Spec,
 	"mask-remove":                &maskremove.Spec,
 	"mask-when":                  &maskwhen.Spec,
+	"metrics-enabled":            &metricsenabled.Spec,
 	"pattern-events":             &patternevents.Spec,
 	"pattern-key_value":          &patternkeyvalue.Spec,
 	"pattern-metrics":            &patternmetrics.Spec,

@@ -22,7 +22,6 @@ import (
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/runtime/health"
-	"github.com/rivven/rivven-connect/runtime/metrics"
 )
 
 // Exit codes shared by every rivven-connect program.
@@ -56,6 +55,18 @@ type RunOptions struct {
 	// Process overrides the process settings found in the pipelines.
 	Process *runtime.Process
 }
+
+// MetricsCollector serves /metrics and observes the pipelines.
+type MetricsCollector interface {
+	runtime.Observer
+	Handler() http.Handler
+}
+
+// NewMetrics builds the metrics collector. Package runtime/metrics sets it
+// when imported, so binaries that never serve metrics (generated pipeline
+// binaries whose config leaves settings.metrics off) do not link
+// Prometheus.
+var NewMetrics func(pipes []*runtime.Pipeline, names map[string][2]string) MetricsCollector
 
 // abortGrace is how long Run waits for pipelines to return after the
 // shutdown deadline aborted them, before giving up on them.
@@ -100,13 +111,17 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 		exit = os.Exit
 	}
 
-	var collector *metrics.Collector
+	var collector MetricsCollector
 	if proc.Metrics.Enabled {
+		if NewMetrics == nil {
+			fmt.Fprintln(opts.Stderr, "run: settings.metrics is enabled, but this binary was built without the metrics endpoint (import github.com/rivven/rivven-connect/runtime/metrics)")
+			return ExitUsage
+		}
 		names := map[string][2]string{}
 		for k, v := range opts.Names {
 			names[k] = [2]string{v.Source, v.Sink}
 		}
-		collector = metrics.New(pipes, names)
+		collector = NewMetrics(pipes, names)
 	}
 	for _, p := range pipes {
 		p.Logger = log
@@ -283,7 +298,7 @@ func (r *redactHandler) attr(a slog.Attr) slog.Attr {
 
 // serve starts the health and metrics servers the settings enable. When
 // both bind the same address they share one listener.
-func serve(proc runtime.Process, pipes []*runtime.Pipeline, opts RunOptions, collector *metrics.Collector, start time.Time, log *slog.Logger) ([]*http.Server, error) {
+func serve(proc runtime.Process, pipes []*runtime.Pipeline, opts RunOptions, collector MetricsCollector, start time.Time, log *slog.Logger) ([]*http.Server, error) {
 	type endpoint struct {
 		name string
 		s    runtime.Server

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/runtime/app"
 )
 
 // Collector gathers the metrics of a set of pipelines. It implements
@@ -47,6 +48,12 @@ type Collector struct {
 var _ runtime.Observer = (*Collector)(nil)
 
 const ns = "rivven_connect"
+
+func init() {
+	app.NewMetrics = func(pipes []*runtime.Pipeline, names map[string][2]string) app.MetricsCollector {
+		return New(pipes, names)
+	}
+}
 
 // New returns a collector over pipes. names (may be nil) maps a pipeline
 // to its source's and sink's config names, for the original's
