@@ -42,7 +42,7 @@ golden:
 ## bench: benchmarks with ratios against baselines measured in the same run
 BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink | $(GO) run ./cmd/benchratio
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./schemas | $(GO) run ./cmd/benchratio
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s
@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./compiler/config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./compiler/cond -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	$(GO) test ./golden/gen -run '^$$' -fuzz FuzzInterpVsCompiled -fuzztime $(FUZZTIME)
+	$(GO) test ./schemas -run '^$$' -fuzz FuzzAvroDecode -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

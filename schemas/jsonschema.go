@@ -1,6 +1,10 @@
-// Package schemas maps stream schemas to schema languages. Today it renders
-// JSON Schema (for discover catalogs); the schema registry and the Avro and
-// Protobuf codecs will live here too.
+// Package schemas maps stream schemas to schema languages and holds the
+// codecs: JSON Schema rendering (for discover catalogs), Avro schemas and a
+// reflection-free Avro binary codec over runtime rows, Parsing Canonical
+// Form fingerprints, the Confluent wire format, schema inference from
+// samples, and the compatibility checks (Avro and JSON Schema) that a
+// schema registry applies. The registry itself and Protobuf will live here
+// too.
 package schemas
 
 import "github.com/rivven/rivven-connect/runtime"
