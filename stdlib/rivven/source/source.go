@@ -202,7 +202,16 @@ func (s *Source) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitOnClose)
 	defer cancel()
+	// Committing an offset again is harmless, so a commit whose reply was
+	// lost (a dropped connection) is retried until the close deadline.
 	err := s.commit(ctx)
+	for wait := 20 * time.Millisecond; err != nil && client.IsRetriable(err) && ctx.Err() == nil; wait = min(2*wait, 500*time.Millisecond) {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		err = s.commit(ctx)
+	}
 	s.cl.Close()
 	if err != nil {
 		return fmt.Errorf("commit offsets of group %q: %w", s.cfg.ConsumerGroup, err)
