@@ -152,6 +152,19 @@ func equalFieldConst(eq bool, i int, c runtime.Value) pred {
 }
 
 func compileEval(n *cond.Node) (eval, error) {
+	switch n.Op {
+	case cond.OpAnd, cond.OpOr, cond.OpNot:
+		// compilePred compiles these (and their arguments) itself; compiling
+		// the arguments here too would double the work at every level.
+		p, err := compilePred(n)
+		if err != nil {
+			return nil, err
+		}
+		return func(row []runtime.Value) (runtime.Value, error) {
+			ok, err := p(row)
+			return runtime.Bool(ok), err
+		}, nil
+	}
 	args := make([]eval, len(n.Args))
 	for i, a := range n.Args {
 		if n.Op == cond.OpIn && i > 0 {
@@ -198,15 +211,6 @@ func compileEval(n *cond.Node) (eval, error) {
 		return binary(args, func(a, b runtime.Value) (runtime.Value, error) {
 			return runtime.Bool(ops.Equal(a, b) == eq), nil
 		}), nil
-	case cond.OpAnd, cond.OpOr, cond.OpNot: // compilePred builds these without compileEval
-		p, err := compilePred(n)
-		if err != nil {
-			return nil, err
-		}
-		return func(row []runtime.Value) (runtime.Value, error) {
-			ok, err := p(row)
-			return runtime.Bool(ok), err
-		}, nil
 	case cond.OpNeg:
 		a := args[0]
 		return func(row []runtime.Value) (runtime.Value, error) {
