@@ -1,6 +1,9 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // Source produces the records of one pipeline.
 //
@@ -76,6 +79,36 @@ type AsyncSink interface {
 type Resumable interface {
 	Source
 	Resume(pos Position) error
+}
+
+// Stateful is implemented by sources that keep a small durable blob of
+// their own besides the position (postgres-cdc records there whether its
+// snapshot finished). Before Open the driver calls UseState once with the
+// pipeline's blob in Settings.StateDir, or with nil when the pipeline has
+// no state directory — the source must then assume nothing was recorded.
+type Stateful interface {
+	Source
+	UseState(b StateBlob)
+}
+
+// StateBlob is one durable value of a Stateful source. Get returns
+// ok=false when nothing was ever written; a torn or corrupt value is an
+// error (never "nothing written"). Put replaces the value atomically and is
+// durable (fsynced) when it returns. A blob is used by one goroutine at a
+// time.
+type StateBlob interface {
+	Get() (value []byte, ok bool, err error)
+	Put(value []byte) error
+	// Where names the blob's file for messages.
+	Where() string
+}
+
+// Logged is implemented by components that log on their own (warnings
+// about a degraded but working setup). Before Open the driver calls
+// UseLogger once with the pipeline's logger, which is safe for concurrent
+// use.
+type Logged interface {
+	UseLogger(l *slog.Logger)
 }
 
 // Schemaed is implemented by sources that know the schema of their records

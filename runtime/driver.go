@@ -297,6 +297,9 @@ func (d *driver) run(ctx context.Context) (err error) {
 	if p.Settings.OnError == OnErrorDeadLetter && p.DeadLetter == nil {
 		return d.wrap("on_error: dead_letter", fmt.Errorf("dead-letter sink %q was not instantiated by this back end", p.Settings.DeadLetterSink))
 	}
+	if l, ok := p.Source.(Logged); ok {
+		l.UseLogger(p.logger().With("source", p.SourceName))
+	}
 	if err := d.loadState(); err != nil {
 		return err
 	}
@@ -830,15 +833,26 @@ func (d *driver) ack() {
 	d.p.acked.Store(&pos)
 }
 
-// loadState opens the state store of a Resumable source and resumes it.
+// loadState hands a Stateful source its blob, and opens the state store
+// of a Resumable source and resumes it.
 func (d *driver) loadState() error {
+	sf, stateful := d.p.Source.(Stateful)
+	if stateful && d.p.Settings.StateDir == "" {
+		sf.UseState(nil)
+	}
 	rs, ok := d.p.Source.(Resumable)
-	if !ok || d.p.Settings.StateDir == "" {
+	if (!ok && !stateful) || d.p.Settings.StateDir == "" {
 		return nil
 	}
 	st, err := state.Open(d.p.Settings.StateDir)
 	if err != nil {
 		return d.wrap("state", err)
+	}
+	if stateful {
+		sf.UseState(stateBlob{st, d.p.Name + "\x00source"}) // file "<name>%00source.state": no pipeline key maps there
+	}
+	if !ok {
+		return nil
 	}
 	v, ok, err := st.Get(d.p.Name)
 	if err != nil {
@@ -859,6 +873,16 @@ func (d *driver) loadState() error {
 	d.p.acked.Store(&pos)
 	return nil
 }
+
+// stateBlob is a StateBlob over one key of a state.Store.
+type stateBlob struct {
+	st  *state.Store
+	key string
+}
+
+func (b stateBlob) Get() ([]byte, bool, error) { return b.st.Get(b.key) }
+func (b stateBlob) Put(v []byte) error         { return b.st.Put(b.key, v) }
+func (b stateBlob) Where() string              { return b.st.Path(b.key) }
 
 type statePosition struct {
 	Offset *uint64 `json:"offset"`

@@ -99,3 +99,52 @@ func TestStateWithoutPositionIsAnError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// statefulSource records the blob the driver hands it and writes to it.
+type statefulSource struct {
+	*seqSource
+	blob   StateBlob
+	called bool
+}
+
+func (s *statefulSource) UseState(b StateBlob) { s.blob, s.called = b, true }
+
+func (s *statefulSource) Open(context.Context) error {
+	if !s.called {
+		return errors.New("Open before UseState")
+	}
+	if s.blob != nil {
+		return s.blob.Put([]byte("hello"))
+	}
+	return nil
+}
+
+func TestStatefulSourceGetsItsBlob(t *testing.T) {
+	dir := t.TempDir()
+	src := &statefulSource{seqSource: newSeqSource(3)}
+	p := &Pipeline{Name: "orders", Source: src, Sink: &memSink{}, Program: ProgramFunc(keepAll), Settings: Settings{StateDir: dir}}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := state.Open(dir)
+	v, ok, err := st.Get("orders\x00source")
+	if err != nil || !ok || string(v) != "hello" {
+		t.Fatalf("blob = %q, %v, %v", v, ok, err)
+	}
+	if !strings.HasSuffix(src.blob.Where(), "orders%00source.state") {
+		t.Fatalf("blob file %s", src.blob.Where())
+	}
+	// The pipeline's position file is a different one.
+	if _, ok, _ := st.Get("orders"); ok {
+		t.Fatal("a non-resumable source got a position file")
+	}
+
+	src2 := &statefulSource{seqSource: newSeqSource(3)}
+	p2 := &Pipeline{Name: "orders", Source: src2, Sink: &memSink{}, Program: ProgramFunc(keepAll)}
+	if err := p2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !src2.called || src2.blob != nil {
+		t.Fatalf("without state_dir: called=%v blob=%v, want UseState(nil)", src2.called, src2.blob)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,12 @@ import (
 
 var cluster *pgtest.Cluster
 
-func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
+	pgtest.Main(m, &cluster)
+}
 
 // config returns a source config for db with fast status updates.
 func config(db string, tables ...string) Config {
@@ -30,10 +36,17 @@ func config(db string, tables ...string) Config {
 
 func open(t *testing.T, cfg Config) *Source {
 	t.Helper()
+	return openState(t, cfg, nil)
+}
+
+// openState opens a source whose state blob is b (nil: no state_dir).
+func openState(t *testing.T, cfg Config, b runtime.StateBlob) *Source {
+	t.Helper()
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.UseState(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := s.Open(ctx); err != nil {
@@ -312,6 +325,8 @@ func TestRestartResumesFromSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blob := newBlob(t)
+	s.UseState(blob)
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +342,7 @@ func TestRestartResumesFromSlot(t *testing.T) {
 	}
 	cluster.Exec(t, db, `INSERT INTO r SELECT generate_series(21, 30)`)
 
-	s2 := open(t, cfg)
+	s2 := openState(t, cfg, blob)
 	got := read(t, s2, 15)
 	var ids []int64
 	for _, r := range got {

@@ -28,7 +28,8 @@ type Config struct {
 	// public) or "schema.name".
 	Schemas []string
 	Tables  []string
-	// SnapshotMode is initial (default), never or initial_only.
+	// SnapshotMode is initial (default), always, never, when_needed or
+	// initial_only (see the constants).
 	SnapshotMode string
 	// HeartbeatIntervalSecs is the period of the standby status updates
 	// that report the acknowledged position to the server (default 10).
@@ -54,9 +55,11 @@ type TLSConfig struct {
 
 // Snapshot modes.
 const (
-	SnapshotInitial     = "initial"
-	SnapshotNever       = "never"
-	SnapshotInitialOnly = "initial_only"
+	SnapshotInitial     = "initial"      // snapshot unless one of this slot is recorded as done
+	SnapshotAlways      = "always"       // snapshot at every start, then stream
+	SnapshotNever       = "never"        // stream only
+	SnapshotWhenNeeded  = "when_needed"  // like initial; also re-creates a missing or invalidated slot (with a new snapshot)
+	SnapshotInitialOnly = "initial_only" // one snapshot without a slot, then the source ends
 )
 
 // Defaults applied by New to zero fields.
@@ -169,11 +172,9 @@ func validate(cfg Config) ([]table, error) {
 		tables = append(tables, tb)
 	}
 	switch cfg.SnapshotMode {
-	case SnapshotInitial, SnapshotNever, SnapshotInitialOnly:
-	case "always", "when_needed":
-		errs = append(errs, fmt.Errorf("postgres-cdc: snapshot_mode %q is not available in this build yet (use initial, never or initial_only)", cfg.SnapshotMode))
+	case SnapshotInitial, SnapshotAlways, SnapshotNever, SnapshotWhenNeeded, SnapshotInitialOnly:
 	default:
-		bad("snapshot_mode", cfg.SnapshotMode, "use initial, never or initial_only")
+		bad("snapshot_mode", cfg.SnapshotMode, "use initial, always, never, when_needed or initial_only")
 	}
 	switch cfg.TLS.Mode {
 	case "disable", "prefer", "require", "verify-ca", "verify-full":

@@ -274,7 +274,11 @@ func (s *Source) endSnapshot(ctx context.Context) error {
 	} else {
 		s.snapAcked = true
 	}
+	done := s.snapAcked
 	s.mu.Unlock()
+	if done {
+		return s.markSnapshotDone()
+	}
 	return nil
 }
 

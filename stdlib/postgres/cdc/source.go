@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"regexp"
 	"strings"
@@ -43,6 +44,11 @@ type Source struct {
 
 	// snapshot state (Read's goroutine)
 	snap *snapshot
+
+	blob   runtime.StateBlob // settings.state_dir blob; nil without one
+	log    *slog.Logger
+	markMu sync.Mutex
+	marked bool // the marker records the snapshot as done
 
 	// streaming
 	startLSN pglogrepl.LSN
@@ -145,6 +151,19 @@ func (s *Source) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m, err := s.loadMarker()
+	if err != nil {
+		return err
+	}
+	mode := s.cfg.SnapshotMode
+	if st.exists && st.walStatus == "lost" && mode == SnapshotWhenNeeded {
+		s.logger().Warn("replication slot was invalidated by the server; snapshot_mode when_needed: dropping it, re-creating it and taking a new snapshot",
+			"slot", s.cfg.SlotName)
+		if err := s.dropSlot(ctx); err != nil {
+			return err
+		}
+		st = slotState{}
+	}
 	if st.exists {
 		if err := st.usable(s.cfg); err != nil {
 			return err
@@ -153,15 +172,57 @@ func (s *Source) open(ctx context.Context) error {
 		s.slotSeen, s.flush = true, st.confirmed
 		s.mu.Unlock()
 		s.startLSN = 0 // the server resumes from confirmed_flush_lsn
-		s.startStream()
-		return nil
+		resnap := mode == SnapshotAlways || (mode != SnapshotNever && (m == nil || m.Snapshot == snapPending))
+		if !resnap {
+			if m == nil && mode == SnapshotNever {
+				if err := s.saveMarker(snapSkipped); err != nil {
+					return err
+				}
+			}
+			s.markMu.Lock()
+			s.marked = true
+			s.markMu.Unlock()
+			s.startStream()
+			return nil
+		}
+		switch {
+		case mode == SnapshotAlways:
+		case s.blob == nil:
+			s.logger().Warn("settings.state_dir is not set, so nothing records whether the snapshot of this slot finished: "+
+				"reading the tables again (at-least-once: rows are delivered again); set settings.state_dir to keep that state",
+				"slot", s.cfg.SlotName)
+		case m == nil:
+			s.logger().Info("no snapshot is recorded for this existing slot: taking one before streaming from it", "slot", s.cfg.SlotName)
+		default:
+			s.logger().Warn("the snapshot of this slot did not finish (interrupted run): taking it again before streaming; rows it already delivered are delivered again",
+				"slot", s.cfg.SlotName)
+		}
+		if err := s.saveMarker(snapPending); err != nil {
+			return err
+		}
+		// A snapshot of now, then the slot's changes from its confirmed
+		// position: rows changed in between arrive twice, none is missed.
+		return s.beginSnapshot(ctx, "", st.confirmed.String())
 	}
-	if !s.cfg.AutoCreateSlot {
-		return fmt.Errorf("postgres-cdc: replication slot %q does not exist and auto_create_slot is false", s.cfg.SlotName)
+	// A pending snapshot never let the slot advance past it: a new slot and
+	// a new snapshot lose nothing. After that, a vanished slot took changes
+	// with it.
+	if m != nil && m.Snapshot != snapPending && mode != SnapshotWhenNeeded && mode != SnapshotAlways {
+		return fmt.Errorf("postgres-cdc: replication slot %q no longer exists, but %s records that this pipeline streamed from it: "+
+			"the changes since its last acknowledged position are gone (possible data loss); "+
+			"to re-create the slot and take a new snapshot set snapshot_mode: when_needed, or delete that file", s.cfg.SlotName, s.blob.Where())
 	}
-	action := "NOEXPORT_SNAPSHOT"
-	if s.cfg.SnapshotMode == SnapshotInitial {
-		action = "EXPORT_SNAPSHOT"
+	if m != nil && m.Snapshot != snapPending {
+		s.logger().Warn("replication slot no longer exists; re-creating it and taking a new snapshot", "slot", s.cfg.SlotName, "snapshot_mode", mode)
+	}
+	action, mark := "NOEXPORT_SNAPSHOT", snapSkipped
+	if mode != SnapshotNever {
+		action, mark = "EXPORT_SNAPSHOT", snapPending
+	}
+	// Recorded before the slot exists: a crash from here until the snapshot
+	// is acknowledged leaves "pending", and the next start snapshots again.
+	if err := s.saveMarker(mark); err != nil {
+		return err
 	}
 	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, quote(s.cfg.SlotName), "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{SnapshotAction: action, Mode: pglogrepl.LogicalReplication})
@@ -179,6 +240,9 @@ func (s *Source) open(ctx context.Context) error {
 	if action == "EXPORT_SNAPSHOT" {
 		return s.beginSnapshot(ctx, res.SnapshotName, cp.String())
 	}
+	s.markMu.Lock()
+	s.marked = true
+	s.markMu.Unlock()
 	s.startStream()
 	return nil
 }
@@ -412,7 +476,13 @@ func (s *Source) Ack(ctx context.Context, pos runtime.Position) error {
 		s.acked = pos.Offset
 	}
 	s.advanceLocked()
+	done := s.snapAcked
 	s.mu.Unlock()
+	if done {
+		if err := s.markSnapshotDone(); err != nil {
+			return err
+		}
+	}
 	if s.kick != nil {
 		select {
 		case s.kick <- struct{}{}:
@@ -465,7 +535,10 @@ func (s *Source) Close() error {
 	s.mu.Unlock()
 	var err error
 	if drop && s.sql != nil && !s.sql.IsClosed() {
-		err = s.dropSlot(ctx)
+		if err = s.dropSlot(ctx); err == nil {
+			// The slot is gone on purpose: the next start creates one.
+			err = s.saveMarker("")
+		}
 	}
 	if s.sql != nil {
 		_ = s.sql.Close(ctx)

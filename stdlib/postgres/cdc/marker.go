@@ -1,0 +1,99 @@
+package cdc
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// marker is what the source keeps in its state blob (settings.state_dir):
+// which slot it streams from and how far its snapshot got. The slot keeps
+// the stream position; only the marker can tell, after a crash, whether the
+// snapshot taken when the slot was created was completely acknowledged.
+type marker struct {
+	Slot     string `json:"slot"`
+	Database string `json:"database"`
+	// Snapshot is "pending" (written before the slot is created or a
+	// snapshot begins, until every snapshot record is acknowledged), "done",
+	// or "skipped" (snapshot_mode never).
+	Snapshot string `json:"snapshot"`
+}
+
+// Snapshot states of a marker.
+const (
+	snapPending = "pending"
+	snapDone    = "done"
+	snapSkipped = "skipped"
+)
+
+// UseState implements runtime.Stateful. b is nil without settings.state_dir.
+func (s *Source) UseState(b runtime.StateBlob) { s.blob = b }
+
+// UseLogger implements runtime.Logged.
+func (s *Source) UseLogger(l *slog.Logger) { s.log = l }
+
+func (s *Source) logger() *slog.Logger {
+	if s.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.log
+}
+
+// loadMarker returns the recorded marker for the configured slot and
+// database, or nil when there is none (no state_dir, nothing recorded, or
+// the marker of another slot). A corrupt state file is an error.
+func (s *Source) loadMarker() (*marker, error) {
+	if s.blob == nil {
+		return nil, nil
+	}
+	v, ok, err := s.blob.Get()
+	if err != nil {
+		return nil, fmt.Errorf("postgres-cdc: %w", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	var m marker
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, fmt.Errorf("postgres-cdc: state file %s does not hold a postgres-cdc marker (%v); delete it only if you mean to start over", s.blob.Where(), err)
+	}
+	if m.Slot != s.cfg.SlotName || m.Database != s.cfg.Database {
+		return nil, nil
+	}
+	return &m, nil
+}
+
+// saveMarker records the snapshot state of the configured slot ("" clears
+// the marker: the slot was dropped on purpose). Without a state blob it
+// does nothing.
+func (s *Source) saveMarker(snapshot string) error {
+	if s.blob == nil {
+		return nil
+	}
+	m := marker{Slot: s.cfg.SlotName, Database: s.cfg.Database, Snapshot: snapshot}
+	if snapshot == "" {
+		m = marker{}
+	}
+	b, _ := json.Marshal(m)
+	if err := s.blob.Put(b); err != nil {
+		return fmt.Errorf("postgres-cdc: record snapshot state %q: %w", snapshot, err)
+	}
+	return nil
+}
+
+// markSnapshotDone records, once, that every snapshot record is
+// acknowledged. Called from Ack and from Read (when the snapshot was empty).
+func (s *Source) markSnapshotDone() error {
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	if s.marked {
+		return nil
+	}
+	if err := s.saveMarker(snapDone); err != nil {
+		return err
+	}
+	s.marked = true
+	return nil
+}

@@ -1,0 +1,175 @@
+package cdc
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/runtime/state"
+)
+
+// fileBlob is a runtime.StateBlob over a state.Store, like the driver's.
+type fileBlob struct {
+	st  *state.Store
+	key string
+}
+
+func (b fileBlob) Get() ([]byte, bool, error) { return b.st.Get(b.key) }
+func (b fileBlob) Put(v []byte) error         { return b.st.Put(b.key, v) }
+func (b fileBlob) Where() string              { return b.st.Path(b.key) }
+
+func newBlob(t *testing.T) fileBlob {
+	t.Helper()
+	st, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fileBlob{st, "p"}
+}
+
+func markerOf(t *testing.T, b fileBlob) string {
+	t.Helper()
+	v, ok, err := b.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		return "(none)"
+	}
+	return string(v)
+}
+
+func ops(recs []runtime.Record) string {
+	var b strings.Builder
+	for _, r := range recs {
+		b.WriteString(r.Op.String()[:1])
+	}
+	return b.String()
+}
+
+func TestSnapshotRecordedDoneOnlyAfterAck(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE m (id int PRIMARY KEY)`, `INSERT INTO m SELECT generate_series(1, 5)`)
+	blob := newBlob(t)
+	s := openState(t, config(db, "m"), blob)
+	if m := markerOf(t, blob); !strings.Contains(m, `"snapshot":"pending"`) {
+		t.Fatalf("marker before the snapshot = %s, want pending", m)
+	}
+	recs := read(t, s, 5)
+	if err := s.Ack(context.Background(), recs[3].Position); err != nil {
+		t.Fatal(err)
+	}
+	if m := markerOf(t, blob); !strings.Contains(m, `"snapshot":"pending"`) {
+		t.Fatalf("marker with 4 of 5 snapshot rows acknowledged = %s, want pending", m)
+	}
+	ackAll(t, s, recs)
+	if m := markerOf(t, blob); !strings.Contains(m, `"snapshot":"pending"`) {
+		t.Fatalf("marker before the end of the snapshot was read = %s, want pending", m)
+	}
+	cluster.Exec(t, db, `INSERT INTO m VALUES (6)`)
+	read(t, s, 1) // reads the end of the snapshot, then the insert
+	ackAll(t, s, recs)
+	if m := markerOf(t, blob); !strings.Contains(m, `"snapshot":"done"`) || !strings.Contains(m, `"slot":"s1"`) {
+		t.Fatalf("marker after the snapshot is acknowledged = %s, want done for slot s1", m)
+	}
+}
+
+func TestExistingSlotWithoutRecordedSnapshotSnapshotsAgain(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE w (id int PRIMARY KEY)`, `INSERT INTO w SELECT generate_series(1, 3)`)
+	cfg := config(db, "w")
+	s := open(t, cfg) // no state_dir
+	ackAll(t, s, read(t, s, 3))
+	cluster.Exec(t, db, `INSERT INTO w VALUES (4)`)
+	ackAll(t, s, read(t, s, 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Exec(t, db, `INSERT INTO w VALUES (5)`)
+	// Nothing recorded that the snapshot finished: read the table again,
+	// then the changes the slot kept (5) — duplicates, never a gap.
+	s2 := open(t, cfg)
+	recs := read(t, s2, 6)
+	if got := ops(recs); got != "sssssi" {
+		t.Fatalf("ops after a restart without state = %q, want a full snapshot then the insert", got)
+	}
+	if id := recs[5].After[0].AsInt(); id != 5 {
+		t.Fatalf("streamed id %d, want 5", id)
+	}
+}
+
+func TestSnapshotModeAlways(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE a (id int PRIMARY KEY)`, `INSERT INTO a SELECT generate_series(1, 2)`)
+	cfg := config(db, "a")
+	cfg.SnapshotMode = SnapshotAlways
+	blob := newBlob(t)
+	s := openState(t, cfg, blob)
+	ackAll(t, s, read(t, s, 2))
+	quiet(t, s, 300*time.Millisecond) // past the end of the snapshot
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Exec(t, db, `INSERT INTO a VALUES (3)`)
+	s2 := openState(t, cfg, blob)
+	if got := ops(read(t, s2, 4)); got != "sssi" {
+		t.Fatalf("ops after a restart in mode always = %q, want sssi", got)
+	}
+}
+
+func TestSlotDroppedWhileStoppedIsDataLoss(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE g (id int PRIMARY KEY)`, `INSERT INTO g VALUES (1)`)
+	cfg := config(db, "g")
+	blob := newBlob(t)
+	s := openState(t, cfg, blob)
+	ackAll(t, s, read(t, s, 1))
+	quiet(t, s, 300*time.Millisecond) // past the end of the snapshot
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Exec(t, db, `SELECT pg_drop_replication_slot('s1')`, `INSERT INTO g VALUES (2)`)
+
+	s2, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.UseState(blob)
+	err = s2.Open(context.Background())
+	_ = s2.Close()
+	if err == nil || !strings.Contains(err.Error(), "possible data loss") || !strings.Contains(err.Error(), "when_needed") {
+		t.Fatalf("open after the slot was dropped: %v; want a possible-data-loss error naming when_needed", err)
+	}
+	var n int
+	if err := conn(t, db).QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's1'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the refused start created a slot (%d, %v)", n, err)
+	}
+
+	cfg.SnapshotMode = SnapshotWhenNeeded
+	s3 := openState(t, cfg, blob)
+	if got := ops(read(t, s3, 2)); got != "ss" {
+		t.Fatalf("when_needed after a lost slot: ops %q, want a new snapshot of both rows", got)
+	}
+}
+
+func TestCorruptStateStops(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE c (id int PRIMARY KEY)`)
+	blob := newBlob(t)
+	if err := os.WriteFile(blob.Where(), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(config(db, "c"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseState(blob)
+	err = s.Open(context.Background())
+	_ = s.Close()
+	if err == nil || !strings.Contains(err.Error(), "corrupt") || !strings.Contains(err.Error(), blob.Where()) {
+		t.Fatalf("open with a corrupt state file: %v", err)
+	}
+}
