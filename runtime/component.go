@@ -111,6 +111,24 @@ type Logged interface {
 	UseLogger(l *slog.Logger)
 }
 
+// BrokerLink is implemented by components that talk to the Rivven broker;
+// the health report's broker_connected comes from them.
+type BrokerLink interface {
+	// BrokerConnected reports whether the component's last exchange with
+	// the broker succeeded (false before Open and after Close). Safe for
+	// concurrent use with every other method.
+	BrokerConnected() bool
+}
+
+// Lagger is implemented by sources that know how far the upstream's head
+// is ahead of their acknowledged position (postgres-cdc: bytes of WAL).
+type Lagger interface {
+	// SourceLag returns that distance in unit ("bytes", "records"); ok is
+	// false while it is unknown. Safe for concurrent use with every other
+	// method.
+	SourceLag() (lag uint64, unit string, ok bool)
+}
+
 // Schemaed is implemented by sources that know the schema of their records
 // before reading any (every datagen pattern does).
 type Schemaed interface {

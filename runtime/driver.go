@@ -87,6 +87,9 @@ type Pipeline struct {
 	lastErr atomic.Pointer[string]
 	acked   atomic.Pointer[Position]
 	started atomic.Int64 // unix nanoseconds
+	// eventLag is 1 + the EventLag of the newest record in nanoseconds;
+	// 0 = none read yet.
+	eventLag atomic.Int64
 }
 
 // Stats are a pipeline's running counters.
@@ -148,6 +151,16 @@ type Status struct {
 	LastError string
 	// Started is when Run began; zero before.
 	Started time.Time
+	// EventLag is how long before it was read the newest record read so far
+	// happened (read time − the record's event time); valid when HasEventLag
+	// (a record with an event time was read).
+	EventLag    time.Duration
+	HasEventLag bool
+	// SourceLag is the source's own measure of how far behind it is (see
+	// Lagger), in SourceLagUnit; valid when HasSourceLag.
+	SourceLag     uint64
+	SourceLagUnit string
+	HasSourceLag  bool
 }
 
 // Status returns a snapshot of p's state and counters.
@@ -166,6 +179,12 @@ func (p *Pipeline) Status() Status {
 	}
 	if ns := p.started.Load(); ns != 0 {
 		s.Started = time.Unix(0, ns)
+	}
+	if lag := p.eventLag.Load(); lag != 0 {
+		s.EventLag, s.HasEventLag = max(time.Duration(lag-1), 0), true
+	}
+	if l, ok := p.Source.(Lagger); ok && s.State != StateStarting {
+		s.SourceLag, s.SourceLagUnit, s.HasSourceLag = l.SourceLag()
 	}
 	return s
 }
@@ -537,6 +556,9 @@ func (d *driver) process(recs []Record) error {
 	p.Stats.In.Add(uint64(len(recs)))
 	if p.Observer != nil {
 		p.Observer.SourceBatch(p.Name, len(recs))
+	}
+	if t := recs[len(recs)-1].Time; !t.IsZero() {
+		p.eventLag.Store(int64(time.Since(t)) + 1)
 	}
 	kept := 0
 	for i := range recs {

@@ -39,7 +39,7 @@ func (s *source) Read(ctx context.Context, b []runtime.Record) (int, error) {
 	}
 	k := 0
 	for ; k < len(b) && s.next < s.n; k++ {
-		b[k] = runtime.Record{Stream: "s", Schema: schema, Position: runtime.Position{Offset: uint64(s.next)},
+		b[k] = runtime.Record{Stream: "s", Schema: schema, Position: runtime.Position{Offset: uint64(s.next)}, Time: time.Now().Add(-time.Hour),
 			After: []runtime.Value{runtime.Int(int64(s.next)), runtime.String("tok")}}
 		s.next++
 	}
@@ -186,6 +186,7 @@ func TestHealthReadyLiveAndMetrics(t *testing.T) {
 		`rivven_connect_sink_write_seconds_bucket{pipeline="orders",le=`,
 		`rivven_connect_sink_batch_records_count{pipeline="orders"}`,
 		`rivven_connect_uptime_seconds`,
+		`rivven_connect_source_lag_seconds{pipeline="orders"} 3600`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)

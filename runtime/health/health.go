@@ -22,7 +22,9 @@ type Report struct {
 	// Status is "healthy" (HTTP 200) or "unhealthy" (HTTP 503: a pipeline
 	// failed or is retrying a failing sink).
 	Status string `json:"status"`
-	// BrokerConnected is always false: this build has no broker connector.
+	// BrokerConnected is true when the pipelines have broker components
+	// (a rivven sink or source, a broker dead-letter topic) and every one of
+	// them last reached the broker; false otherwise, and without any.
 	BrokerConnected bool        `json:"broker_connected"`
 	Sources         []Connector `json:"sources"`
 	Sinks           []Connector `json:"sinks"`
@@ -54,6 +56,17 @@ type Pipeline struct {
 	AckedOffset  *uint64 `json:"acked_position"`
 	LastError    *string `json:"last_error"`
 	UptimeSecs   uint64  `json:"uptime_secs"`
+	// LagSecs is how long before it was read the newest record read so far
+	// happened (absent until a record with an event time was read).
+	LagSecs *float64 `json:"source_lag_seconds,omitempty"`
+	// Lag is the source's own measure of how far behind it is, when known.
+	Lag *Lag `json:"source_lag,omitempty"`
+}
+
+// Lag is a source's distance behind its upstream.
+type Lag struct {
+	Value uint64 `json:"value"`
+	Unit  string `json:"unit"` // "bytes" (WAL), "records"
 }
 
 // Names gives a pipeline's source and sink names for the report.
@@ -75,6 +88,18 @@ func (h *Handler) Report() Report {
 	now := time.Now()
 	r := Report{Status: "healthy", Sources: []Connector{}, Sinks: []Connector{}, Pipelines: []Pipeline{},
 		UptimeSecs: uint64(now.Sub(h.Start) / time.Second)}
+	links, up := 0, 0
+	for _, p := range h.Pipes {
+		for _, c := range []any{p.Source, p.Sink, p.DeadLetter} {
+			if l, ok := c.(runtime.BrokerLink); ok && c != nil {
+				links++
+				if l.BrokerConnected() {
+					up++
+				}
+			}
+		}
+	}
+	r.BrokerConnected = links > 0 && up == links
 	for _, p := range h.Pipes {
 		st := p.Status()
 		if st.State == runtime.StateFailed || st.State == runtime.StateUnhealthy {
@@ -104,9 +129,17 @@ func (h *Handler) Report() Report {
 		state := st.State.String()
 		r.Sources = append(r.Sources, Connector{Name: n.Source, Pipeline: p.Name, Status: state, EventsProcessed: st.In, ErrorsCount: st.Failed, LastError: lastErr})
 		r.Sinks = append(r.Sinks, Connector{Name: n.Sink, Pipeline: p.Name, Status: state, EventsProcessed: st.Out, ErrorsCount: st.Retries, LastError: lastErr})
-		r.Pipelines = append(r.Pipelines, Pipeline{Name: p.Name, State: state, RecordsIn: st.In, RecordsOut: st.Out,
+		pl := Pipeline{Name: p.Name, State: state, RecordsIn: st.In, RecordsOut: st.Out,
 			Dropped: st.Dropped, Failed: st.Failed, DeadLettered: st.DeadLettered, Retries: st.Retries, Expected: st.Expected,
-			AckedOffset: acked, LastError: lastErr, UptimeSecs: up})
+			AckedOffset: acked, LastError: lastErr, UptimeSecs: up}
+		if st.HasEventLag {
+			secs := st.EventLag.Seconds()
+			pl.LagSecs = &secs
+		}
+		if st.HasSourceLag {
+			pl.Lag = &Lag{Value: st.SourceLag, Unit: st.SourceLagUnit}
+		}
+		r.Pipelines = append(r.Pipelines, pl)
 	}
 	return r
 }

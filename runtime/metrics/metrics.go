@@ -17,6 +17,8 @@
 //	source_batch_records{pipeline}               histogram
 //	sink_batch_records{pipeline}                 histogram
 //	sink_write_seconds{pipeline}                 histogram
+//	source_lag_seconds{pipeline}                 gauge: read time − event time of the newest record read
+//	source_lag{pipeline,unit}                    gauge: the source's own lag (postgres-cdc: WAL bytes)
 //	source_events_total{source}, sink_events_total{sink}: the original's names
 package metrics
 
@@ -117,12 +119,14 @@ var (
 	descFailed   = prometheus.NewDesc(ns+"_records_failed_total", "Records skipped or dead-lettered by on_error.", []string{"pipeline"}, nil)
 	descDead     = prometheus.NewDesc(ns+"_records_dead_lettered_total", "Records accepted by the dead-letter sink.", []string{"pipeline"}, nil)
 	descRetries  = prometheus.NewDesc(ns+"_sink_retries_total", "Sink write retries.", []string{"pipeline"}, nil)
+	descLagSecs  = prometheus.NewDesc(ns+"_source_lag_seconds", "How long before it was read the newest record read so far happened (where the source gives event times).", []string{"pipeline"}, nil)
+	descLag      = prometheus.NewDesc(ns+"_source_lag", "How far the upstream's head is ahead of the acknowledged position, in unit (postgres-cdc: WAL bytes).", []string{"pipeline", "unit"}, nil)
 	descSourceEv = prometheus.NewDesc(ns+"_source_events_total", "Events read, by source (the original's name).", []string{"source"}, nil)
 	descSinkEv   = prometheus.NewDesc(ns+"_sink_events_total", "Events written, by sink (the original's name).", []string{"sink"}, nil)
 )
 
 func (s stats) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUptime, descState, descIn, descOut, descDropped, descFailed, descDead, descRetries, descSourceEv, descSinkEv} {
+	for _, d := range []*prometheus.Desc{descUptime, descState, descIn, descOut, descDropped, descFailed, descDead, descRetries, descLagSecs, descLag, descSourceEv, descSinkEv} {
 		ch <- d
 	}
 }
@@ -138,6 +142,12 @@ func (s stats) Collect(ch chan<- prometheus.Metric) {
 			v uint64
 		}{{descIn, st.In}, {descOut, st.Out}, {descDropped, st.Dropped}, {descFailed, st.Failed}, {descDead, st.DeadLettered}, {descRetries, st.Retries}} {
 			ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.v), p.Name)
+		}
+		if st.HasEventLag {
+			ch <- prometheus.MustNewConstMetric(descLagSecs, prometheus.GaugeValue, st.EventLag.Seconds(), p.Name)
+		}
+		if st.HasSourceLag {
+			ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(st.SourceLag), p.Name, st.SourceLagUnit)
 		}
 		src, sink := p.Name, p.Name
 		if n, ok := s.c.names[p.Name]; ok {

@@ -173,3 +173,33 @@ func TestCorruptStateStops(t *testing.T) {
 		t.Fatalf("open with a corrupt state file: %v", err)
 	}
 }
+
+func TestSourceLagInWALBytes(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE l (id int PRIMARY KEY)`, `CREATE TABLE other (v text)`)
+	s := open(t, config(db, "l"))
+	cluster.Exec(t, db, `INSERT INTO l VALUES (1)`)
+	recs := read(t, s, 1) // in flight: the flush position cannot pass it
+	cluster.Exec(t, db, `INSERT INTO other SELECT repeat('x', 100) FROM generate_series(1, 1000)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		lag, unit, ok := s.SourceLag()
+		if ok && unit == "bytes" && lag >= 100*1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lag behind 100 kB of WAL with a record in flight = %d %q %v", lag, unit, ok)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ackAll(t, s, recs)
+	for {
+		if lag, _, _ := s.SourceLag(); lag < 100*1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("lag did not shrink after the acknowledgement")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -59,7 +59,8 @@ type Source struct {
 	errMu    sync.Mutex
 	err      error // the stream goroutine's terminal error
 
-	seq atomic.Uint64 // the last Position.Offset handed out
+	seq    atomic.Uint64 // the last Position.Offset handed out
+	walEnd atomic.Uint64 // the server's WAL end as last reported (an LSN)
 
 	mu          sync.Mutex
 	acked       uint64        // highest acknowledged offset
@@ -566,3 +567,20 @@ func (s *Source) dropSlot(ctx context.Context) error {
 }
 
 var snapshotName = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
+
+// SourceLag implements runtime.Lagger: the bytes of WAL between the
+// server's last reported end and the flush position (what a restart would
+// have to decode again, and what the slot holds back).
+func (s *Source) SourceLag() (uint64, string, bool) {
+	end := pglogrepl.LSN(s.walEnd.Load())
+	if end == 0 {
+		return 0, "", false
+	}
+	s.mu.Lock()
+	f := s.flush
+	s.mu.Unlock()
+	if end <= f {
+		return 0, "bytes", true
+	}
+	return uint64(end - f), "bytes", true
+}

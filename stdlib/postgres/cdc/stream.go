@@ -241,6 +241,7 @@ func (s *Source) session(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("postgres-cdc: keepalive: %w", err)
 				}
+				s.walEnd.Store(uint64(ka.ServerWALEnd))
 				ss.idle(ka.ServerWALEnd)
 				if ka.ReplyRequested {
 					ss.next = time.Now()
@@ -250,6 +251,7 @@ func (s *Source) session(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("postgres-cdc: xlog data: %w", err)
 				}
+				s.walEnd.Store(uint64(xld.ServerWALEnd))
 				if err := ss.handle(ctx, xld); err != nil {
 					return err
 				}

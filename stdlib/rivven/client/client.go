@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rivven/rivven-connect/stdlib/rivven/wire"
@@ -39,6 +40,8 @@ type Client struct {
 
 	slots chan struct{} // one token per connection allowed
 	done  chan struct{} // closed by Close
+
+	up atomic.Bool // the last dial or request reached a broker
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -79,6 +82,18 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Connected reports whether the client's last connection attempt or
+// request reached a broker (false before the first one, after a failed
+// dial or a broken connection, and after Close). Safe for concurrent use.
+func (c *Client) Connected() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	return c.up.Load()
 }
 
 // Close closes all connections, interrupting requests in flight. It is
@@ -201,6 +216,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 	for attempt := 0; ; attempt++ {
 		for _, addr := range c.cfg.BootstrapServers {
 			cn, err := c.dialOne(ctx, addr)
+			c.up.Store(err == nil)
 			if err == nil {
 				if attempt > 0 {
 					c.cfg.Logger.Info("rivven: reconnected", "addr", addr, "attempt", attempt)
@@ -267,6 +283,7 @@ func (c *Client) do(ctx context.Context, req wire.Request, resendable bool, extr
 			return nil, err // connect already retried with backoff
 		}
 		resp, err := cn.roundTrip(ctx, op, req, c.redact)
+		c.up.Store(!cn.broken)
 		if err != nil && !cn.broken && c.cfg.Auth.Username != "" &&
 			(errors.Is(err, ErrSessionExpired) || errors.Is(err, ErrInvalidSession) || errors.Is(err, ErrAuthenticationRequired)) {
 			// The broker refused (did not apply) the request: log in again

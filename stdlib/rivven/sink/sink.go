@@ -57,6 +57,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
@@ -105,6 +106,7 @@ type Sink struct {
 	tmpl *broker.Template
 	enc  func([]byte, *runtime.Record) []byte
 	cl   *broker.Client
+	link atomic.Pointer[client.Client] // cl for BrokerConnected (other goroutines)
 
 	topics map[string]*topicState
 	fixed  *topicState // the topic when Config.Topic has no placeholders
@@ -198,6 +200,7 @@ func (s *Sink) Open(ctx context.Context) error {
 		return err
 	}
 	s.cl = cl
+	s.link.Store(cl.Client)
 	if s.tmpl.Fixed() {
 		ts, err := s.topic(ctx, s.cfg.Topic)
 		if err != nil {
@@ -603,4 +606,10 @@ func mix(x uint64) uint64 {
 	x ^= x >> 27
 	x *= 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// BrokerConnected implements runtime.BrokerLink.
+func (s *Sink) BrokerConnected() bool {
+	cl := s.link.Load()
+	return cl != nil && cl.Connected()
 }

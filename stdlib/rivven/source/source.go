@@ -56,6 +56,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -100,6 +101,7 @@ type Source struct {
 	logw  io.Writer
 	log   *slog.Logger
 	cl    *broker.Client
+	link  atomic.Pointer[client.Client] // cl for BrokerConnected (other goroutines)
 	dec   decoder
 
 	// read side (the Read goroutine)
@@ -179,6 +181,7 @@ func (s *Source) Open(ctx context.Context) error {
 		return err
 	}
 	s.cl = cl
+	s.link.Store(cl.Client)
 	if err := s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, true) }); err != nil {
 		return err
 	}
@@ -491,4 +494,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// BrokerConnected implements runtime.BrokerLink.
+func (s *Source) BrokerConnected() bool {
+	cl := s.link.Load()
+	return cl != nil && cl.Connected()
 }
