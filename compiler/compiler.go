@@ -35,3 +35,13 @@ func Compile(name string, data []byte, env config.Env) (*plan.Plan, source.Error
 func Interpret(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
 	return interp.New(p, env)
 }
+
+// Source builds one source of a plan without opening it, for probes
+// (`check --connect`) and discovery. The caller owns it.
+func Source(c plan.Component, env runtime.Env) (runtime.Source, error) {
+	return interp.NewSource(c, env)
+}
+
+// Sink builds one sink of a plan without opening it, for probes. The
+// caller owns it.
+func Sink(c plan.Component, env runtime.Env) (runtime.Sink, error) { return interp.NewSink(c, env) }

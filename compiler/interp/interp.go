@@ -63,21 +63,13 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 			return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
 		}
 	}
-	sb, ok := bind.Lookup(bind.Source, pp.Source.Connector)
-	if !ok || sb.NewSource == nil {
-		return nil, fmt.Errorf("source connector %q cannot run", pp.Source.Connector)
-	}
-	kb, ok := bind.Lookup(bind.Sink, pp.Sink.Connector)
-	if !ok || kb.NewSink == nil {
-		return nil, fmt.Errorf("sink connector %q cannot run", pp.Sink.Connector)
-	}
-	src, err := sb.NewSource(pp.Source.Config, env)
+	src, err := NewSource(pp.Source, env)
 	if err != nil {
-		return nil, fmt.Errorf("source %q: %w", pp.Source.Name, err)
+		return nil, err
 	}
-	sink, err := kb.NewSink(pp.Sink.Config, env)
+	sink, err := NewSink(pp.Sink, env)
 	if err != nil {
-		return nil, fmt.Errorf("sink %q: %w", pp.Sink.Name, err)
+		return nil, err
 	}
 	prog, err := Program(pp)
 	if err != nil {
@@ -93,4 +85,37 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 		Sink:       sink,
 		Settings:   pp.Settings,
 	}, nil
+}
+
+// NewSource builds the source c without opening it (run, probes and
+// discovery). The caller owns it.
+func NewSource(c plan.Component, env runtime.Env) (runtime.Source, error) {
+	if c.Unavailable != "" {
+		return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
+	}
+	b, ok := bind.Lookup(bind.Source, c.Connector)
+	if !ok || b.NewSource == nil {
+		return nil, fmt.Errorf("source connector %q cannot run", c.Connector)
+	}
+	src, err := b.NewSource(c.Config, env)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", c.Name, err)
+	}
+	return src, nil
+}
+
+// NewSink builds the sink c without opening it. The caller owns it.
+func NewSink(c plan.Component, env runtime.Env) (runtime.Sink, error) {
+	if c.Unavailable != "" {
+		return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
+	}
+	b, ok := bind.Lookup(bind.Sink, c.Connector)
+	if !ok || b.NewSink == nil {
+		return nil, fmt.Errorf("sink connector %q cannot run", c.Connector)
+	}
+	sink, err := b.NewSink(c.Config, env)
+	if err != nil {
+		return nil, fmt.Errorf("sink %q: %w", c.Name, err)
+	}
+	return sink, nil
 }

@@ -9,10 +9,11 @@ import (
 func init() {
 	commands = append(commands, &command{
 		name:    "check",
-		usage:   "[-c FILE] [--format text|json]",
-		summary: "Validate the config offline; every error names file:line:col, a code and the config path.",
+		usage:   "[-c FILE] [--format text|json] [--connect]",
+		summary: "Validate the config offline (every error names file:line:col, a code and the config path); --connect also checks every source's and sink's server.",
 		flags: func(fs *pflag.FlagSet, o *options) {
 			fs.StringVar(&o.format, "format", "text", "output format: text or json")
+			fs.BoolVar(&o.connect, "connect", false, "also connect to every enabled pipeline's servers and check them (nothing is created)")
 		},
 		run: func(e *env, o *options, args []string) int {
 			if len(args) > 0 {
@@ -28,6 +29,9 @@ func init() {
 				return exitUsage
 			}
 			if o.format == "json" {
+				if o.connect {
+					return e.probe(p, o.format)
+				}
 				fmt.Fprintln(e.stdout, "[]")
 				return exitOK
 			}
@@ -47,6 +51,9 @@ func init() {
 						fmt.Fprintf(e.stdout, "note: pipeline %q: %s; run will refuse it\n", pp.Name, c)
 					}
 				}
+			}
+			if o.connect {
+				return e.probe(p, o.format)
 			}
 			return exitOK
 		},

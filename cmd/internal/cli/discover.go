@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
+	"github.com/rivven/rivven-connect/compiler"
+	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/schemas"
 )
 
@@ -30,8 +36,7 @@ func init() {
 					continue
 				}
 				if s.Schema == nil {
-					fmt.Fprintf(e.stderr, "rivven-connect discover: source %q (%s) learns its streams at run time; discover for it is not available in this build yet\n", s.Name, s.Connector)
-					return exitFailure
+					return e.discoverFromServer(p, s.Component)
 				}
 				stream := map[string]any{
 					"name":                       s.Stream,
@@ -60,4 +65,54 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// discoverFromServer asks a source that learns its streams from its server
+// (postgres-cdc) for its catalog.
+func (e *env) discoverFromServer(p *plan.Plan, c plan.Component) int {
+	redact := runtime.Redactor(p.Secrets)
+	fail := func(msg string) int {
+		fmt.Fprintf(e.stderr, "rivven-connect discover: source %q (%s): %s\n", c.Name, c.Connector, redact(msg))
+		return exitFailure
+	}
+	src, err := compiler.Source(c, runtime.Env{Now: time.Now, Stdout: io.Discard, Stderr: io.Discard})
+	if err != nil {
+		return fail(err.Error())
+	}
+	d, ok := src.(runtime.Discoverer)
+	if !ok {
+		return fail("it learns its streams at run time and cannot list them beforehand")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	streams, err := d.Discover(ctx)
+	if err != nil {
+		return fail(err.Error())
+	}
+	out := []any{}
+	for _, st := range streams {
+		js := schemas.JSONSchema(st.Schema)
+		if props, ok := js["properties"].(map[string]any); ok {
+			for name, t := range st.NativeTypes {
+				if prop, ok := props[name].(map[string]any); ok {
+					prop["x-source-type"] = t
+				}
+			}
+		}
+		pk := [][]string{}
+		for _, k := range st.PrimaryKey {
+			pk = append(pk, []string{k})
+		}
+		out = append(out, map[string]any{
+			"name":                       st.Name,
+			"namespace":                  nilIfEmpty(st.Namespace),
+			"json_schema":                js,
+			"supported_sync_modes":       st.SyncModes,
+			"default_cursor_field":       nil,
+			"source_defined_primary_key": pk,
+		})
+	}
+	b, _ := json.MarshalIndent(map[string]any{"streams": out}, "", "  ")
+	fmt.Fprintln(e.stdout, string(b))
+	return exitOK
 }

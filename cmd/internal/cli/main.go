@@ -36,6 +36,8 @@ type options struct {
 	config  string
 	verbose bool
 	format  string
+	connect bool          // check --connect
+	legacy  legacyOptions // the postgres command
 }
 
 // env is what a command may touch: its streams and the process environment.

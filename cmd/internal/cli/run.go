@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/rivven/rivven-connect/compiler"
+	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/runtime/app"
 )
@@ -29,25 +30,31 @@ func init() {
 			if !ok {
 				return exitUsage
 			}
-			now, err := app.Clock(e.lookup)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "rivven-connect run: %v\n", err)
-				return exitUsage
-			}
-			rtEnv := runtime.Env{Now: now, Stdout: e.stdout, Stderr: e.stderr}
-			pipes, err := compiler.Interpret(p, rtEnv)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "rivven-connect run: %s\n", runtime.Redactor(p.Secrets)(err.Error()))
-				return exitFailure
-			}
-			if len(pipes) == 0 {
-				fmt.Fprintf(e.stderr, "rivven-connect run: no enabled pipelines in %s\n", o.config)
-				return exitUsage
-			}
-			opts := runHooks
-			opts.Stderr, opts.Verbose, opts.Exit = e.stderr, o.verbose, exit
-			opts.Secrets = p.Secrets
-			return app.Run(pipes, opts)
+			return e.runPlan(p, o, "run")
 		},
 	})
+}
+
+// runPlan runs every enabled pipeline of p (interpreted) until they end or
+// a signal stops them; cmd names the command in messages.
+func (e *env) runPlan(p *plan.Plan, o *options, cmd string) int {
+	now, err := app.Clock(e.lookup)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect %s: %v\n", cmd, err)
+		return exitUsage
+	}
+	rtEnv := runtime.Env{Now: now, Stdout: e.stdout, Stderr: e.stderr}
+	pipes, err := compiler.Interpret(p, rtEnv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect %s: %s\n", cmd, runtime.Redactor(p.Secrets)(err.Error()))
+		return exitFailure
+	}
+	if len(pipes) == 0 {
+		fmt.Fprintf(e.stderr, "rivven-connect %s: no enabled pipelines in %s\n", cmd, o.config)
+		return exitUsage
+	}
+	opts := runHooks
+	opts.Stderr, opts.Verbose, opts.Exit = e.stderr, o.verbose, exit
+	opts.Secrets = p.Secrets
+	return app.Run(pipes, opts)
 }

@@ -41,7 +41,8 @@ type Client struct {
 	slots chan struct{} // one token per connection allowed
 	done  chan struct{} // closed by Close
 
-	up atomic.Bool // the last dial or request reached a broker
+	up            atomic.Bool   // the last dial or request reached a broker
+	serverVersion atomic.Uint64 // 1<<32 | the protocol version of the last handshake; 0 = none yet
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -94,6 +95,13 @@ func (c *Client) Connected() bool {
 	default:
 	}
 	return c.up.Load()
+}
+
+// ServerVersion returns the protocol version the broker announced in the
+// last completed Handshake; ok is false before the first one.
+func (c *Client) ServerVersion() (version uint32, ok bool) {
+	v := c.serverVersion.Load()
+	return uint32(v), v != 0
 }
 
 // Close closes all connections, interrupting requests in flight. It is

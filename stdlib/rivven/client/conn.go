@@ -202,6 +202,7 @@ func (c *Client) setup(ctx context.Context, cn *conn) error {
 	if !hr.Compatible {
 		return &Error{Code: CodeVersionMismatch, Op: "Handshake with " + cn.addr, Message: hr.Message}
 	}
+	c.serverVersion.Store(uint64(hr.ServerVersion) | 1<<32)
 	if c.cfg.Auth.Username != "" && !cn.authed {
 		return c.authenticate(ctx, cn)
 	}

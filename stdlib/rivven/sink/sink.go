@@ -613,3 +613,19 @@ func (s *Sink) BrokerConnected() bool {
 	cl := s.link.Load()
 	return cl != nil && cl.Connected()
 }
+
+// Probe implements runtime.Prober: the broker's version and whether the
+// topic exists or will be created (a templated topic is known only per
+// record, so only the broker is checked).
+func (s *Sink) Probe(ctx context.Context) ([]runtime.Finding, error) {
+	var topics []broker.TopicPlan
+	if s.tmpl.Fixed() {
+		topics = append(topics, broker.TopicPlan{Name: s.cfg.Topic, Create: s.cfg.AutoCreate})
+	}
+	out, err := broker.Probe(ctx, s.cfg.Broker, topics)
+	if err == nil && !s.tmpl.Fixed() {
+		out = append(out, runtime.Finding{Check: "topic " + s.cfg.Topic, Level: runtime.FindingOK,
+			Detail: "a template: each record's topic is looked up (and created when auto-create is on) when first used"})
+	}
+	return out, err
+}

@@ -501,3 +501,13 @@ func (s *Source) BrokerConnected() bool {
 	cl := s.link.Load()
 	return cl != nil && cl.Connected()
 }
+
+// Probe implements runtime.Prober: the broker's version and whether each
+// topic exists (a missing one is waited for unless require_topic_exists).
+func (s *Source) Probe(ctx context.Context) ([]runtime.Finding, error) {
+	topics := make([]broker.TopicPlan, len(s.cfg.Topics))
+	for i, t := range s.cfg.Topics {
+		topics[i] = broker.TopicPlan{Name: t, Wait: !s.cfg.RequireTopicExists}
+	}
+	return broker.Probe(ctx, s.cfg.Broker, topics)
+}
