@@ -125,6 +125,30 @@ type Process struct {
 	ShutdownTimeoutMs int
 	Health            Server
 	Metrics           Server
+	// Registry is the `schema_registry` section.
+	Registry Registry
+}
+
+// Registry configures the process's schema registry (`schema_registry`).
+type Registry struct {
+	// Mode is embedded (default) or external.
+	Mode string
+	// Compatibility is the default level for new subjects (NONE, BACKWARD,
+	// …, FULL_TRANSITIVE); "" = BACKWARD.
+	Compatibility string
+	// URL of an external registry.
+	URL string
+	// Username and Password: basic auth of an external registry.
+	Username, Password string
+	// Listen, when set, serves the embedded registry's REST API there.
+	Listen string
+	// Needed: a sink's format (avro) needs the registry.
+	Needed bool
+}
+
+// Configured reports whether the process needs or declares a registry.
+func (r Registry) Configured() bool {
+	return r.Needed || r.Mode != "" || r.URL != "" || r.Listen != "" || r.Compatibility != ""
 }
 
 // DefaultShutdownTimeout is the grace period of a graceful stop.

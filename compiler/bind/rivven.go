@@ -71,7 +71,12 @@ func init() {
 			})(cfg, key)
 		},
 		NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
-			return sink.New(cfg.(sink.Config), env.Stderr)
+			s, err := sink.New(cfg.(sink.Config), env.Stderr)
+			if err != nil {
+				return nil, err
+			}
+			s.UseFormats(env.Formats)
+			return s, nil
 		},
 	})
 	register(&Component{

@@ -29,7 +29,12 @@ func init() {
 			"format": "Format", "include_metadata": "IncludeMetadata", "include_timestamp": "IncludeTimestamp",
 		}),
 		NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
-			return stdout.New(cfg.(stdout.Config), env.Stdout)
+			s, err := stdout.New(cfg.(stdout.Config), env.Stdout)
+			if err != nil {
+				return nil, err
+			}
+			s.UseFormats(env.Formats)
+			return s, nil
 		},
 	})
 }

@@ -22,6 +22,7 @@ type checker struct {
 
 	sources, sinks map[string]*Component
 	transforms     map[string]*transformDecl
+	needsRegistry  bool // a sink's format needs the schema registry
 }
 
 type transformDecl struct {
@@ -65,10 +66,18 @@ func (c *checker) posOf(path []string) source.Pos {
 func (c *checker) run() {
 	root := c.file.Root
 	c.collectSecrets(root)
+	if pw := root.Lookup("schema_registry", "auth", "password"); pw != nil && pw.Kind == config.String && pw.Text != "" {
+		c.out.Secrets = append(c.out.Secrets, pw.Text) // a literal password is a secret too
+	}
 	if root.Kind != config.Map {
 		return // config.Parse reported it; nothing below can be checked
 	}
 	c.validate(c.schema.Def("#Config"), root, nil)
+	if m := root.Lookup("schema_registry", "mode"); m != nil && m.Kind == config.String && m.Text == "external" {
+		if u := root.Lookup("schema_registry", "url"); u == nil || u.Kind != config.String || u.Text == "" {
+			c.errs.Add(m.Pos, source.CodeMissingKey, "schema_registry.url", "schema_registry: mode external needs url (the Confluent-compatible registry's base URL)")
+		}
+	}
 
 	c.components(bind.Source, "sources", "connector", func(name string, comp *Component) {
 		c.sources[name] = comp
@@ -166,6 +175,9 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 				continue
 			}
 			comp.Config = cfg
+			if kind == bind.Sink {
+				c.typedFormat(comp, cfgNode, append(path, "config", "format"))
+			}
 			if b.Schema != nil {
 				s, err := b.Schema(cfg)
 				if err != nil {
@@ -384,6 +396,8 @@ func (c *checker) desugar() {
 // Only keys the config sets are copied; the runtime's zero values are the
 // documented defaults.
 func (c *checker) processSettings(p *Pipeline) {
+	p.Settings.Process.Registry = registrySettings(c.file.Root.Get("schema_registry"))
+	p.Settings.Process.Registry.Needed = c.needsRegistry
 	st := c.file.Root.Get("settings")
 	if st == nil || st.Kind != config.Map {
 		return
@@ -445,6 +459,28 @@ func (c *checker) processSettings(p *Pipeline) {
 	s.Process.Metrics = server("metrics", 9091)
 }
 
+// registrySettings reads the `schema_registry` section (validated by CUE).
+func registrySettings(r *config.Node) runtime.Registry {
+	var out runtime.Registry
+	if r == nil || r.Kind != config.Map {
+		return out
+	}
+	str := func(n *config.Node) string {
+		if n != nil && n.Kind == config.String {
+			return n.Text
+		}
+		return ""
+	}
+	out.Mode = str(r.Get("mode"))
+	out.Compatibility = strings.ToUpper(str(r.Get("compatibility")))
+	out.URL = str(r.Get("url"))
+	out.Listen = str(r.Get("listen"))
+	if a := r.Get("auth"); a != nil && a.Kind == config.Map {
+		out.Username, out.Password = str(a.Get("username")), str(a.Get("password"))
+	}
+	return out
+}
+
 // sinkBatch copies the pipeline's sink's `batch` block.
 func (c *checker) sinkBatch(p *Pipeline) {
 	if p.Sink == nil {
@@ -501,4 +537,26 @@ func intSetting(n *config.Node) (int, bool) {
 		return 0, false
 	}
 	return int(i), true
+}
+
+// typedFormat checks a sink's typed format (avro, protobuf): it needs the
+// process's schema registry, and protobuf is not in this build yet.
+func (c *checker) typedFormat(comp *Component, cfg *config.Node, path []string) {
+	f := cfg.Get("format")
+	if f == nil || f.Kind != config.String || (f.Text != "avro" && f.Text != "protobuf") {
+		return
+	}
+	if f.Text == "protobuf" {
+		comp.Unavailable = "format protobuf is not available in this build yet (use avro)"
+		return
+	}
+	c.needsRegistry = true
+	reg := registrySettings(c.file.Root.Get("schema_registry"))
+	if reg.Mode == "external" {
+		return
+	}
+	if sd := c.file.Root.Lookup("settings", "state_dir"); sd == nil || sd.Kind != config.String || sd.Text == "" {
+		c.errs.Add(f.Pos, source.CodeInvalidValue, config.JoinPath(path),
+			"format %s needs a schema registry: the embedded one (schema_registry.mode: embedded, the default) keeps its schemas under settings.state_dir, which is not set; set it, or use schema_registry: {mode: external, url: …}", f.Text)
+	}
 }

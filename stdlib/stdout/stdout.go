@@ -5,6 +5,7 @@ package stdout
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +14,7 @@ import (
 )
 
 // Formats lists the valid Config.Format values.
-var Formats = []string{"pretty", "json", "tsv", "text"}
+var Formats = []string{"pretty", "json", "tsv", "text", "avro"}
 
 // Config is the sink's settings: plain data.
 type Config struct {
@@ -29,6 +30,10 @@ type Sink struct {
 	cfg Config
 	w   io.Writer
 	buf []byte
+
+	formats runtime.TypedFormats  // UseFormats
+	typed   runtime.RecordEncoder // format avro, from Open
+	raw     []byte
 }
 
 var _ runtime.Sink = (*Sink)(nil)
@@ -39,25 +44,47 @@ func New(cfg Config, w io.Writer) (*Sink, error) {
 		cfg.Format = "pretty"
 	}
 	switch cfg.Format {
-	case "pretty", "json", "tsv", "text":
+	case "pretty", "json", "tsv", "text", "avro":
 	default:
 		return nil, fmt.Errorf("stdout: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
 	}
 	return &Sink{cfg: cfg, w: w}, nil
 }
 
-// Open does nothing; stdout is always open.
-func (s *Sink) Open(context.Context) error { return nil }
+// UseFormats gives the sink the process's typed formats (its schema
+// registry), which avro needs (Open fails without them). Call before Open.
+func (s *Sink) UseFormats(f runtime.TypedFormats) { s.formats = f }
+
+// Open prepares the avro encoder; for other formats it does nothing.
+func (s *Sink) Open(context.Context) error {
+	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" {
+		enc, err := runtime.NewEncoder(s.formats, s.cfg.Format)
+		if err != nil {
+			return fmt.Errorf("stdout: %w", err)
+		}
+		s.typed = enc
+	}
+	return nil
+}
 
 // Close does nothing; every Write already reached the writer.
 func (s *Sink) Close() error { return nil }
 
 // Write renders records and writes them; the records are accepted once the
 // underlying writer took the bytes.
-func (s *Sink) Write(_ context.Context, records []runtime.Record) error {
+func (s *Sink) Write(ctx context.Context, records []runtime.Record) error {
 	buf := s.buf[:0]
 	for i := range records {
-		buf = s.Append(buf, &records[i])
+		if s.typed == nil {
+			buf = s.Append(buf, &records[i])
+			continue
+		}
+		var err error
+		if s.raw, err = s.typed.Append(ctx, s.raw[:0], records[i].Stream+"-value", &records[i]); err != nil {
+			return fmt.Errorf("stdout: %w", err)
+		}
+		buf = base64.StdEncoding.AppendEncode(buf, s.raw)
+		buf = append(buf, '\n')
 	}
 	s.buf = buf
 	if _, err := s.w.Write(buf); err != nil {

@@ -38,6 +38,8 @@ type options struct {
 	format  string
 	connect bool          // check --connect
 	legacy  legacyOptions // the postgres command
+
+	schemaType string // schema check-compat --type
 }
 
 // env is what a command may touch: its streams and the process environment.

@@ -8,6 +8,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/runtime/app"
+	"github.com/rivven/rivven-connect/stdlib/schemaformat"
 )
 
 // exit ends the process on a second interrupt; tests replace it.
@@ -44,6 +45,18 @@ func (e *env) runPlan(p *plan.Plan, o *options, cmd string) int {
 		return exitUsage
 	}
 	rtEnv := runtime.Env{Now: now, Stdout: e.stdout, Stderr: e.stderr}
+	if reg, stateDir := registryOf(p); reg.Configured() {
+		h, err := schemaformat.Open(reg, stateDir)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "rivven-connect %s: %s\n", cmd, runtime.Redactor(p.Secrets)(err.Error()))
+			return exitFailure
+		}
+		defer h.Close()
+		if h.Addr != "" {
+			fmt.Fprintf(e.stderr, "rivven-connect %s: schema registry REST API on http://%s\n", cmd, h.Addr)
+		}
+		rtEnv.Formats = h
+	}
 	pipes, err := compiler.Interpret(p, rtEnv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "rivven-connect %s: %s\n", cmd, runtime.Redactor(p.Secrets)(err.Error()))
@@ -57,4 +70,15 @@ func (e *env) runPlan(p *plan.Plan, o *options, cmd string) int {
 	opts.Stderr, opts.Verbose, opts.Exit = e.stderr, o.verbose, exit
 	opts.Secrets = p.Secrets
 	return app.Run(pipes, opts)
+}
+
+// registryOf returns the process's schema registry settings and state
+// directory (process-level settings, the same in every pipeline).
+func registryOf(p *plan.Plan) (runtime.Registry, string) {
+	for _, pp := range p.Pipelines {
+		if pp.Enabled {
+			return pp.Settings.Process.Registry, pp.Settings.StateDir
+		}
+	}
+	return runtime.Registry{}, ""
 }

@@ -30,7 +30,9 @@
 // Config.Format: "source_event" (default; runtime.AppendSourceEvent with
 // timestamp and metadata, the original rivven-connect's envelope; "json" is
 // an alias), "debezium" (runtime.AppendDebezium) or "row" (the row alone).
-// "avro" and "protobuf" arrive with the schema registry; New refuses them.
+// "avro" encodes records with stdlib/schemaformat, registering each stream
+// schema under the subject "<topic>-value" with the registry given by
+// UseSchemas (Confluent wire format). "protobuf" is refused at Open.
 //
 // # Delivery
 //
@@ -91,7 +93,7 @@ type Config struct {
 }
 
 // Formats are the value formats New accepts.
-var Formats = []string{"source_event", "debezium", "row", "json"}
+var Formats = []string{"source_event", "debezium", "row", "json", "avro"}
 
 const (
 	maxChunkRecords = 10_000  // rivvend's limit on list lengths
@@ -107,6 +109,9 @@ type Sink struct {
 	enc  func([]byte, *runtime.Record) []byte
 	cl   *broker.Client
 	link atomic.Pointer[client.Client] // cl for BrokerConnected (other goroutines)
+
+	formats runtime.TypedFormats  // for typed formats (UseFormats)
+	typed   runtime.RecordEncoder // the avro/protobuf encoder, from Open
 
 	topics map[string]*topicState
 	fixed  *topicState // the topic when Config.Topic has no placeholders
@@ -181,7 +186,7 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 	case "row":
 		s.enc = func(b []byte, r *runtime.Record) []byte { return runtime.AppendJSONRow(b, r.Schema, r.Row(), "", 0) }
 	case "avro", "protobuf":
-		return nil, fmt.Errorf("rivven sink: format %s is not available in this build yet (it arrives with the schema registry)", cfg.Format)
+		// Encoded by s.typed (UseSchemas, then Open).
 	default:
 		return nil, fmt.Errorf("rivven sink: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
 	}
@@ -195,6 +200,13 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 // bootstrap server answers) and, for a fixed topic, makes sure the topic
 // exists (creating it if allowed).
 func (s *Sink) Open(ctx context.Context) error {
+	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" {
+		enc, err := runtime.NewEncoder(s.formats, s.cfg.Format)
+		if err != nil {
+			return fmt.Errorf("rivven sink: %w", err)
+		}
+		s.typed = enc
+	}
 	cl, err := broker.Connect(ctx, s.cfg.Broker, broker.Options{Log: s.log})
 	if err != nil {
 		return err
@@ -386,7 +398,13 @@ func (s *Sink) encode(ctx context.Context, records []runtime.Record) error {
 			e.part = uint32(sticky % uint64(ts.partitions))
 		}
 		e.v0 = len(s.buf)
-		s.buf = s.enc(s.buf, r)
+		if s.typed != nil {
+			if s.buf, err = s.typed.Append(ctx, s.buf, ts.name+"-value", r); err != nil {
+				return err
+			}
+		} else {
+			s.buf = s.enc(s.buf, r)
+		}
 		e.v1 = len(s.buf)
 		if e.v1-e.v0 > maxRecordBytes {
 			return fmt.Errorf("record at position %d of stream %q encodes to %d bytes, over the broker's 10 MiB request limit", e.pos, r.Stream, e.v1-e.v0)
@@ -629,3 +647,7 @@ func (s *Sink) Probe(ctx context.Context) ([]runtime.Finding, error) {
 	}
 	return out, err
 }
+
+// UseFormats gives the sink the process's typed formats (its schema
+// registry), which avro needs (Open fails without them). Call before Open.
+func (s *Sink) UseFormats(f runtime.TypedFormats) { s.formats = f }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -184,12 +185,18 @@ func TestFormats(t *testing.T) {
 			t.Errorf("%s: got %q\nwant %q", format, got, w)
 		}
 	}
+	// Typed formats need the process's schema registry (runtime.Env.Formats).
 	for _, f := range []string{"avro", "protobuf"} {
 		cfg := config(b.Addr(), "x")
 		cfg.Format = f
-		if _, err := sink.New(cfg, nil); err == nil || !strings.Contains(err.Error(), "not available in this build yet") {
-			t.Errorf("%s: %v", f, err)
+		s, err := sink.New(cfg, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
+		if err := s.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "needs a schema registry") {
+			t.Errorf("%s without a registry: %v", f, err)
+		}
+		s.Close()
 	}
 }
 
@@ -409,5 +416,37 @@ func TestConnectErrors(t *testing.T) {
 	var ce *broker.ConnectError
 	if !errors.As(err, &ce) {
 		t.Fatalf("%T", err)
+	}
+}
+
+// fakeFormats encodes every record as "<subject>|<stream>".
+type fakeFormats struct{}
+
+func (fakeFormats) NewEncoder(format string) (runtime.RecordEncoder, error) { return fakeEncoder{}, nil }
+
+type fakeEncoder struct{}
+
+func (fakeEncoder) Append(_ context.Context, buf []byte, subject string, r *runtime.Record) ([]byte, error) {
+	return append(buf, subject+"|"+r.Stream...), nil
+}
+
+func TestTypedFormatUsesTopicSubject(t *testing.T) {
+	b := startBroker(t, brokertest.Config{})
+	cfg := config(b.Addr(), "orders.{stream}")
+	cfg.Format = "avro"
+	s, err := sink.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseFormats(fakeFormats{})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Write(context.Background(), recs(1, 1, runtime.OpInsert)); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(b, "orders.s", 3); count(got) != 1 || strings.Join(slices.Concat(got...), "") != "orders.s-value|s" {
+		t.Fatalf("values %q", got)
 	}
 }

@@ -1,0 +1,188 @@
+// Package schemaformat renders records in the typed formats that need a
+// schema registry (avro; protobuf later) and opens the process's registry
+// (embedded or external) from its settings.
+//
+// A record is encoded as an envelope — op, stream, namespace, ts_ms, and
+// the before and after rows as nested records whose fields are the
+// stream's — in the Confluent wire format: magic byte 0, the 4-byte
+// big-endian id of the envelope's schema registered under the record's
+// subject, then the Avro binary body. A stream whose schema changes (a
+// column added mid-stream) registers a new version under the same subject
+// when the subject's compatibility level allows it; otherwise the write
+// fails with the registry's message naming the incompatible change.
+package schemaformat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/schemas"
+	"github.com/rivven/rivven-connect/schemas/registry"
+)
+
+// Formats are the typed formats this package encodes.
+var Formats = []string{"avro"}
+
+// Typed reports whether format needs a schema registry.
+func Typed(format string) bool { return format == "avro" || format == "protobuf" }
+
+// Registry is where an Encoder registers schemas: the embedded registry or
+// an external one's client. Safe for concurrent use.
+type Registry interface {
+	Register(ctx context.Context, subject, schemaType, schema string) (id int, err error)
+}
+
+// Encoder encodes records of any stream in one typed format, registering
+// each stream schema it meets once per subject. It is used by one
+// goroutine at a time (a sink's Write); the registry may be shared.
+type Encoder struct {
+	format string
+	reg    Registry
+	cache  map[cacheKey]*entry
+	byText map[string]*entry // subject + "\x00" + schema text
+}
+
+type cacheKey struct {
+	subject string
+	schema  *runtime.Schema
+}
+
+type entry struct {
+	codec  *schemas.AvroCodec
+	header [schemas.WireHeaderLen]byte
+}
+
+// NewEncoder returns an encoder for format (see Formats) registering with
+// reg. A nil reg is an error that says how to configure one.
+func NewEncoder(format string, reg Registry) (*Encoder, error) {
+	switch format {
+	case "avro":
+	case "protobuf":
+		return nil, errors.New("format protobuf is not available in this build yet (use avro)")
+	default:
+		return nil, fmt.Errorf("unknown typed format %q (valid: %s)", format, strings.Join(Formats, ", "))
+	}
+	if reg == nil {
+		_, err := runtime.NewEncoder(nil, format)
+		return nil, err
+	}
+	return &Encoder{format: format, reg: reg, cache: map[cacheKey]*entry{}, byText: map[string]*entry{}}, nil
+}
+
+// Append appends r, encoded, to buf. subject is where its schema is
+// registered (Confluent's topic name strategy: "<topic>-value"). A failed
+// registration is retriable unless the registry refused the schema.
+func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *runtime.Record) ([]byte, error) {
+	if r.Schema == nil {
+		return buf, fmt.Errorf("format %s: the record of stream %q carries no schema", e.format, r.Stream)
+	}
+	en := e.cache[cacheKey{subject, r.Schema}]
+	if en == nil {
+		var err error
+		if en, err = e.register(ctx, subject, r); err != nil {
+			return buf, err
+		}
+	}
+	buf = append(buf, en.header[:]...)
+	ns := runtime.Null()
+	if r.Namespace != "" {
+		ns = runtime.String(r.Namespace)
+	}
+	var ms int64
+	if !r.Time.IsZero() {
+		ms = r.Time.UnixMilli()
+	}
+	env := []runtime.Value{runtime.String(r.Op.String()), runtime.String(r.Stream), ns, runtime.Int(ms),
+		rowObject(r.Schema, r.Before), rowObject(r.Schema, r.After)}
+	out, err := en.codec.Append(buf, env)
+	if err != nil {
+		return buf, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+	}
+	return out, nil
+}
+
+func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Record) (*entry, error) {
+	env, name := envelopeSchema(r.Schema), avroName(r.Stream)
+	codec, err := schemas.NewAvroCodec(env, name)
+	if err != nil {
+		return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+	}
+	// The full schema, not its canonical form: the canonical form drops the
+	// defaults that make an added nullable column backward compatible.
+	js, err := json.Marshal(schemas.AvroSchema(env, name))
+	if err != nil {
+		return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+	}
+	text := string(js)
+	if en := e.byText[subject+"\x00"+text]; en != nil {
+		e.cache[cacheKey{subject, r.Schema}] = en
+		return en, nil
+	}
+	id, err := e.reg.Register(ctx, subject, registry.TypeAvro, text)
+	if err != nil {
+		err = fmt.Errorf("format %s: register the schema of stream %q under subject %q: %w", e.format, r.Stream, subject, err)
+		var re *registry.Error
+		if errors.As(err, &re) && (re.Code/100 == 4 || re.Code/10000 == 4) {
+			return nil, err // refused: another try cannot fix it
+		}
+		return nil, runtime.Retriable(err)
+	}
+	en := &entry{codec: codec}
+	copy(en.header[:], schemas.AppendWireHeader(nil, uint32(id)))
+	e.cache[cacheKey{subject, r.Schema}] = en
+	e.byText[subject+"\x00"+text] = en
+	return en, nil
+}
+
+// envelopeSchema is the record schema of the envelope of rows of s.
+func envelopeSchema(s *runtime.Schema) *runtime.Schema {
+	row := runtime.Type{Kind: runtime.KindObject, Fields: s.Fields}
+	return runtime.NewSchema(
+		runtime.Field{Name: "op", Type: runtime.Type{Kind: runtime.KindString}},
+		runtime.Field{Name: "stream", Type: runtime.Type{Kind: runtime.KindString}},
+		runtime.Field{Name: "namespace", Type: runtime.Type{Kind: runtime.KindString}, Nullable: true},
+		runtime.Field{Name: "ts_ms", Type: runtime.Type{Kind: runtime.KindInt}},
+		runtime.Field{Name: "before", Type: row, Nullable: true},
+		runtime.Field{Name: "after", Type: row, Nullable: true},
+	)
+}
+
+// rowObject turns a row into an object value of s's fields (null for no
+// row).
+func rowObject(s *runtime.Schema, row []runtime.Value) runtime.Value {
+	if row == nil {
+		return runtime.Null()
+	}
+	o := runtime.NewObject(len(s.Fields))
+	for i, f := range s.Fields {
+		if i < len(row) {
+			o.Set(f.Name, row[i])
+		}
+	}
+	return runtime.ObjectValue(o)
+}
+
+// avroName turns a stream name into an Avro record name: letters, digits
+// and _, not starting with a digit.
+func avroName(stream string) string {
+	var b strings.Builder
+	for i, c := range stream {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c >= '0' && c <= '9' && i > 0:
+			b.WriteRune(c)
+		case c >= '0' && c <= '9':
+			b.WriteString("_")
+			b.WriteRune(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "record"
+	}
+	return b.String()
+}

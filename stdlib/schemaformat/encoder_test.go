@@ -1,0 +1,169 @@
+package schemaformat
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/schemas"
+	"github.com/rivven/rivven-connect/schemas/registry"
+)
+
+func memRegistry(t *testing.T) (*registry.Registry, Registry) {
+	t.Helper()
+	r, err := registry.Open(registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, embedded{r}
+}
+
+var (
+	str    = runtime.Type{Kind: runtime.KindString}
+	intT   = runtime.Type{Kind: runtime.KindInt}
+	v1     = runtime.NewSchema(runtime.Field{Name: "id", Type: intT}, runtime.Field{Name: "name", Type: str, Nullable: true})
+	v2     = runtime.NewSchema(runtime.Field{Name: "id", Type: intT}, runtime.Field{Name: "name", Type: str, Nullable: true}, runtime.Field{Name: "email", Type: str, Nullable: true})
+	at     = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	insert = runtime.Record{Stream: "users", Namespace: "public", Op: runtime.OpInsert, Schema: v1, Time: at,
+		After: []runtime.Value{runtime.Int(7), runtime.String("ada")}}
+)
+
+// decode splits a message and decodes its envelope with the registered
+// schema's codec.
+func decode(t *testing.T, reg *registry.Registry, s *runtime.Schema, msg []byte) (int, []runtime.Value) {
+	t.Helper()
+	id, payload, err := schemas.SplitWire(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := schemas.NewAvroCodec(envelopeSchema(s), "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := reg.SchemaByID(int(id))
+	canon, cerr := schemas.ParseAvroCanonical(got.Text)
+	if err != nil || cerr != nil || canon != codec.Canonical() {
+		t.Fatalf("schema %d = %q, %v %v; want the envelope's schema", id, got.Text, err, cerr)
+	}
+	row, err := codec.Decode(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(id), row
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	reg, sr := memRegistry(t)
+	enc, err := NewEncoder("avro", sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := enc.Append(context.Background(), nil, "users-value", &insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, env := decode(t, reg, v1, msg)
+	if got := runtime.AppendJSON(nil, runtime.ArrayValue(env)); string(got) != `["insert","users","public",1795867200000,null,{"id":7,"name":"ada"}]` {
+		t.Fatalf("envelope %s", got)
+	}
+	// A delete carries the before row.
+	del := insert
+	del.Op, del.Before, del.After = runtime.OpDelete, insert.After, nil
+	msg, err = enc.Append(context.Background(), nil, "users-value", &del)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, env = decode(t, reg, v1, msg); env[0].AsString() != "delete" || !env[5].IsNull() || env[4].IsNull() {
+		t.Fatalf("delete envelope %s", runtime.AppendJSON(nil, runtime.ArrayValue(env)))
+	}
+}
+
+func TestAddedColumnIsVersion2UnderBackward(t *testing.T) {
+	reg, sr := memRegistry(t)
+	enc, _ := NewEncoder("avro", sr)
+	ctx := context.Background()
+	m1, err := enc.Append(ctx, nil, "users-value", &insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := insert
+	r2.Schema, r2.After = v2, []runtime.Value{runtime.Int(8), runtime.String("bob"), runtime.String("b@x.io")}
+	m2, err := enc.Append(ctx, nil, "users-value", &r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id1, _ := decode(t, reg, v1, m1)
+	id2, env := decode(t, reg, v2, m2)
+	vs, _ := reg.Versions("users-value")
+	email, _ := env[5].AsObject().Get("email")
+	if id1 == id2 || len(vs) != 2 || email.AsString() != "b@x.io" {
+		t.Fatalf("ids %d %d, versions %v", id1, id2, vs)
+	}
+	// The same schema again is not registered again.
+	if _, err := enc.Append(ctx, nil, "users-value", &r2); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := reg.Versions("users-value"); len(vs) != 2 {
+		t.Fatalf("versions %v after re-encoding", vs)
+	}
+	// A type change is refused, naming the field, and is not retriable.
+	v3 := runtime.NewSchema(runtime.Field{Name: "id", Type: str}, runtime.Field{Name: "name", Type: str, Nullable: true})
+	r3 := insert
+	r3.Schema, r3.After = v3, []runtime.Value{runtime.String("x"), runtime.Null()}
+	_, err = enc.Append(ctx, nil, "users-value", &r3)
+	if err == nil || !strings.Contains(err.Error(), "id") || !errors.Is(err, registry.ErrIncompatible) || runtime.IsRetriable(err) {
+		t.Fatalf("incompatible change: %v (retriable %v)", err, runtime.IsRetriable(err))
+	}
+}
+
+func TestNoRegistry(t *testing.T) {
+	if _, err := NewEncoder("avro", nil); err == nil || !strings.Contains(err.Error(), "settings.state_dir") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := NewEncoder("protobuf", embedded{}); err == nil || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestOpenEmbeddedKeepsIDsAndServesREST(t *testing.T) {
+	dir := t.TempDir()
+	h, err := Open(runtime.Registry{Listen: "127.0.0.1:0"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := NewEncoder("avro", h)
+	msg, err := enc.Append(context.Background(), nil, "users-value", &insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, _ := schemas.SplitWire(msg)
+	c, err := registry.NewClient("http://"+h.Addr, registry.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Latest(context.Background(), "users-value")
+	if err != nil || got.ID != int(id) || got.Version != 1 {
+		t.Fatalf("REST latest = %+v, %v; want id %d", got, err, id)
+	}
+	h.Close()
+
+	h2, err := Open(runtime.Registry{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	s, err := h2.Embedded.SchemaByID(int(id))
+	if err != nil || !strings.Contains(s.Text, `"name":"users"`) || !strings.Contains(s.Text, `"default":null`) {
+		t.Fatalf("after restart id %d = %+v, %v", id, s, err)
+	}
+	if _, err := Open(runtime.Registry{}, ""); err == nil || !strings.Contains(err.Error(), "state_dir") {
+		t.Fatalf("embedded without state_dir: %v", err)
+	}
+	if _, err := Open(runtime.Registry{Mode: "external"}, ""); err == nil || !strings.Contains(err.Error(), "url") {
+		t.Fatalf("external without url: %v", err)
+	}
+}

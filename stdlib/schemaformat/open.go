@@ -1,0 +1,118 @@
+package schemaformat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/schemas"
+	"github.com/rivven/rivven-connect/schemas/registry"
+)
+
+// Dir is the directory under settings.state_dir where the embedded
+// registry keeps its log.
+const Dir = "schema-registry"
+
+// Handle is an open registry: the runtime.TypedFormats sinks use, and
+// for the embedded one the registry itself and the REST API's address.
+type Handle struct {
+	reg Registry
+	// Embedded is the embedded registry; nil in external mode.
+	Embedded *registry.Registry
+	// Client is the external registry's client; nil in embedded mode.
+	Client *registry.Client
+	// Addr is where the REST API listens ("" when it does not).
+	Addr  string
+	close func() error
+}
+
+// Close stops the REST API and closes the registry's log.
+func (h *Handle) Close() error {
+	if h.close == nil {
+		return nil
+	}
+	return h.close()
+}
+
+// Open opens the registry cfg describes. The embedded one (the default)
+// keeps its log under stateDir/schema-registry and, with cfg.Listen,
+// serves the Confluent REST API there; the external one is a client of
+// cfg.URL. Nothing is contacted for an external registry until the first
+// schema is registered.
+func Open(cfg runtime.Registry, stateDir string) (*Handle, error) {
+	level := schemas.Compatibility("")
+	if cfg.Compatibility != "" {
+		var err error
+		if level, err = schemas.ParseCompatibility(cfg.Compatibility); err != nil {
+			return nil, fmt.Errorf("schema_registry.compatibility: %w", err)
+		}
+	}
+	switch cfg.Mode {
+	case "external":
+		if cfg.URL == "" {
+			return nil, errors.New("schema_registry: mode external needs url")
+		}
+		c, err := registry.NewClient(cfg.URL, registry.ClientOptions{Username: cfg.Username, Password: cfg.Password})
+		if err != nil {
+			return nil, fmt.Errorf("schema_registry: %w", err)
+		}
+		return &Handle{reg: c, Client: c}, nil
+	case "", "embedded":
+	default:
+		return nil, fmt.Errorf("schema_registry: unknown mode %q (embedded or external)", cfg.Mode)
+	}
+	if stateDir == "" {
+		return nil, errors.New("schema_registry: the embedded registry keeps its schemas under settings.state_dir, which is not set (set it, or use mode: external)")
+	}
+	store, err := registry.OpenFileStore(filepath.Join(stateDir, Dir))
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry: %w", err)
+	}
+	reg, err := registry.Open(registry.Options{Store: store, Compatibility: level})
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry: %w", err)
+	}
+	h := &Handle{reg: embedded{reg}, Embedded: reg, close: reg.Close}
+	if cfg.Listen == "" {
+		return h, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		reg.Close()
+		return nil, fmt.Errorf("schema_registry.listen: %w", err)
+	}
+	srv := &http.Server{Handler: registry.Handler(reg, registry.HandlerOptions{Username: cfg.Username, Password: cfg.Password}),
+		ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	h.Addr = ln.Addr().String()
+	h.close = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		return reg.Close()
+	}
+	return h, nil
+}
+
+// NewEncoder implements runtime.TypedFormats.
+func (h *Handle) NewEncoder(format string) (runtime.RecordEncoder, error) {
+	return NewEncoder(format, h.reg)
+}
+
+// Register registers a schema (see Registry).
+func (h *Handle) Register(ctx context.Context, subject, schemaType, schema string) (int, error) {
+	return h.reg.Register(ctx, subject, schemaType, schema)
+}
+
+// embedded adapts the embedded registry to Registry.
+type embedded struct{ r *registry.Registry }
+
+func (e embedded) Register(_ context.Context, subject, schemaType, schema string) (int, error) {
+	s, err := e.r.Register(subject, schemaType, schema)
+	return s.ID, err
+}
