@@ -105,3 +105,56 @@ pipelines:
 		t.Fatalf("--topic alone: exit %d %s", code, errOut)
 	}
 }
+
+// TestCDCAddColumnRegistersVersion2 streams a table to stdout in avro: a
+// column added mid-stream registers version 2 of the subject (backward).
+func TestCDCAddColumnRegistersVersion2(t *testing.T) {
+	cl := pgtest.New(t, pgtest.Options{})
+	db := cl.NewDatabase(t)
+	cl.Exec(t, db, `CREATE TABLE people (id int PRIMARY KEY, name text)`, `INSERT INTO people VALUES (1, 'ada')`)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pg.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`
+sources:
+  pg: {connector: postgres-cdc, config: {host: 127.0.0.1, port: %d, database: %s, user: %s, password: "${PGPW}", tables: [people], tls: {mode: disable}}}
+sinks:
+  out: {connector: stdout, config: {format: avro}}
+pipelines:
+  cdc: {source: pg, sink: out}
+settings:
+  state_dir: %s
+`, cl.Port, db, pgtest.Superuser, filepath.Join(dir, "state")))
+	t.Setenv("PGPW", cl.Password)
+	stop := make(chan struct{})
+	runHooks.Stop = stop
+	defer func() { runHooks.Stop = nil }()
+	var sout, serr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"run", "-c", cfg}, strings.NewReader(""), &sout, &serr) }()
+	lines := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for strings.Count(sout.String(), "\n") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d lines, want %d:\n%s\nstderr:\n%s", strings.Count(sout.String(), "\n"), n, sout.String(), serr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	lines(1) // the snapshot row
+	cl.Exec(t, db, `ALTER TABLE people ADD COLUMN email text`, `INSERT INTO people VALUES (2, 'bob', 'b@x.io')`)
+	lines(2)
+	close(stop)
+	if code := <-done; code != exitOK {
+		t.Fatalf("run exit %d: %s", code, serr.String())
+	}
+	runHooks.Stop = nil
+	out, errOut, code := mainOut(t, "schema", "-c", cfg, "list")
+	if code != exitOK || !strings.Contains(out, "people-value\tversions 1,2") {
+		t.Fatalf("schema list: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, _ = mainOut(t, "schema", "-c", cfg, "get", "people-value", "2")
+	if !strings.Contains(out, `\"email\"`) || !strings.Contains(out, `"version": 2`) {
+		t.Fatalf("version 2:\n%s", out)
+	}
+}
