@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"cuelang.org/go/cue"
 
@@ -15,8 +16,8 @@ import (
 )
 
 // The rivven sink (declared under `sinks`, or implied by a source's
-// `topic`) and the broker-topic source (implied by a sink's `topics`; it
-// has no `sources` entry of its own). Their configs embed broker.Conn; for
+// `topic`) and the broker-topic source (declared under `sources` with
+// connector rivven, or implied by a sink's `topics`). Their configs embed broker.Conn; for
 // the implied components check fills it from the top-level `broker`
 // section (BrokerConn), and GoField also maps paths of that section
 // ("broker", …), so that a compiled binary reads `${VAR}`s there at
@@ -82,7 +83,41 @@ func init() {
 	register(&Component{
 		Kind: Source,
 		Name: "rivven",
-		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/source", Func: "New", Env: "Stderr"},
+		Def:  "#RivvenSource",
+		Decode: func(v cue.Value, n *config.Node) (any, error) {
+			var j struct {
+				Topics             []string `json:"topics"`
+				ConsumerGroup      string   `json:"consumer_group"`
+				StartOffset        any      `json:"start_offset"`
+				RequireTopicExists bool     `json:"require_topic_exists"`
+				MaxWaitMs          int      `json:"max_wait_ms"`
+			}
+			if err := decodeInto(v, &j); err != nil {
+				return nil, err
+			}
+			cfg := source.Config{Broker: BrokerConn(n), Topics: j.Topics, ConsumerGroup: j.ConsumerGroup,
+				StartOffset: "earliest", RequireTopicExists: j.RequireTopicExists, MaxWaitMs: j.MaxWaitMs}
+			switch so := j.StartOffset.(type) {
+			case string:
+				cfg.StartOffset = so
+			case map[string]any:
+				ts, _ := so["timestamp"].(string)
+				if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+					return nil, fmt.Errorf("start_offset timestamp %q is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)", ts)
+				}
+				cfg.StartOffset, cfg.StartTimestamp = "timestamp", ts
+			}
+			for _, t := range cfg.Topics {
+				if err := broker.ValidateTopic(t); err != nil {
+					return nil, err
+				}
+			}
+			if err := cfg.Broker.Validate(); err != nil {
+				return nil, err
+			}
+			return cfg, nil
+		},
+		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/source", Func: "New", Env: "Stderr"},
 		GoField: func(cfg any, key []string) (string, bool) {
 			return brokerGoField(cfg.(source.Config).Broker, key)
 		},

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	rsource "github.com/rivven/rivven-connect/stdlib/rivven/source"
 	"sort"
 	"strconv"
 	"strings"
@@ -173,6 +174,10 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 			if err != nil {
 				c.errs.Add(c.posOf(append(path, "config")), source.CodeInvalidValue, config.JoinPath(append(path, "config")), "%v", err)
 				continue
+			}
+			if rc, ok := cfg.(rsource.Config); ok && rc.ConsumerGroup == "" {
+				rc.ConsumerGroup = "rivven-connect-" + name // as for a sink's `topics`
+				cfg = rc
 			}
 			comp.Config = cfg
 			if kind == bind.Sink {

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rivven/rivven-connect/compiler/check"
@@ -30,7 +31,9 @@ func init() {
 				names, _ := s.Connectors(kind)
 				defNames := s.DefNames(kind)
 				for _, name := range names {
-					all = append(all, name)
+					if !slices.Contains(all, name) {
+						all = append(all, name)
+					}
 					if len(args) == 1 && args[0] != name {
 						continue
 					}
@@ -49,7 +52,7 @@ func init() {
 				return exitUsage
 			}
 			var v any = out
-			if len(args) == 1 {
+			if len(args) == 1 && len(out) == 1 {
 				for _, m := range out {
 					v = m[args[0]]
 				}
