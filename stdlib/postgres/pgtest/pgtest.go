@@ -58,6 +58,8 @@ type Cluster struct {
 	Port int
 	// Password is the superuser's password.
 	Password string
+	// CAFile is the CA that signed the server certificate (Options.TLS).
+	CAFile string
 
 	cmd  *exec.Cmd
 	done chan error
@@ -68,6 +70,10 @@ type Cluster struct {
 type Options struct {
 	// Settings are extra `-c name=value` server settings.
 	Settings map[string]string
+	// TLS turns on ssl with a throw-away CA (Cluster.CAFile) and a server
+	// certificate for "localhost" only, and accepts TCP connections only
+	// over TLS (hostssl).
+	TLS bool
 }
 
 // Main starts a cluster, stores it in *c, runs the package's tests and
@@ -208,6 +214,22 @@ func Start(opts Options) (_ *Cluster, err error) {
 	}
 	_ = os.Remove(pwfile)
 
+	var tlsSettings map[string]string
+	if opts.TLS {
+		ca, cert, key, err := writeTLS(dir, uid, gid)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %v", err)
+		}
+		c.CAFile = ca
+		tlsSettings = map[string]string{"ssl": "on", "ssl_cert_file": cert, "ssl_key_file": key}
+		hba := "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl replication all 127.0.0.1/32 scram-sha-256\n"
+		if err := os.WriteFile(filepath.Join(dir, "data", "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(filepath.Join(dir, "data", "pg_hba.conf"), uid, gid); err != nil {
+			return nil, err
+		}
+	}
 	settings := map[string]string{
 		"listen_addresses":        "127.0.0.1",
 		"unix_socket_directories": dir,
@@ -220,6 +242,9 @@ func Start(opts Options) (_ *Cluster, err error) {
 		"full_page_writes":        "off",
 		"shared_buffers":          "32MB",
 		"log_min_messages":        "warning",
+	}
+	for k, v := range tlsSettings {
+		settings[k] = v
 	}
 	for k, v := range opts.Settings {
 		settings[k] = v
@@ -315,10 +340,14 @@ func (c *Cluster) DSN(db string) string {
 	return c.DSNFor(Superuser, c.Password, db)
 }
 
-// DSNFor returns a URL connecting to db as user with password.
+// DSNFor returns a URL connecting to db as user with password (over TLS,
+// unverified, when the cluster has Options.TLS).
 func (c *Cluster) DSNFor(user, password, db string) string {
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password),
 		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)), Path: "/" + db, RawQuery: "sslmode=disable"}
+	if c.CAFile != "" {
+		u.RawQuery = "sslmode=require"
+	}
 	return u.String()
 }
 
