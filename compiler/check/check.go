@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	rsource "github.com/rivven/rivven-connect/stdlib/rivven/source"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/postgres/cdc"
+	rsource "github.com/rivven/rivven-connect/stdlib/rivven/source"
 )
 
 type checker struct {
@@ -174,6 +175,11 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 			if err != nil {
 				c.errs.Add(c.posOf(append(path, "config")), source.CodeInvalidValue, config.JoinPath(append(path, "config")), "%v", err)
 				continue
+			}
+			if kind == bind.Source {
+				if cfg, valid = c.sourceStreams(cfg, n.Get("streams"), append(path, "streams")); !valid {
+					continue
+				}
 			}
 			if rc, ok := cfg.(rsource.Config); ok && rc.ConsumerGroup == "" {
 				rc.ConsumerGroup = "rivven-connect-" + name // as for a sink's `topics`
@@ -564,4 +570,62 @@ func (c *checker) typedFormat(comp *Component, cfg *config.Node, path []string) 
 		c.errs.Add(f.Pos, source.CodeInvalidValue, config.JoinPath(path),
 			"format %s needs a schema registry: the embedded one (schema_registry.mode: embedded, the default) keeps its schemas under settings.state_dir, which is not set; set it, or use schema_registry: {mode: external, url: …}", f.Text)
 	}
+}
+
+// sourceStreams applies a source's `streams` list: for postgres-cdc it
+// chooses the tables (name, namespace = schema) and, with sync_mode
+// full_refresh, a one-off snapshot; other sources have no stream list.
+func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (any, bool) {
+	if streams == nil || streams.Kind != config.Seq {
+		return cfg, true
+	}
+	pg, ok := cfg.(cdc.Config)
+	if !ok {
+		c.errs.Add(streams.Pos, source.CodeInvalidValue, config.JoinPath(path), "streams applies to postgres-cdc sources only (this connector's streams are set in its config)")
+		return cfg, false
+	}
+	if len(pg.Tables) > 0 {
+		c.errs.Add(streams.Pos, source.CodeInvalidValue, config.JoinPath(path), "give config.tables or streams, not both")
+		return cfg, false
+	}
+	str := func(n *config.Node, k string) string {
+		if v := n.Get(k); v != nil && v.Kind == config.String {
+			return v.Text
+		}
+		return ""
+	}
+	modes := map[string]bool{}
+	ok = true
+	for i, st := range streams.Items {
+		ipath := append(append([]string{}, path...), fmt.Sprint(i))
+		if cf := st.Get("cursor_field"); cf != nil {
+			c.errs.Add(cf.Pos, source.CodeInvalidValue, config.JoinPath(append(ipath, "cursor_field")),
+				"postgres-cdc orders changes by their WAL position; a cursor_field does not apply (remove it)")
+			ok = false
+		}
+		name, ns := str(st, "name"), str(st, "namespace")
+		t := name
+		if ns != "" {
+			t = ns + "." + name
+		}
+		pg.Tables = append(pg.Tables, t)
+		mode := str(st, "sync_mode")
+		if mode == "" {
+			mode = "incremental"
+		}
+		modes[mode] = true
+	}
+	if modes["full_refresh"] && modes["incremental"] {
+		c.errs.Add(streams.Pos, source.CodeInvalidValue, config.JoinPath(path),
+			"streams mix sync_mode full_refresh and incremental; one postgres-cdc source does one or the other — declare two sources")
+		ok = false
+	}
+	if modes["full_refresh"] {
+		pg.SnapshotMode = cdc.SnapshotInitialOnly // a one-off consistent read, no slot
+	}
+	if err := pg.Validate(); err != nil {
+		c.errs.Add(streams.Pos, source.CodeInvalidValue, config.JoinPath(path), "%v", err)
+		ok = false
+	}
+	return pg, ok
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/patternrandom"
 	"github.com/rivven/rivven-connect/golden/gen/patternsequence"
 	"github.com/rivven/rivven-connect/golden/gen/patternusers"
+	"github.com/rivven/rivven-connect/golden/gen/postgresstreams"
 	"github.com/rivven/rivven-connect/golden/gen/postgresunreachable"
 	"github.com/rivven/rivven-connect/golden/gen/quickstart"
 	"github.com/rivven/rivven-connect/golden/gen/runbrokershape"
@@ -82,6 +83,7 @@ var Cases = map[string]*app.Spec{
 	"pattern-random":             &patternrandom.Spec,
 	"pattern-sequence":           &patternsequence.Spec,
 	"pattern-users":              &patternusers.Spec,
+	"postgres-streams":           &postgresstreams.Spec,
 	"postgres-unreachable":       &postgresunreachable.Spec,
 	"quickstart":                 &quickstart.Spec,
 	"run-broker-shape":           &runbrokershape.Spec,
