@@ -3,8 +3,12 @@
 // reflection-free Avro binary codec over runtime rows, Parsing Canonical
 // Form fingerprints, the Confluent wire format, schema inference from
 // samples, and the compatibility checks (Avro and JSON Schema) that a
-// schema registry applies. The registry itself and Protobuf will live here
-// too.
+// schema registry applies; JSON Schema validation (santhosh-tekuri's
+// validator); Protobuf: .proto text from stream schemas, compiled at run time
+// (protocompile), a direct codec checked against proto.Marshal and
+// dynamicpb, the Confluent wire format with message indexes, the
+// compatibility rules and a canonical form. The registry is in
+// schemas/registry.
 package schemas
 
 import "github.com/rivven/rivven-connect/runtime"
