@@ -187,7 +187,7 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 			}
 			comp.Config = cfg
 			if kind == bind.Sink {
-				c.typedFormat(comp, cfgNode, append(path, "config", "format"))
+				c.typedFormat(cfgNode, append(path, "config", "format"))
 			}
 			if b.Schema != nil {
 				s, err := b.Schema(cfg)
@@ -551,14 +551,10 @@ func intSetting(n *config.Node) (int, bool) {
 }
 
 // typedFormat checks a sink's typed format (avro, protobuf): it needs the
-// process's schema registry, and protobuf is not in this build yet.
-func (c *checker) typedFormat(comp *Component, cfg *config.Node, path []string) {
+// process's schema registry.
+func (c *checker) typedFormat(cfg *config.Node, path []string) {
 	f := cfg.Get("format")
 	if f == nil || f.Kind != config.String || (f.Text != "avro" && f.Text != "protobuf") {
-		return
-	}
-	if f.Text == "protobuf" {
-		comp.Unavailable = "format protobuf is not available in this build yet (use avro)"
 		return
 	}
 	c.needsRegistry = true

@@ -25,7 +25,7 @@ import (
 )
 
 // Formats are the typed formats this package encodes.
-var Formats = []string{"avro"}
+var Formats = []string{"avro", "protobuf"}
 
 // Typed reports whether format needs a schema registry.
 func Typed(format string) bool { return format == "avro" || format == "protobuf" }
@@ -52,17 +52,15 @@ type cacheKey struct {
 }
 
 type entry struct {
-	codec  *schemas.AvroCodec
-	header [schemas.WireHeaderLen]byte
+	encode func(buf []byte, row []runtime.Value) ([]byte, error)
+	header []byte // the Confluent wire header: magic, id (and protobuf's message indexes)
 }
 
 // NewEncoder returns an encoder for format (see Formats) registering with
 // reg. A nil reg is an error that says how to configure one.
 func NewEncoder(format string, reg Registry) (*Encoder, error) {
 	switch format {
-	case "avro":
-	case "protobuf":
-		return nil, errors.New("format protobuf is not available in this build yet (use avro)")
+	case "avro", "protobuf":
 	default:
 		return nil, fmt.Errorf("unknown typed format %q (valid: %s)", format, strings.Join(Formats, ", "))
 	}
@@ -87,7 +85,7 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 			return buf, err
 		}
 	}
-	buf = append(buf, en.header[:]...)
+	buf = append(buf, en.header...)
 	ns := runtime.Null()
 	if r.Namespace != "" {
 		ns = runtime.String(r.Namespace)
@@ -98,7 +96,7 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 	}
 	env := []runtime.Value{runtime.String(r.Op.String()), runtime.String(r.Stream), ns, runtime.Int(ms),
 		rowObject(r.Schema, r.Before), rowObject(r.Schema, r.After)}
-	out, err := en.codec.Append(buf, env)
+	out, err := en.encode(buf, env)
 	if err != nil {
 		return buf, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
 	}
@@ -107,22 +105,36 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 
 func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Record) (*entry, error) {
 	env, name := envelopeSchema(r.Schema), avroName(r.Stream)
-	codec, err := schemas.NewAvroCodec(env, name)
-	if err != nil {
-		return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+	var (
+		en        = &entry{}
+		text, typ string
+		indexes   []int
+	)
+	switch e.format {
+	case "protobuf":
+		codec, err := schemas.NewProtobufCodec(env, name)
+		if err != nil {
+			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		}
+		en.encode, text, typ, indexes = codec.Append, schemas.ProtobufSchema(env, name), registry.TypeProtobuf, codec.MessageIndexes()
+	default:
+		codec, err := schemas.NewAvroCodec(env, name)
+		if err != nil {
+			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		}
+		// The full schema, not its canonical form: the canonical form drops
+		// the defaults that make an added nullable column backward compatible.
+		js, err := json.Marshal(schemas.AvroSchema(env, name))
+		if err != nil {
+			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		}
+		en.encode, text, typ = codec.Append, string(js), registry.TypeAvro
 	}
-	// The full schema, not its canonical form: the canonical form drops the
-	// defaults that make an added nullable column backward compatible.
-	js, err := json.Marshal(schemas.AvroSchema(env, name))
-	if err != nil {
-		return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
-	}
-	text := string(js)
 	if en := e.byText[subject+"\x00"+text]; en != nil {
 		e.cache[cacheKey{subject, r.Schema}] = en
 		return en, nil
 	}
-	id, err := e.reg.Register(ctx, subject, registry.TypeAvro, text)
+	id, err := e.reg.Register(ctx, subject, typ, text)
 	if err != nil {
 		err = fmt.Errorf("format %s: register the schema of stream %q under subject %q: %w", e.format, r.Stream, subject, err)
 		var re *registry.Error
@@ -131,8 +143,11 @@ func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Recor
 		}
 		return nil, runtime.Retriable(err)
 	}
-	en := &entry{codec: codec}
-	copy(en.header[:], schemas.AppendWireHeader(nil, uint32(id)))
+	if e.format == "protobuf" {
+		en.header = schemas.AppendProtobufWireHeader(nil, uint32(id), indexes)
+	} else {
+		en.header = schemas.AppendWireHeader(nil, uint32(id))
+	}
 	e.cache[cacheKey{subject, r.Schema}] = en
 	e.byText[subject+"\x00"+text] = en
 	return en, nil

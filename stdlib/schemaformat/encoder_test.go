@@ -124,7 +124,7 @@ func TestNoRegistry(t *testing.T) {
 	if _, err := NewEncoder("avro", nil); err == nil || !strings.Contains(err.Error(), "settings.state_dir") {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := NewEncoder("protobuf", embedded{}); err == nil || !strings.Contains(err.Error(), "not available") {
+	if _, err := NewEncoder("xml", embedded{}); err == nil || !strings.Contains(err.Error(), "unknown typed format") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -165,5 +165,56 @@ func TestOpenEmbeddedKeepsIDsAndServesREST(t *testing.T) {
 	}
 	if _, err := Open(runtime.Registry{Mode: "external"}, ""); err == nil || !strings.Contains(err.Error(), "url") {
 		t.Fatalf("external without url: %v", err)
+	}
+}
+
+func TestProtobufRoundTripAndVersion2(t *testing.T) {
+	reg, err := registry.Open(registry.Options{Formats: Protobuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	enc, err := NewEncoder("protobuf", embedded{reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	msg, err := enc.Append(ctx, nil, "users-value", &insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, idx, payload, err := schemas.SplitProtobufWire(msg)
+	if err != nil || len(idx) != 1 || idx[0] != 0 {
+		t.Fatalf("wire: id %d indexes %v: %v", id, idx, err)
+	}
+	got, err := reg.SchemaByID(int(id))
+	if err != nil || got.Type != registry.TypeProtobuf {
+		t.Fatalf("schema %d: %+v %v", id, got, err)
+	}
+	codec, err := schemas.NewProtobufCodecFromText(got.Text, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := codec.Decode(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := string(runtime.AppendJSON(nil, runtime.ArrayValue(env))); !strings.Contains(js, `"insert","users","public",1795867200000`) || !strings.Contains(js, `"name":"ada"`) {
+		t.Fatalf("decoded %s", js)
+	}
+	// An added column is a compatible new version; a changed type is not.
+	r2 := insert
+	r2.Schema, r2.After = v2, []runtime.Value{runtime.Int(8), runtime.String("bob"), runtime.String("b@x.io")}
+	if _, err := enc.Append(ctx, nil, "users-value", &r2); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := reg.Versions("users-value"); len(vs) != 2 {
+		t.Fatalf("versions %v", vs)
+	}
+	v3 := runtime.NewSchema(runtime.Field{Name: "id", Type: str}, runtime.Field{Name: "name", Type: str, Nullable: true})
+	r3 := insert
+	r3.Schema, r3.After = v3, []runtime.Value{runtime.String("x"), runtime.Null()}
+	if _, err := enc.Append(ctx, nil, "users-value", &r3); err == nil || !errors.Is(err, registry.ErrIncompatible) {
+		t.Fatalf("type change: %v", err)
 	}
 }

@@ -73,7 +73,7 @@ func Open(cfg runtime.Registry, stateDir string) (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema_registry: %w", err)
 	}
-	reg, err := registry.Open(registry.Options{Store: store, Compatibility: level})
+	reg, err := registry.Open(registry.Options{Store: store, Compatibility: level, Formats: Protobuf})
 	if err != nil {
 		return nil, fmt.Errorf("schema_registry: %w", err)
 	}
@@ -115,4 +115,10 @@ type embedded struct{ r *registry.Registry }
 func (e embedded) Register(_ context.Context, subject, schemaType, schema string) (int, error) {
 	s, err := e.r.Register(subject, schemaType, schema)
 	return s.ID, err
+}
+
+// Protobuf adds the PROTOBUF schema type to an embedded registry: its
+// canonical form and Confluent's compatibility rules.
+var Protobuf = map[string]registry.Format{
+	registry.TypeProtobuf: {Canonical: schemas.ParseProtobufCanonical, Check: schemas.CheckProtobuf},
 }

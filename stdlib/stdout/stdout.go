@@ -14,7 +14,7 @@ import (
 )
 
 // Formats lists the valid Config.Format values.
-var Formats = []string{"pretty", "json", "tsv", "text", "avro"}
+var Formats = []string{"pretty", "json", "tsv", "text", "avro", "protobuf"}
 
 // Config is the sink's settings: plain data.
 type Config struct {
@@ -44,7 +44,7 @@ func New(cfg Config, w io.Writer) (*Sink, error) {
 		cfg.Format = "pretty"
 	}
 	switch cfg.Format {
-	case "pretty", "json", "tsv", "text", "avro":
+	case "pretty", "json", "tsv", "text", "avro", "protobuf":
 	default:
 		return nil, fmt.Errorf("stdout: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
 	}

@@ -30,9 +30,9 @@
 // Config.Format: "source_event" (default; runtime.AppendSourceEvent with
 // timestamp and metadata, the original rivven-connect's envelope; "json" is
 // an alias), "debezium" (runtime.AppendDebezium) or "row" (the row alone).
-// "avro" encodes records with stdlib/schemaformat, registering each stream
-// schema under the subject "<topic>-value" with the registry given by
-// UseSchemas (Confluent wire format). "protobuf" is refused at Open.
+// "avro" and "protobuf" encode records with the process's typed formats
+// (UseFormats), registering each stream schema under the subject
+// "<topic>-value" (Confluent wire format).
 //
 // # Delivery
 //
@@ -93,7 +93,7 @@ type Config struct {
 }
 
 // Formats are the value formats New accepts.
-var Formats = []string{"source_event", "debezium", "row", "json", "avro"}
+var Formats = []string{"source_event", "debezium", "row", "json", "avro", "protobuf"}
 
 const (
 	maxChunkRecords = 10_000  // rivvend's limit on list lengths

@@ -422,7 +422,9 @@ func TestConnectErrors(t *testing.T) {
 // fakeFormats encodes every record as "<subject>|<stream>".
 type fakeFormats struct{}
 
-func (fakeFormats) NewEncoder(format string) (runtime.RecordEncoder, error) { return fakeEncoder{}, nil }
+func (fakeFormats) NewEncoder(format string) (runtime.RecordEncoder, error) {
+	return fakeEncoder{}, nil
+}
 
 type fakeEncoder struct{}
 
