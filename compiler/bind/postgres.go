@@ -34,6 +34,7 @@ func init() {
 				AutoCreateSlot        bool     `json:"auto_create_slot"`
 				AutoCreatePublication bool     `json:"auto_create_publication"`
 				DropSlotOnStop        bool     `json:"drop_slot_on_stop"`
+				ProtocolVersion       int      `json:"protocol_version"`
 				TLS                   struct {
 					Mode           string `json:"mode"`
 					CACertPath     string `json:"ca_cert_path"`
@@ -49,7 +50,7 @@ func init() {
 				SlotName: j.SlotName, Publication: j.Publication, Schemas: j.Schemas, Tables: j.Tables,
 				SnapshotMode: j.SnapshotMode, HeartbeatIntervalSecs: j.HeartbeatIntervalSecs,
 				ConnectTimeoutSecs: j.ConnectTimeoutSecs, AutoCreateSlot: j.AutoCreateSlot,
-				AutoCreatePublication: j.AutoCreatePublication, DropSlotOnStop: j.DropSlotOnStop,
+				AutoCreatePublication: j.AutoCreatePublication, DropSlotOnStop: j.DropSlotOnStop, ProtocolVersion: j.ProtocolVersion,
 				TLS: cdc.TLSConfig{Mode: j.TLS.Mode, CACertPath: j.TLS.CACertPath,
 					ClientCertPath: j.TLS.ClientCertPath, ClientKeyPath: j.TLS.ClientKeyPath},
 			}
@@ -77,6 +78,7 @@ func init() {
 				"snapshot_mode": "SnapshotMode", "heartbeat_interval_secs": "HeartbeatIntervalSecs",
 				"connect_timeout_secs": "ConnectTimeoutSecs", "auto_create_slot": "AutoCreateSlot",
 				"auto_create_publication": "AutoCreatePublication", "drop_slot_on_stop": "DropSlotOnStop",
+				"protocol_version": "ProtocolVersion",
 			})(nil, key)
 		},
 		NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {

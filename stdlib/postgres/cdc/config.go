@@ -35,7 +35,13 @@ type Config struct {
 	// that report the acknowledged position to the server (default 10).
 	HeartbeatIntervalSecs int
 	// ConnectTimeoutSecs bounds each connection attempt (default 10).
-	ConnectTimeoutSecs    int
+	ConnectTimeoutSecs int
+	// ProtocolVersion is the pgoutput protocol version: 1, or 2 (PostgreSQL
+	// 14 and later), which has the server stream a large transaction
+	// while it is still in progress (the source keeps the changes in a
+	// temporary file until the commit). 0 means 2 when the server is 14 or
+	// later, else 1.
+	ProtocolVersion       int
 	AutoCreateSlot        bool
 	AutoCreatePublication bool
 	DropSlotOnStop        bool
@@ -181,6 +187,9 @@ func validate(cfg Config) ([]table, error) {
 	default:
 		bad("tls.mode", cfg.TLS.Mode, "use disable, prefer, require, verify-ca or verify-full")
 	}
+	if cfg.ProtocolVersion < 0 || cfg.ProtocolVersion > 2 {
+		errs = append(errs, fmt.Errorf("postgres-cdc: protocol_version %d is not valid: use 1 or 2 (or leave it unset: 2 on PostgreSQL 14 and later, else 1)", cfg.ProtocolVersion))
+	}
 	if cfg.Host == "" || strings.ContainsAny(cfg.Host, " '\\") {
 		bad("host", cfg.Host, "a host name or address")
 	}
@@ -192,6 +201,20 @@ func validate(cfg Config) ([]table, error) {
 		msgs[i] = strings.TrimPrefix(e.Error(), "postgres-cdc: ")
 	}
 	return tables, errors.New("postgres-cdc: " + strings.Join(msgs, "; "))
+}
+
+// protocolFor returns the pgoutput protocol version to use with a server
+// of version number server (server_version_num) when want is configured.
+func protocolFor(want, server int) (int, error) {
+	switch {
+	case want == 0 && server >= 140000:
+		return 2, nil
+	case want == 0:
+		return 1, nil
+	case want == 2 && server < 140000:
+		return 0, fmt.Errorf("postgres-cdc: protocol_version 2 needs PostgreSQL 14 or later (the server's server_version_num is %d): use protocol_version 1", server)
+	}
+	return want, nil
 }
 
 // connConfig builds the connection config. The password is never part of
@@ -246,7 +269,8 @@ func (cfg Config) connConfig(replication bool) (*pgconn.Config, error) {
 }
 
 // Validate reports what New would reject in cfg (after defaults), without
-// connecting: identifiers, tables, snapshot mode, TLS mode.
+// connecting: identifiers, tables, snapshot mode, protocol version, TLS
+// mode.
 func (cfg Config) Validate() error {
 	_, err := validate(withDefaults(cfg))
 	return err

@@ -51,6 +51,7 @@ type Source struct {
 	marked bool // the marker records the snapshot as done
 
 	// streaming
+	proto    int // pgoutput protocol version (1 or 2)
 	startLSN pglogrepl.LSN
 	recs     chan runtime.Record
 	done     chan struct{} // closed when the stream goroutine ended
@@ -61,6 +62,9 @@ type Source struct {
 
 	seq    atomic.Uint64 // the last Position.Offset handed out
 	walEnd atomic.Uint64 // the server's WAL end as last reported (an LSN)
+	// spilled counts the bytes of streamed in-progress transactions
+	// written to spill files.
+	spilled atomic.Uint64
 
 	mu          sync.Mutex
 	acked       uint64        // highest acknowledged offset
@@ -137,6 +141,13 @@ func (s *Source) open(ctx context.Context) error {
 	}
 	if wal != "logical" {
 		return fmt.Errorf("postgres-cdc: the server's wal_level is %q; logical decoding needs wal_level = logical (set it in postgresql.conf and restart the server)", wal)
+	}
+	var version int
+	if err := s.sql.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return fmt.Errorf("postgres-cdc: server version: %w", err)
+	}
+	if s.proto, err = protocolFor(s.cfg.ProtocolVersion, version); err != nil {
+		return err
 	}
 	if err := s.provisionPublication(ctx); err != nil {
 		return err

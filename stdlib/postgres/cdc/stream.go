@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -187,7 +188,12 @@ func (s *Source) reconnect(ctx context.Context) error {
 // session streams from the slot until the connection fails or ctx ends.
 func (s *Source) session(ctx context.Context) error {
 	conn := s.repl
-	args := []string{"proto_version '1'", "publication_names '" + quote(s.cfg.Publication) + "'"}
+	args := []string{fmt.Sprintf("proto_version '%d'", s.proto), "publication_names '" + quote(s.cfg.Publication) + "'"}
+	if s.proto >= 2 {
+		// Large transactions arrive while in progress, in chunks, and are
+		// kept in spill files until their commit (see spill).
+		args = append(args, "streaming 'on'")
+	}
 	if err := pglogrepl.StartReplication(ctx, conn, quote(s.cfg.SlotName), s.startLSN,
 		pglogrepl.StartReplicationOptions{Mode: pglogrepl.LogicalReplication, PluginArgs: args}); err != nil {
 		var pe *pgconn.PgError
@@ -199,23 +205,28 @@ func (s *Source) session(ctx context.Context) error {
 		}
 		return fmt.Errorf("postgres-cdc: start replication: %w", err)
 	}
-	ss := &session{s: s, conn: conn, rels: map[uint32]*relation{}}
+	ss := &session{s: s, conn: conn, rels: map[uint32]*relation{}, spills: map[uint32]*spill{}}
 	interval := time.Duration(s.cfg.HeartbeatIntervalSecs) * time.Second
 	ss.interval = interval
 	ss.next = time.Now()
 	defer func() {
 		// A last status update so the server keeps what was acknowledged.
 		_ = ss.status(context.Background())
+		// Uncommitted streamed transactions are streamed again by the
+		// next session (their commit is past the flush LSN).
+		for _, sp := range ss.spills {
+			_ = sp.close()
+		}
 	}()
+	var recv deadlineCtx
+	defer recv.stop()
 	for {
 		if !time.Now().Before(ss.next) {
 			if err := ss.status(ctx); err != nil {
 				return err
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, ss.next)
-		msg, err := conn.ReceiveMessage(rctx)
-		cancel()
+		msg, err := conn.ReceiveMessage(recv.until(ctx, ss.next))
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -264,6 +275,30 @@ func (s *Source) session(ctx context.Context) error {
 	}
 }
 
+// deadlineCtx is one receive context per status interval, not one per
+// message (a large transaction is hundreds of thousands of messages).
+type deadlineCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	at     time.Time
+}
+
+// until returns a context of parent that ends at at.
+func (d *deadlineCtx) until(parent context.Context, at time.Time) context.Context {
+	if d.ctx == nil || !d.at.Equal(at) {
+		d.stop()
+		d.ctx, d.cancel = context.WithDeadline(parent, at)
+		d.at = at
+	}
+	return d.ctx
+}
+
+func (d *deadlineCtx) stop() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
 // session is the decoding state of one replication connection.
 type session struct {
 	s        *Source
@@ -277,6 +312,13 @@ type session struct {
 	commitLSN  string
 	commitTime string
 	commitAt   time.Time
+
+	// pgoutput v2 streaming: the transaction of the open stream block
+	// (inStream), and the spill of every streamed transaction not yet
+	// committed or aborted, by xid.
+	inStream  bool
+	streamXid uint32
+	spills    map[uint32]*spill
 }
 
 // status sends a standby status update reporting the flush LSN.
@@ -318,6 +360,13 @@ func (ss *session) idle(walEnd pglogrepl.LSN) {
 // push hands r to Read, sending status updates while Read is not taking
 // records.
 func (ss *session) push(ctx context.Context, r runtime.Record) error {
+	// A long transaction is pushed without returning to the receive loop:
+	// keep the status updates (and so the connection) alive meanwhile.
+	if !time.Now().Before(ss.next) {
+		if err := ss.status(ctx); err != nil {
+			return err
+		}
+	}
 	for {
 		t := time.NewTimer(time.Until(ss.next))
 		select {
@@ -335,11 +384,140 @@ func (ss *session) push(ctx context.Context, r runtime.Record) error {
 	}
 }
 
+// handle takes one pgoutput message. Inside a stream block (v2) the
+// changes go to the transaction's spill; everything else is decoded now.
 func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
-	msg, err := pglogrepl.Parse(xld.WALData)
+	data := xld.WALData
+	if len(data) == 0 {
+		return fatalError{errors.New("postgres-cdc: empty pgoutput message")}
+	}
+	if ss.inStream && pglogrepl.MessageType(data[0]) != pglogrepl.MessageTypeStreamStop {
+		return ss.spillMessage(xld.WALStart, data)
+	}
+	var msg pglogrepl.Message
+	var err error
+	if ss.s.proto >= 2 {
+		msg, err = pglogrepl.ParseV2(data, false)
+	} else {
+		msg, err = pglogrepl.Parse(data)
+	}
 	if err != nil {
 		return fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: %w", err)}
 	}
+	switch m := msg.(type) {
+	case *pglogrepl.StreamStartMessageV2:
+		ss.inStream, ss.streamXid = true, m.Xid
+		if sp := ss.spills[m.Xid]; sp != nil && m.FirstSegment == 1 {
+			// The server starts this transaction over: forget what was kept.
+			_ = sp.close()
+			delete(ss.spills, m.Xid)
+		}
+		if ss.spills[m.Xid] == nil {
+			ss.spills[m.Xid] = newSpill("", m.Xid)
+		}
+		return nil
+	case *pglogrepl.StreamStopMessageV2:
+		ss.inStream = false
+		return nil
+	case *pglogrepl.StreamAbortMessageV2:
+		sp := ss.spills[m.Xid]
+		if sp == nil {
+			return nil
+		}
+		if m.SubXid != 0 && m.SubXid != m.Xid {
+			sp.abortSub(m.SubXid)
+			return nil
+		}
+		delete(ss.spills, m.Xid)
+		return sp.close()
+	case *pglogrepl.StreamCommitMessageV2:
+		return ss.streamCommit(ctx, m)
+	}
+	return ss.apply(ctx, v1Message(msg), xld.WALStart)
+}
+
+// spillMessage keeps a message of the open stream block in its
+// transaction's spill. Only relations and changes are kept: type messages
+// are not needed (types are looked up by OID), origins and logical
+// decoding messages are not delivered.
+func (ss *session) spillMessage(lsn pglogrepl.LSN, data []byte) error {
+	switch pglogrepl.MessageType(data[0]) {
+	case pglogrepl.MessageTypeRelation, pglogrepl.MessageTypeInsert, pglogrepl.MessageTypeUpdate,
+		pglogrepl.MessageTypeDelete, pglogrepl.MessageTypeTruncate:
+	default:
+		return nil
+	}
+	if len(data) < 5 {
+		return fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: streamed %s message of %d bytes", pglogrepl.MessageType(data[0]), len(data))}
+	}
+	sp := ss.spills[ss.streamXid]
+	if err := sp.add(binary.BigEndian.Uint32(data[1:5]), lsn, data); err != nil {
+		return err
+	}
+	ss.s.spilled.Add(uint64(spillHeader + len(data)))
+	return nil
+}
+
+// streamCommit delivers a committed streamed transaction from its spill,
+// as a v1 commit would deliver it, and then records its commit.
+func (ss *session) streamCommit(ctx context.Context, m *pglogrepl.StreamCommitMessageV2) error {
+	sp := ss.spills[m.Xid]
+	if sp == nil {
+		return fatalError{fmt.Errorf("postgres-cdc: streamed transaction %d committed at %s, but none of it was received: possible data loss", m.Xid, m.CommitLSN)}
+	}
+	delete(ss.spills, m.Xid)
+	defer func() { _ = sp.close() }()
+	ss.inTx, ss.xid = true, m.Xid
+	ss.commitLSN = m.CommitLSN.String()
+	ss.commitAt = m.CommitTime
+	ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
+	err := sp.replay(func(lsn pglogrepl.LSN, data []byte) error {
+		msg, err := pglogrepl.ParseV2(data, true)
+		if err != nil {
+			return fatalError{fmt.Errorf("postgres-cdc: decode streamed pgoutput message: %w", err)}
+		}
+		return ss.apply(ctx, v1Message(msg), lsn)
+	})
+	if err != nil {
+		return err
+	}
+	ss.commit(m.TransactionEndLSN)
+	return nil
+}
+
+// commit ends the current transaction: its records are the ones up to the
+// last offset handed out, its end LSN may be flushed once they are all
+// acknowledged.
+func (ss *session) commit(end pglogrepl.LSN) {
+	s := ss.s
+	ss.inTx = false
+	s.mu.Lock()
+	s.commits = append(s.commits, commitMark{last: s.seq.Load(), end: end})
+	s.advanceLocked()
+	s.mu.Unlock()
+}
+
+// v1Message returns the protocol v1 form of a v2 message (the xid of a
+// streamed change is in the spill entry).
+func v1Message(m pglogrepl.Message) pglogrepl.Message {
+	switch m := m.(type) {
+	case *pglogrepl.RelationMessageV2:
+		return &m.RelationMessage
+	case *pglogrepl.InsertMessageV2:
+		return &m.InsertMessage
+	case *pglogrepl.UpdateMessageV2:
+		return &m.UpdateMessage
+	case *pglogrepl.DeleteMessageV2:
+		return &m.DeleteMessage
+	case *pglogrepl.TruncateMessageV2:
+		return &m.TruncateMessage
+	}
+	return m
+}
+
+// apply decodes one message of a transaction (v1 forms); lsn is the WAL
+// position of the XLogData that carried it.
+func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogrepl.LSN) error {
 	s := ss.s
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
@@ -348,11 +526,7 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		ss.commitAt = m.CommitTime
 		ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
 	case *pglogrepl.CommitMessage:
-		ss.inTx = false
-		s.mu.Lock()
-		s.commits = append(s.commits, commitMark{last: s.seq.Load(), end: m.TransactionEndLSN})
-		s.advanceLocked()
-		s.mu.Unlock()
+		ss.commit(m.TransactionEndLSN)
 	case *pglogrepl.RelationMessage:
 		pk, err := primaryKey(ctx, s.sql, m.RelationID)
 		if err != nil {
@@ -377,7 +551,7 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		if err != nil {
 			return err
 		}
-		return ss.emit(ctx, rel, runtime.OpInsert, nil, after, toast, xld.WALStart)
+		return ss.emit(ctx, rel, runtime.OpInsert, nil, after, toast, lsn)
 	case *pglogrepl.UpdateMessage:
 		rel, err := ss.rel(m.RelationID)
 		if err != nil {
@@ -397,7 +571,7 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		if err != nil {
 			return err
 		}
-		return ss.emit(ctx, rel, runtime.OpUpdate, before, after, toast, xld.WALStart)
+		return ss.emit(ctx, rel, runtime.OpUpdate, before, after, toast, lsn)
 	case *pglogrepl.DeleteMessage:
 		rel, err := ss.rel(m.RelationID)
 		if err != nil {
@@ -407,14 +581,14 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		if err != nil {
 			return err
 		}
-		return ss.emit(ctx, rel, runtime.OpDelete, before, nil, nil, xld.WALStart)
+		return ss.emit(ctx, rel, runtime.OpDelete, before, nil, nil, lsn)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			rel, err := ss.rel(id)
 			if err != nil {
 				return err
 			}
-			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, xld.WALStart); err != nil {
+			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, lsn); err != nil {
 				return err
 			}
 		}
