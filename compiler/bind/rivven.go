@@ -91,12 +91,16 @@ func init() {
 				StartOffset        any      `json:"start_offset"`
 				RequireTopicExists bool     `json:"require_topic_exists"`
 				MaxWaitMs          int      `json:"max_wait_ms"`
+				SessionTimeoutMs   int      `json:"session_timeout_ms"`
+				HeartbeatMs        int      `json:"heartbeat_interval_ms"`
+				RebalanceTimeoutMs int      `json:"rebalance_timeout_ms"`
 			}
 			if err := decodeInto(v, &j); err != nil {
 				return nil, err
 			}
 			cfg := source.Config{Broker: BrokerConn(n), Topics: j.Topics, ConsumerGroup: j.ConsumerGroup,
-				StartOffset: "earliest", RequireTopicExists: j.RequireTopicExists, MaxWaitMs: j.MaxWaitMs}
+				StartOffset: "earliest", RequireTopicExists: j.RequireTopicExists, MaxWaitMs: j.MaxWaitMs,
+				SessionTimeoutMs: j.SessionTimeoutMs, HeartbeatIntervalMs: j.HeartbeatMs, RebalanceTimeoutMs: j.RebalanceTimeoutMs}
 			switch so := j.StartOffset.(type) {
 			case string:
 				cfg.StartOffset = so

@@ -43,6 +43,16 @@ type Config struct {
 	DiscardRecords bool
 	// Fault, if set, is consulted for every decoded request.
 	Fault FaultFunc
+	// GroupRebalanceDelay is the least time a consumer group's join phase
+	// lasts, so that members starting together land in one generation
+	// (default 20 ms; see the group coordinator in the package doc).
+	GroupRebalanceDelay time.Duration
+	// RivvendGroupTiming makes the group coordinator time rebalances as
+	// rivvend 0.0.22 does: JoinGroup is answered at once with the members
+	// known so far, (re)joining or leaving a stable group bumps the
+	// generation (its other members see ILLEGAL_GENERATION), and SyncGroup
+	// waits for the leader's. The default is Kafka's join barrier.
+	RivvendGroupTiming bool
 }
 
 // Stats counts what the server saw.
@@ -68,7 +78,8 @@ type Server struct {
 	wg     sync.WaitGroup
 	done   chan struct{}
 
-	st store
+	st     store
+	groups coordinator
 }
 
 // Start listens on 127.0.0.1:0 and serves until Close.
@@ -97,6 +108,10 @@ func Start(cfg Config) (*Server, error) {
 		s.creds[u] = cr
 	}
 	s.st.init(cfg)
+	if cfg.GroupRebalanceDelay == 0 {
+		cfg.GroupRebalanceDelay = 20 * time.Millisecond
+	}
+	s.groups.init(cfg.GroupRebalanceDelay, cfg.RivvendGroupTiming, s.done)
 	if cfg.Fault != nil {
 		s.SetFault(cfg.Fault)
 	}
@@ -328,6 +343,14 @@ func (s *Server) handle(sess *session, req wire.Request) wire.Response {
 		return s.st.offsetBounds(r)
 	case *wire.GetOffsetForTimestamp:
 		return s.st.offsetForTimestamp(r)
+	case *wire.JoinGroup:
+		return s.groups.joinGroup(r)
+	case *wire.SyncGroup:
+		return s.groups.syncGroup(r)
+	case *wire.Heartbeat:
+		return s.groups.heartbeat(r)
+	case *wire.LeaveGroup:
+		return s.groups.leaveGroup(r)
 	}
 	return errResp("UNSUPPORTED: %v is not implemented by brokertest", req.Kind())
 }

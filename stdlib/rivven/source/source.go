@@ -2,16 +2,20 @@
 // Rivven broker (rivvend) as a consumer group and turns the messages back
 // into records (see decoder for the formats it reads).
 //
-// # Partitions and offsets
+// # Consumer group
 //
-// One Source reads every partition of its topics (found with GetMetadata,
-// re-checked every 30 s so added partitions are picked up). It does not
-// join a group protocol: run one instance per consumer group; the group
-// only names the committed offsets. Each partition starts at the group's
-// committed offset, else at Config.StartOffset ("earliest", the default;
-// "latest"; or "timestamp": the first record at or after
-// Config.StartTimestamp), and that start is committed at once, so a restart
-// before the first acknowledgement resumes there.
+// Sources with the same Config.ConsumerGroup share the partitions of their
+// topics through rivvend's group protocol (JoinGroup, SyncGroup, Heartbeat,
+// LeaveGroup; see group.go for the details): each partition is read by one
+// member at a time, and members joining, leaving (Close) or falling silent
+// for Config.SessionTimeoutMs move partitions between them. The leader
+// assigns round-robin over every partition of every subscribed topic.
+// A partition starts at the group's committed offset, else at
+// Config.StartOffset ("earliest", the default; "latest"; or "timestamp":
+// the first record at or after Config.StartTimestamp), and that start is
+// committed at once, so a restart before the first acknowledgement resumes
+// there. The leader re-reads the topics' partition counts every 30 s (and
+// looks for missing topics sooner) and rebalances when they change.
 //
 // # Positions
 //
@@ -19,18 +23,22 @@
 // position is a (topic, partition, offset) triple and partitions advance
 // independently. So the Source numbers the records it returns itself —
 // consecutive Position.Offsets in the order Read returns them, whichever
-// partition they come from — and keeps a queue from that number to the
-// record's (partition, offset). Numbering starts at the sum of the start
-// offsets of the partitions known at Open: with dense offsets that is the
-// number of records the group has consumed, so positions carry on across
-// restarts (and equal the broker offsets of a single-partition topic read
-// from its beginning). Ack(pos) pops every entry up to pos; since
-// the runtime acknowledges a contiguous prefix of positions and each
-// partition's records enter the queue in offset order, the entries popped
-// for one partition are a prefix of what was read from it, and the next
-// offset to read after the last of them is committed for that partition.
-// A crash replays what was not acknowledged and never skips a record.
-// The broker's committed offsets are the only state: the Source is not
+// partition they come from, and across rebalances — and keeps a queue from
+// that number to the record's (partition, offset). Numbering starts at the
+// sum of the start offsets of the partitions assigned at Open: with dense
+// offsets and a single member that is the number of records the group has
+// consumed, so positions carry on across restarts (and equal the broker
+// offsets of a single-partition topic read from its beginning). Ack(pos)
+// pops every entry up to pos; since the runtime acknowledges a contiguous
+// prefix of positions and each partition's records enter the queue in
+// offset order, the entries popped for one partition are a prefix of what
+// was read from it, and the next offset to read after the last of them is
+// committed for that partition — but only while this member owns the
+// partition: an entry of a partition that a rebalance took away is popped
+// and ignored (its record is read again by the new owner, from the offset
+// this member committed when it gave the partition up). A crash replays
+// what was not acknowledged and never skips a record. The broker's
+// committed offsets are the only state: the Source is not
 // runtime.Resumable.
 //
 // Reading: partitions are read round-robin, at most one Consume per
@@ -70,7 +78,8 @@ type Config struct {
 	Broker broker.Conn
 	// Topics to consume, all partitions of each.
 	Topics []string
-	// ConsumerGroup names the committed offsets.
+	// ConsumerGroup names the group whose members share the partitions,
+	// and its committed offsets.
 	ConsumerGroup string
 	// StartOffset applies to partitions without a committed offset:
 	// "earliest" (default), "latest" or "timestamp".
@@ -82,6 +91,16 @@ type Config struct {
 	RequireTopicExists bool
 	// MaxWaitMs is the long-poll wait; 0 = 1000, at most 30 000.
 	MaxWaitMs int
+	// SessionTimeoutMs: a member whose heartbeats stop for this long is
+	// expelled from the group and its partitions reassigned; 0 = 10 000
+	// (rivvend's default).
+	SessionTimeoutMs int
+	// HeartbeatIntervalMs is the time between heartbeats, below half the
+	// session timeout; 0 = 3 000, or a third of the session timeout if less.
+	HeartbeatIntervalMs int
+	// RebalanceTimeoutMs is how long the group waits for its members to
+	// rejoin in a rebalance; 0 = 30 000 (rivvend's default).
+	RebalanceTimeoutMs int
 	// Retry is the backoff for retriable broker errors.
 	Retry runtime.Retry
 }
@@ -94,7 +113,8 @@ const (
 )
 
 // Source consumes broker topics. Read and Ack may run concurrently (as the
-// runtime does); Open and Close must not overlap them.
+// runtime does); Open and Close must not overlap them. A goroutine started
+// by Open keeps the group membership (heartbeats, rebalances) until Close.
 type Source struct {
 	cfg   Config
 	start time.Time
@@ -105,29 +125,35 @@ type Source struct {
 	dec   decoder
 
 	// read side (the Read goroutine)
-	parts       []*partition
-	pending     []string          // topics not found yet
-	known       map[string]uint32 // partitions known per topic
-	cursor      int
-	nextCheck   time.Time // of pending topics
-	pendingWait time.Duration
-	nextRefresh time.Time // of every topic's partitions
-	waitLog     map[string]bool
+	rparts []*partition // copy of parts as of repoch
+	repoch uint64
+	cursor int
 
-	mu    sync.Mutex // guards the queue and partition ack/commit state
-	next  uint64     // Position.Offset of the next record Read returns
-	head  uint64     // position of queue[qi]
-	queue []ackEntry
-	qi    int
+	grp member // the membership goroutine's state
+
+	cmu sync.Mutex // serializes commits (Ack, rebalance, Close)
+
+	mu     sync.Mutex // guards what follows and partition ack/commit state
+	parts  []*partition
+	epoch  uint64        // bumped with every change of parts or paused
+	paused bool          // a rebalance is running: no reads, no commits
+	wake   chan struct{} // closed and replaced when parts or paused change
+	ackCh  chan struct{} // closed and replaced by every Ack
+	fatal  error         // the membership failed; Read returns it
+	next   uint64        // Position.Offset of the next record Read returns
+	head   uint64        // position of queue[qi]
+	queue  []ackEntry
+	qi     int
 }
 
 type partition struct {
 	topic string
 	id    uint32
-	next  uint64 // next offset to read (Read goroutine)
+	next  uint64 // next offset to read (Read goroutine; set under mu)
 
 	acked     uint64 // next offset after the acknowledged prefix (under mu)
 	committed uint64 // last offset committed (under mu)
+	revoked   bool   // no longer assigned to this member (under mu)
 }
 
 type ackEntry struct {
@@ -151,7 +177,7 @@ func New(cfg Config, log io.Writer) (*Source, error) {
 	if cfg.ConsumerGroup == "" {
 		return nil, errors.New("broker-topic source: no consumer group")
 	}
-	s := &Source{cfg: cfg, logw: log, known: map[string]uint32{}, waitLog: map[string]bool{}}
+	s := &Source{cfg: cfg, logw: log, wake: make(chan struct{}), ackCh: make(chan struct{})}
 	switch cfg.StartOffset {
 	case "", "earliest", "latest":
 	case "timestamp":
@@ -166,6 +192,9 @@ func New(cfg Config, log io.Writer) (*Source, error) {
 	if cfg.MaxWaitMs < 0 || cfg.MaxWaitMs > wire.MaxWaitMsLimit {
 		return nil, fmt.Errorf("broker-topic source: max wait %d ms is out of range 0..%d", cfg.MaxWaitMs, wire.MaxWaitMsLimit)
 	}
+	if err := s.grp.init(cfg); err != nil {
+		return nil, fmt.Errorf("broker-topic source: %w", err)
+	}
 	if log == nil {
 		log = io.Discard
 	}
@@ -173,8 +202,9 @@ func New(cfg Config, log io.Writer) (*Source, error) {
 	return s, nil
 }
 
-// Open connects (failing fast when no bootstrap server answers) and looks
-// up the topics' partitions and start offsets.
+// Open connects (failing fast when no bootstrap server answers), joins the
+// consumer group and looks up the start offsets of the partitions it was
+// assigned.
 func (s *Source) Open(ctx context.Context) error {
 	cl, err := broker.Connect(ctx, s.cfg.Broker, broker.Options{Log: s.logw})
 	if err != nil {
@@ -182,98 +212,91 @@ func (s *Source) Open(ctx context.Context) error {
 	}
 	s.cl = cl
 	s.link.Store(cl.Client)
-	if err := s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, true) }); err != nil {
+	// Group requests get their own connection: a JoinGroup or SyncGroup
+	// may wait for the other members, and a heartbeat must not queue
+	// behind a long poll.
+	gcl, err := broker.Connect(ctx, s.cfg.Broker, broker.Options{Log: s.logw, PoolSize: 1})
+	if err != nil {
 		return err
+	}
+	s.grp.cl = gcl
+	if s.cfg.RequireTopicExists {
+		for _, t := range s.cfg.Topics {
+			err := s.retry(ctx, "look up topics", func() error {
+				_, err := s.cl.GetMetadata(ctx, t)
+				return err
+			})
+			if errors.Is(err, client.ErrUnknownTopic) {
+				return fmt.Errorf("topic %q does not exist (settings.topic.require_topic_exists is set)", t)
+			}
+			if err != nil {
+				return fmt.Errorf("topic %q: %w", t, err)
+			}
+		}
+	}
+	if err := s.join(ctx); err != nil {
+		return fmt.Errorf("join consumer group %q: %w", s.cfg.ConsumerGroup, err)
 	}
 	// Number records from the sum of the partitions' start offsets: the
 	// records the group consumed so far, when offsets are dense.
 	var base uint64
+	s.mu.Lock()
 	for _, p := range s.parts {
 		base += p.next
 	}
-	s.mu.Lock()
 	s.next, s.head = base, base
 	s.mu.Unlock()
+	s.startMembership()
 	return nil
 }
 
-// Close commits what was acknowledged and not yet committed, and closes
-// the connections.
+// Close stops the membership, commits what was acknowledged and not yet
+// committed (unless the membership lapsed: the partitions may belong to
+// another member by now), leaves the group and closes the connections.
 func (s *Source) Close() error {
 	if s.cl == nil {
 		return nil
 	}
+	s.stopMembership()
 	ctx, cancel := context.WithTimeout(context.Background(), commitOnClose)
 	defer cancel()
-	// Committing an offset again is harmless, so a commit whose reply was
-	// lost (a dropped connection) is retried until the close deadline.
-	err := s.commit(ctx)
-	for wait := 20 * time.Millisecond; err != nil && client.IsRetriable(err) && ctx.Err() == nil; wait = min(2*wait, 500*time.Millisecond) {
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
+	var err error
+	if s.grp.owns() {
+		s.pause()
+		err = s.commitRetrying(ctx)
+	} else if s.grp.id != "" {
+		s.log.Warn("rivven: consumer group membership lapsed; not committing on close",
+			"group", s.cfg.ConsumerGroup, "member", s.grp.id)
+	}
+	if s.grp.cl != nil {
+		if s.grp.id != "" {
+			if lerr := s.grp.cl.LeaveGroup(ctx, s.cfg.ConsumerGroup, s.grp.id); lerr != nil {
+				s.log.Warn("rivven: leave consumer group failed", "group", s.cfg.ConsumerGroup, "member", s.grp.id, "error", lerr.Error())
+			}
 		}
-		err = s.commit(ctx)
+		s.grp.cl.Close()
 	}
 	s.cl.Close()
+	s.cl, s.grp.cl, s.grp.id = nil, nil, ""
 	if err != nil {
 		return fmt.Errorf("commit offsets of group %q: %w", s.cfg.ConsumerGroup, err)
 	}
 	return nil
 }
 
-// resolve looks up the topics not found yet (after 50 ms, then twice as
-// long each time up to 2 s) and refreshes
-// the partition counts of all topics (every 30 s, and when force is set).
-func (s *Source) resolve(ctx context.Context, force bool) error {
-	now := time.Now()
-	all := force || !now.Before(s.nextRefresh)
-	if !all && (len(s.pending) == 0 || now.Before(s.nextCheck)) {
-		return nil
-	}
-	check := s.pending
-	if all {
-		check = s.cfg.Topics
-	}
-	for _, t := range check {
-		n, err := s.cl.GetMetadata(ctx, t)
-		if errors.Is(err, client.ErrUnknownTopic) {
-			if s.cfg.RequireTopicExists {
-				return fmt.Errorf("topic %q does not exist (settings.topic.require_topic_exists is set)", t)
-			}
-			if s.known[t] == 0 && !s.waitLog[t] {
-				s.waitLog[t] = true
-				s.log.Info("rivven: waiting for topic to be created", "topic", t, "group", s.cfg.ConsumerGroup)
-			}
-			continue
+// commitRetrying commits, retrying retriable errors until ctx ends.
+// Committing an offset again is harmless, so a commit whose reply was lost
+// (a dropped connection) is simply sent again.
+func (s *Source) commitRetrying(ctx context.Context) error {
+	err := s.commit(ctx, true)
+	for wait := 20 * time.Millisecond; err != nil && client.IsRetriable(err) && ctx.Err() == nil; wait = min(2*wait, 500*time.Millisecond) {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
 		}
-		if err != nil {
-			return fmt.Errorf("topic %q: %w", t, err)
-		}
-		for id := s.known[t]; id < n; id++ {
-			p := &partition{topic: t, id: id}
-			if err := s.startOffset(ctx, p); err != nil {
-				return err
-			}
-			s.parts = append(s.parts, p)
-			s.known[t] = id + 1
-		}
+		err = s.commit(ctx, true)
 	}
-	s.pending = s.pending[:0]
-	for _, t := range s.cfg.Topics {
-		if s.known[t] == 0 {
-			s.pending = append(s.pending, t)
-		}
-	}
-	s.pendingWait = min(max(2*s.pendingWait, pendingFirst), pendingMax)
-	if len(s.pending) == 0 {
-		s.pendingWait = 0
-	}
-	s.nextCheck = now.Add(s.pendingWait)
-	if all {
-		s.nextRefresh = now.Add(metadataEvery)
-	}
-	return nil
+	return err
 }
 
 // startOffset sets p's first offset: the committed one, else start_offset
@@ -308,15 +331,13 @@ func (s *Source) startOffset(ctx context.Context, p *partition) error {
 			return fmt.Errorf("commit start offset of group %q on %s/%d: %w", g, p.topic, p.id, err)
 		}
 	}
-	p.next = off
-	s.mu.Lock()
-	p.acked, p.committed = off, off
-	s.mu.Unlock()
+	p.next, p.acked, p.committed = off, off, off
 	return nil
 }
 
-// Read returns the next records of any partition, blocking until there is
-// at least one or ctx ends.
+// Read returns the next records of the partitions this member owns,
+// blocking until there is at least one or ctx ends. During a rebalance it
+// waits.
 func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
@@ -325,26 +346,39 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		if err := s.retry(ctx, "look up topics", func() error { return s.resolve(ctx, false) }); err != nil {
+		s.mu.Lock()
+		if s.fatal != nil {
+			err := s.fatal
+			s.mu.Unlock()
 			return 0, err
 		}
-		if len(s.parts) == 0 {
-			if err := sleep(ctx, time.Until(s.nextCheck)); err != nil {
-				return 0, err
+		if s.repoch != s.epoch {
+			s.rparts = append(s.rparts[:0], s.parts...)
+			s.repoch = s.epoch
+			s.cursor = 0
+		}
+		paused, wake := s.paused, s.wake
+		s.mu.Unlock()
+		if paused || len(s.rparts) == 0 {
+			select {
+			case <-wake:
+			case <-ctx.Done():
+				return 0, ctx.Err()
 			}
 			continue
 		}
+		parts := s.rparts
 		n := 0
-		if len(s.parts) > 1 {
-			for i := 0; i < len(s.parts) && n < len(batch); i++ {
-				p := s.parts[(s.cursor+i)%len(s.parts)]
+		if len(parts) > 1 {
+			for i := 0; i < len(parts) && n < len(batch); i++ {
+				p := parts[(s.cursor+i)%len(parts)]
 				k, err := s.consume(ctx, p, batch[n:], 0)
 				if err != nil {
 					return n, err
 				}
 				n += k
 			}
-			s.cursor = (s.cursor + 1) % len(s.parts)
+			s.cursor = (s.cursor + 1) % len(parts)
 			if n > 0 {
 				return n, nil
 			}
@@ -353,17 +387,19 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 		if wait == 0 {
 			wait = time.Second
 		}
-		if len(s.parts) > 1 {
+		if len(parts) > 1 {
 			wait = min(wait, 200*time.Millisecond)
 		}
-		n, err := s.consume(ctx, s.parts[s.cursor], batch, wait)
+		n, err := s.consume(ctx, parts[s.cursor], batch, wait)
 		if n > 0 || err != nil {
 			return n, err
 		}
 	}
 }
 
-// consume reads up to len(dst) records of p into dst.
+// consume reads up to len(dst) records of p into dst. Records that arrive
+// after a rebalance paused reading, or after p was revoked, are dropped
+// unread (p.next stays, so nothing is skipped).
 func (s *Source) consume(ctx context.Context, p *partition, dst []runtime.Record, wait time.Duration) (int, error) {
 	var msgs []wire.MessageData
 	err := s.retry(ctx, "consume "+p.topic, func() error {
@@ -378,7 +414,9 @@ func (s *Source) consume(ctx context.Context, p *partition, dst []runtime.Record
 			}
 			s.log.Warn("rivven: offset out of range; restarting the partition at its earliest offset",
 				"topic", p.topic, "partition", p.id, "offset", p.next, "earliest", earliest, "latest", latest)
+			s.mu.Lock()
 			p.next = earliest
+			s.mu.Unlock()
 			return runtime.Retriable(err)
 		}
 		return err
@@ -397,22 +435,28 @@ func (s *Source) consume(ctx context.Context, p *partition, dst []runtime.Record
 		s.dec.decode(&dst[i], p.topic, &msgs[i])
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused || p.revoked {
+		return 0, nil
+	}
 	for i := range msgs[:n] {
 		dst[i].Position = runtime.Position{Offset: s.next}
 		s.next++
 		s.queue = append(s.queue, ackEntry{p: p, off: msgs[i].Offset})
 	}
-	s.mu.Unlock()
 	p.next = msgs[n-1].Offset + 1
 	return n, nil
 }
 
-// Ack commits, per partition, the offset after the acknowledged prefix.
+// Ack commits, per owned partition, the offset after the acknowledged
+// prefix. Entries of revoked partitions are popped without effect.
 func (s *Source) Ack(ctx context.Context, pos runtime.Position) error {
 	s.mu.Lock()
 	for s.qi < len(s.queue) && s.head <= pos.Offset {
 		e := s.queue[s.qi]
-		e.p.acked = e.off + 1
+		if !e.p.revoked {
+			e.p.acked = e.off + 1
+		}
 		s.queue[s.qi] = ackEntry{}
 		s.qi++
 		s.head++
@@ -421,8 +465,10 @@ func (s *Source) Ack(ctx context.Context, pos runtime.Position) error {
 		s.queue = append(s.queue[:0], s.queue[s.qi:]...)
 		s.qi = 0
 	}
+	close(s.ackCh)
+	s.ackCh = make(chan struct{})
 	s.mu.Unlock()
-	err := s.commit(ctx)
+	err := s.commit(ctx, false)
 	if err != nil && client.IsRetriable(err) && ctx.Err() == nil {
 		// The offsets stay acknowledged: the next Ack (or Close) commits
 		// them; a crash before then only replays.
@@ -432,9 +478,16 @@ func (s *Source) Ack(ctx context.Context, pos runtime.Position) error {
 	return err
 }
 
-// commit commits every partition whose acknowledged offset moved.
-func (s *Source) commit(ctx context.Context) error {
+// commit commits every owned partition whose acknowledged offset moved.
+// During a rebalance only the rebalance itself commits (rebalancing set).
+func (s *Source) commit(ctx context.Context, rebalancing bool) error {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
 	s.mu.Lock()
+	if s.paused && !rebalancing {
+		s.mu.Unlock()
+		return nil
+	}
 	var todo []*partition
 	for _, p := range s.parts {
 		if p.acked > p.committed {

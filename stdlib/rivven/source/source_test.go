@@ -109,6 +109,9 @@ func newSource(t testing.TB, addr string, cfg Config) *Source {
 		cfg.ConsumerGroup = "g"
 	}
 	cfg.MaxWaitMs = 20
+	if cfg.SessionTimeoutMs == 0 {
+		cfg.SessionTimeoutMs, cfg.HeartbeatIntervalMs, cfg.RebalanceTimeoutMs = 1000, 50, 2000
+	}
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +202,10 @@ func TestPositionsAndCommits(t *testing.T) {
 			t.Errorf("partition %d committed %d, want 10", p, got)
 		}
 	}
-	// A new source of the group starts there.
+	// A new source of the group (after this one left) starts there.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	publish(t, c, "t", 1, 10, 1)
 	s2 := newSource(t, b.Addr(), Config{Topics: []string{"t"}})
 	if r := readN(t, s2, 1); row(r[0]) != `{"v":10,"p":1}` || r[0].Position.Offset != 30 {
