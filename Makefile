@@ -41,8 +41,13 @@ golden:
 
 ## bench: benchmarks with ratios against baselines measured in the same run
 BENCHTIME ?= 1s
+# PostgreSQL slot drains: one op is one row; the baseline is pg_recvlogical.
+PG_BULK_ROWS ?= 1000000
+PG_SINGLE_ROWS ?= 100000
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./schemas | $(GO) run ./cmd/benchratio
+	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./schemas ./stdlib/schemaformat && \
+	  $(GO) test -run '^$$' -bench 'SlotDrainBulk' -benchtime $(PG_BULK_ROWS)x ./stdlib/postgres/cdc && \
+	  $(GO) test -run '^$$' -bench 'SlotDrainSingles' -benchtime $(PG_SINGLE_ROWS)x ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s

@@ -98,7 +98,7 @@ func ackAll(t *testing.T, s *Source, recs []runtime.Record) {
 	}
 }
 
-func conn(t *testing.T, db string) *pgx.Conn {
+func conn(t testing.TB, db string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), cluster.DSN(db))
 	if err != nil {
