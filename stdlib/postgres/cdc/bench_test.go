@@ -141,4 +141,3 @@ func peakRSS() int64 {
 	}
 	return 0
 }
-
