@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/jackc/pglogrepl"
 
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -19,6 +22,9 @@ type marker struct {
 	// snapshot begins, until every snapshot record is acknowledged), "done",
 	// or "skipped" (snapshot_mode never).
 	Snapshot string `json:"snapshot"`
+	// Flushed is the highest flush position ever reported to the server
+	// for this slot, written before it is reported ("" before the first).
+	Flushed string `json:"flushed,omitempty"`
 }
 
 // Snapshot states of a marker.
@@ -69,17 +75,31 @@ func (s *Source) loadMarker() (*marker, error) {
 // the marker: the slot was dropped on purpose). Without a state blob it
 // does nothing.
 func (s *Source) saveMarker(snapshot string) error {
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	if snapshot == "" {
+		s.recorded = 0
+	}
+	return s.writeMarkerLocked(snapshot, s.recorded)
+}
+
+// writeMarkerLocked writes the marker; s.markMu is held.
+func (s *Source) writeMarkerLocked(snapshot string, flushed pglogrepl.LSN) error {
 	if s.blob == nil {
 		return nil
 	}
 	m := marker{Slot: s.cfg.SlotName, Database: s.cfg.Database, Snapshot: snapshot}
+	if flushed != 0 {
+		m.Flushed = flushed.String()
+	}
 	if snapshot == "" {
 		m = marker{}
 	}
 	b, _ := json.Marshal(m)
 	if err := s.blob.Put(b); err != nil {
-		return fmt.Errorf("postgres-cdc: record snapshot state %q: %w", snapshot, err)
+		return fmt.Errorf("postgres-cdc: record the state of slot %q: %w", s.cfg.SlotName, err)
 	}
+	s.markSnap = snapshot
 	return nil
 }
 
@@ -91,9 +111,38 @@ func (s *Source) markSnapshotDone() error {
 	if s.marked {
 		return nil
 	}
-	if err := s.saveMarker(snapDone); err != nil {
+	if err := s.writeMarkerLocked(snapDone, s.recorded); err != nil {
 		return err
 	}
 	s.marked = true
 	return nil
+}
+
+// recordWait is the least time between two writes of the flush position
+// to the marker; status updates in between report the recorded one.
+const recordWait = 500 * time.Millisecond
+
+// reportable returns the flush position a status update may report: flush
+// once the marker records it (written first, at most every recordWait, or
+// at once when final), else the last recorded position. So the server's
+// confirmed_flush_lsn never passes what the marker says, and a slot found
+// beyond it at the next start was advanced or re-created by someone else.
+// Without a state blob it returns flush.
+func (s *Source) reportable(flush pglogrepl.LSN, final bool) (pglogrepl.LSN, error) {
+	if s.blob == nil {
+		return flush, nil
+	}
+	s.markMu.Lock()
+	defer s.markMu.Unlock()
+	if flush <= s.recorded {
+		return flush, nil
+	}
+	if !final && time.Since(s.recordedAt) < recordWait {
+		return s.recorded, nil
+	}
+	if err := s.writeMarkerLocked(s.markSnap, flush); err != nil {
+		return s.recorded, err
+	}
+	s.recorded, s.recordedAt = flush, time.Now()
+	return flush, nil
 }

@@ -2,10 +2,14 @@ package cdc
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pglogrepl"
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/runtime/state"
@@ -201,5 +205,66 @@ func TestSourceLagInWALBytes(t *testing.T) {
 			t.Fatal("lag did not shrink after the acknowledgement")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestSlotRecreatedWhileStoppedIsDataLoss(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE rc (id int PRIMARY KEY)`, `INSERT INTO rc VALUES (1)`)
+	cfg := config(db, "rc")
+	blob := newBlob(t)
+	s := openState(t, cfg, blob)
+	ackAll(t, s, read(t, s, 1))
+	cluster.Exec(t, db, `INSERT INTO rc VALUES (2)`)
+	ackAll(t, s, read(t, s, 1))
+	waitFlush(t, db, func(string) bool { return strings.Contains(markerOf(t, blob), `"flushed"`) })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := markerOf(t, blob); !strings.Contains(m, `"flushed":"`) {
+		t.Fatalf("marker %s records no flushed position", m)
+	}
+	// Someone drops and re-creates the slot; a change in between is lost to it.
+	cluster.Exec(t, db, `SELECT pg_drop_replication_slot('s1')`, `INSERT INTO rc VALUES (3)`,
+		`SELECT pg_create_logical_replication_slot('s1', 'pgoutput')`, `INSERT INTO rc VALUES (4)`)
+	s2, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.UseState(blob)
+	err = s2.Open(context.Background())
+	_ = s2.Close()
+	if err == nil || !strings.Contains(err.Error(), "advanced or re-created by someone else") || !strings.Contains(err.Error(), "possible data loss") {
+		t.Fatalf("open after the slot was re-created: %v", err)
+	}
+	// when_needed takes a new snapshot (rows 1..4), then streams.
+	cfg.SnapshotMode = SnapshotWhenNeeded
+	s3 := openState(t, cfg, blob)
+	recs := read(t, s3, 4)
+	if got := ops(recs); got != "ssss" {
+		t.Fatalf("when_needed after a re-created slot: %q", got)
+	}
+}
+
+func TestConfirmedNeverPassesTheMarker(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE cm (id int PRIMARY KEY)`)
+	blob := newBlob(t)
+	s := openState(t, config(db, "cm"), blob)
+	for i := 1; i <= 20; i++ {
+		cluster.Exec(t, db, fmt.Sprintf(`INSERT INTO cm VALUES (%d)`, i))
+		ackAll(t, s, read(t, s, 1))
+		var m marker
+		v, _, _ := blob.Get()
+		_ = json.Unmarshal(v, &m)
+		rec, _ := pglogrepl.ParseLSN(m.Flushed)
+		got, _ := pglogrepl.ParseLSN(confirmedFlush(t, db, "s1"))
+		if m.Flushed != "" && got > rec {
+			t.Fatalf("confirmed_flush_lsn %s is past the recorded %s", got, rec)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m := markerOf(t, blob); !strings.Contains(m, `"flushed":"`) {
+		t.Fatalf("after 20 acknowledged transactions the marker records no flushed position: %s", m)
 	}
 }

@@ -47,8 +47,11 @@ type Source struct {
 
 	blob   runtime.StateBlob // settings.state_dir blob; nil without one
 	log    *slog.Logger
-	markMu sync.Mutex
-	marked bool // the marker records the snapshot as done
+	markMu     sync.Mutex
+	marked     bool          // the marker records the snapshot as done
+	markSnap   string        // the marker's snapshot state
+	recorded   pglogrepl.LSN // the marker's flushed position
+	recordedAt time.Time
 
 	// streaming
 	proto    int // pgoutput protocol version (1 or 2)
@@ -176,6 +179,26 @@ func (s *Source) open(ctx context.Context) error {
 		}
 		st = slotState{}
 	}
+	if m != nil {
+		s.markSnap = m.Snapshot
+		if m.Flushed != "" {
+			if s.recorded, err = pglogrepl.ParseLSN(m.Flushed); err != nil {
+				return fmt.Errorf("postgres-cdc: state file %s: flushed position %q: %w", s.blob.Where(), m.Flushed, err)
+			}
+		}
+	}
+	if st.exists && m != nil && s.recorded != 0 && st.confirmed > s.recorded {
+		// This pipeline never confirmed past s.recorded: someone else
+		// advanced the slot, or dropped and re-created it.
+		if mode != SnapshotWhenNeeded && mode != SnapshotAlways {
+			return fmt.Errorf("postgres-cdc: replication slot %q is at %s, past %s, the last position this pipeline confirmed (%s): "+
+				"it was advanced or re-created by someone else, and the changes in between were never delivered (possible data loss); "+
+				"to take a new snapshot set snapshot_mode: when_needed (once), or delete that file", s.cfg.SlotName, st.confirmed, s.recorded, s.blob.Where())
+		}
+		s.logger().Warn("replication slot is past the last position this pipeline confirmed (advanced or re-created by someone else); taking a new snapshot",
+			"slot", s.cfg.SlotName, "slot_position", st.confirmed.String(), "confirmed", s.recorded.String())
+		m, s.recorded = nil, 0 // as if nothing were recorded: snapshot again
+	}
 	if st.exists {
 		if err := st.usable(s.cfg); err != nil {
 			return err
@@ -233,6 +256,10 @@ func (s *Source) open(ctx context.Context) error {
 	}
 	// Recorded before the slot exists: a crash from here until the snapshot
 	// is acknowledged leaves "pending", and the next start snapshots again.
+	// A new slot starts with no confirmed position of ours.
+	s.markMu.Lock()
+	s.recorded = 0
+	s.markMu.Unlock()
 	if err := s.saveMarker(mark); err != nil {
 		return err
 	}

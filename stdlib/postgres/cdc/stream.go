@@ -330,7 +330,14 @@ func (ss *session) status(ctx context.Context) error {
 	if flush == 0 {
 		return nil
 	}
-	err := pglogrepl.SendStandbyStatusUpdate(ctx, ss.conn, pglogrepl.StandbyStatusUpdate{
+	flush, err := ss.s.reportable(flush, ctx.Err() != nil || ctx == context.Background())
+	if err != nil {
+		return err
+	}
+	if flush == 0 {
+		return nil
+	}
+	err = pglogrepl.SendStandbyStatusUpdate(ctx, ss.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: flush, WALFlushPosition: flush, WALApplyPosition: flush, ClientTime: time.Now(),
 		// The server answers with a keepalive carrying its WAL position,
 		// which lets an idle slot advance (see idle).
