@@ -45,8 +45,8 @@ type Source struct {
 	// snapshot state (Read's goroutine)
 	snap *snapshot
 
-	blob   runtime.StateBlob // settings.state_dir blob; nil without one
-	log    *slog.Logger
+	blob       runtime.StateBlob // settings.state_dir blob; nil without one
+	log        *slog.Logger
 	markMu     sync.Mutex
 	marked     bool          // the marker records the snapshot as done
 	markSnap   string        // the marker's snapshot state
