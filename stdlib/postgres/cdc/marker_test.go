@@ -100,7 +100,13 @@ func TestExistingSlotWithoutRecordedSnapshotSnapshotsAgain(t *testing.T) {
 	if got := ops(recs); got != "sssssi" {
 		t.Fatalf("ops after a restart without state = %q, want a full snapshot then the insert", got)
 	}
-	if id := recs[5].After[0].AsInt(); id != 5 {
+	// Row 4's acknowledgement may not have reached the server before the
+	// stop (at-least-once): then it comes again, before 5.
+	id := recs[5].After[0].AsInt()
+	if id == 4 {
+		id = read(t, s2, 1)[0].After[0].AsInt()
+	}
+	if id != 5 {
 		t.Fatalf("streamed id %d, want 5", id)
 	}
 }
