@@ -142,13 +142,16 @@ type Registry struct {
 	Username, Password string
 	// Listen, when set, serves the embedded registry's REST API there.
 	Listen string
+	// Topic is the broker topic of the embedded registry's log (when a
+	// broker is configured); "" = the default.
+	Topic string
 	// Needed: a sink's format (avro) needs the registry.
 	Needed bool
 }
 
 // Configured reports whether the process needs or declares a registry.
 func (r Registry) Configured() bool {
-	return r.Needed || r.Mode != "" || r.URL != "" || r.Listen != "" || r.Compatibility != ""
+	return r.Needed || r.Mode != "" || r.URL != "" || r.Listen != "" || r.Compatibility != "" || r.Topic != ""
 }
 
 // DefaultShutdownTimeout is the grace period of a graceful stop.

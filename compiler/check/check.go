@@ -98,6 +98,11 @@ func (c *checker) run() {
 		}
 	}
 	c.desugar()
+	if n := root.Get("broker"); n != nil {
+		if conn := bind.BrokerConn(n); conn.Validate() == nil { // errors are reported where the section is used
+			c.out.Broker = &conn
+		}
+	}
 	c.collectEnv(root, nil) // after validation, which may retype quoted ${VAR}s
 	sort.Slice(c.out.Pipelines, func(i, j int) bool { return c.out.Pipelines[i].Name < c.out.Pipelines[j].Name })
 	sort.Slice(c.out.Sources, func(i, j int) bool { return c.out.Sources[i].Name < c.out.Sources[j].Name })
@@ -486,6 +491,7 @@ func registrySettings(r *config.Node) runtime.Registry {
 	out.Compatibility = strings.ToUpper(str(r.Get("compatibility")))
 	out.URL = str(r.Get("url"))
 	out.Listen = str(r.Get("listen"))
+	out.Topic = str(r.Get("topic"))
 	if a := r.Get("auth"); a != nil && a.Kind == config.Map {
 		out.Username, out.Password = str(a.Get("username")), str(a.Get("password"))
 	}
@@ -562,9 +568,12 @@ func (c *checker) typedFormat(cfg *config.Node, path []string) {
 	if reg.Mode == "external" {
 		return
 	}
+	if c.file.Root.Get("broker") != nil {
+		return // the embedded registry keeps its log on the broker
+	}
 	if sd := c.file.Root.Lookup("settings", "state_dir"); sd == nil || sd.Kind != config.String || sd.Text == "" {
 		c.errs.Add(f.Pos, source.CodeInvalidValue, config.JoinPath(path),
-			"format %s needs a schema registry: the embedded one (schema_registry.mode: embedded, the default) keeps its schemas under settings.state_dir, which is not set; set it, or use schema_registry: {mode: external, url: …}", f.Text)
+			"format %s needs a schema registry: the embedded one (schema_registry.mode: embedded, the default) keeps its schemas on the broker (top-level `broker` section) or under settings.state_dir, and neither is set; set one, or use schema_registry: {mode: external, url: …}", f.Text)
 	}
 }
 

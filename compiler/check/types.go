@@ -11,6 +11,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 )
 
 // Config is a checked config: every pipeline resolved, in name order.
@@ -27,6 +28,9 @@ type Config struct {
 	// Secrets are the texts substituted from environment variables; dumps
 	// and messages must never show them.
 	Secrets []string
+	// Broker is the top-level `broker` section (nil without one); the
+	// embedded schema registry keeps its log there.
+	Broker *broker.Conn
 }
 
 // Component is a resolved source or sink.

@@ -7,7 +7,7 @@ import (
 // Build makes the plan of a checked config and runs the passes in their
 // fixed order.
 func Build(c *check.Config) *Plan {
-	p := &Plan{File: c.File, Secrets: c.Secrets, Env: c.Env}
+	p := &Plan{File: c.File, Secrets: c.Secrets, Env: c.Env, Broker: c.Broker}
 	for _, cp := range c.Pipelines {
 		pp := &Pipeline{
 			Name:     cp.Name,

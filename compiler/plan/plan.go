@@ -10,6 +10,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 )
 
 // Plan is every pipeline of one config.
@@ -28,6 +29,9 @@ type Plan struct {
 	// Secrets are texts that came from environment variables. Dump hides
 	// them; back ends must not bake them into artefacts.
 	Secrets []string
+	// Broker is the top-level `broker` section (nil without one), where
+	// the embedded schema registry keeps its log.
+	Broker *broker.Conn
 }
 
 // Pipeline is one source → stages → sink flow.

@@ -131,7 +131,7 @@ func TestNoRegistry(t *testing.T) {
 
 func TestOpenEmbeddedKeepsIDsAndServesREST(t *testing.T) {
 	dir := t.TempDir()
-	h, err := Open(runtime.Registry{Listen: "127.0.0.1:0"}, dir)
+	h, err := Open(runtime.Registry{Listen: "127.0.0.1:0"}, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestOpenEmbeddedKeepsIDsAndServesREST(t *testing.T) {
 	}
 	h.Close()
 
-	h2, err := Open(runtime.Registry{}, dir)
+	h2, err := Open(runtime.Registry{}, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +160,10 @@ func TestOpenEmbeddedKeepsIDsAndServesREST(t *testing.T) {
 	if err != nil || !strings.Contains(s.Text, `"name":"users"`) || !strings.Contains(s.Text, `"default":null`) {
 		t.Fatalf("after restart id %d = %+v, %v", id, s, err)
 	}
-	if _, err := Open(runtime.Registry{}, ""); err == nil || !strings.Contains(err.Error(), "state_dir") {
+	if _, err := Open(runtime.Registry{}, "", nil); err == nil || !strings.Contains(err.Error(), "state_dir") {
 		t.Fatalf("embedded without state_dir: %v", err)
 	}
-	if _, err := Open(runtime.Registry{Mode: "external"}, ""); err == nil || !strings.Contains(err.Error(), "url") {
+	if _, err := Open(runtime.Registry{Mode: "external"}, "", nil); err == nil || !strings.Contains(err.Error(), "url") {
 		t.Fatalf("external without url: %v", err)
 	}
 }

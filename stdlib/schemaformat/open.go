@@ -12,6 +12,7 @@ import (
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/schemas"
 	"github.com/rivven/rivven-connect/schemas/registry"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 )
 
 // Dir is the directory under settings.state_dir where the embedded
@@ -40,11 +41,12 @@ func (h *Handle) Close() error {
 }
 
 // Open opens the registry cfg describes. The embedded one (the default)
-// keeps its log under stateDir/schema-registry and, with cfg.Listen,
-// serves the Confluent REST API there; the external one is a client of
+// keeps its log on the broker conn describes (topic cfg.Topic, default
+// DefaultTopic) when conn is not nil, else under stateDir/schema-registry,
+// and with cfg.Listen serves the Confluent REST API there; the external one is a client of
 // cfg.URL. Nothing is contacted for an external registry until the first
 // schema is registered.
-func Open(cfg runtime.Registry, stateDir string) (*Handle, error) {
+func Open(cfg runtime.Registry, stateDir string, conn *broker.Conn) (*Handle, error) {
 	level := schemas.Compatibility("")
 	if cfg.Compatibility != "" {
 		var err error
@@ -66,12 +68,24 @@ func Open(cfg runtime.Registry, stateDir string) (*Handle, error) {
 	default:
 		return nil, fmt.Errorf("schema_registry: unknown mode %q (embedded or external)", cfg.Mode)
 	}
-	if stateDir == "" {
-		return nil, errors.New("schema_registry: the embedded registry keeps its schemas under settings.state_dir, which is not set (set it, or use mode: external)")
-	}
-	store, err := registry.OpenFileStore(filepath.Join(stateDir, Dir))
-	if err != nil {
-		return nil, fmt.Errorf("schema_registry: %w", err)
+	var store registry.Store
+	switch {
+	case conn != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		bs, err := OpenBrokerStore(ctx, *conn, cfg.Topic)
+		if err != nil {
+			return nil, fmt.Errorf("schema_registry: %w", err)
+		}
+		store = bs
+	case stateDir != "":
+		fs, err := registry.OpenFileStore(filepath.Join(stateDir, Dir))
+		if err != nil {
+			return nil, fmt.Errorf("schema_registry: %w", err)
+		}
+		store = fs
+	default:
+		return nil, errors.New("schema_registry: the embedded registry keeps its schemas on the broker (top-level `broker` section) or under settings.state_dir; neither is set (set one, or use mode: external)")
 	}
 	reg, err := registry.Open(registry.Options{Store: store, Compatibility: level, Formats: Protobuf})
 	if err != nil {

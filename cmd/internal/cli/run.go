@@ -46,7 +46,7 @@ func (e *env) runPlan(p *plan.Plan, o *options, cmd string) int {
 	}
 	rtEnv := runtime.Env{Now: now, Stdout: e.stdout, Stderr: e.stderr}
 	if reg, stateDir := registryOf(p); reg.Configured() {
-		h, err := schemaformat.Open(reg, stateDir)
+		h, err := schemaformat.Open(reg, stateDir, p.Broker)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "rivven-connect %s: %s\n", cmd, runtime.Redactor(p.Secrets)(err.Error()))
 			return exitFailure

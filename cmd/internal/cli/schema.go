@@ -14,6 +14,7 @@ import (
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/schemas/registry"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 	"github.com/rivven/rivven-connect/stdlib/schemaformat"
 )
 
@@ -75,7 +76,7 @@ func init() {
 				return exitFailure
 			}
 			reg, stateDir := registryOf(p)
-			api, closeAPI, err := openSchemaAPI(reg, stateDir)
+			api, closeAPI, err := openSchemaAPI(reg, stateDir, p.Broker)
 			if err != nil {
 				return fail(err)
 			}
@@ -132,7 +133,7 @@ func init() {
 }
 
 // openSchemaAPI opens the configured registry for reading.
-func openSchemaAPI(reg runtime.Registry, stateDir string) (schemaAPI, func(), error) {
+func openSchemaAPI(reg runtime.Registry, stateDir string, conn *broker.Conn) (schemaAPI, func(), error) {
 	if reg.Mode == "external" || reg.Listen != "" {
 		url := reg.URL
 		if reg.Mode != "external" {
@@ -145,7 +146,7 @@ func openSchemaAPI(reg runtime.Registry, stateDir string) (schemaAPI, func(), er
 		return c, func() {}, nil
 	}
 	reg.Listen = ""
-	h, err := schemaformat.Open(reg, stateDir)
+	h, err := schemaformat.Open(reg, stateDir, conn)
 	if err != nil {
 		return nil, nil, err
 	}
