@@ -14,6 +14,7 @@ package schemaformat
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,10 +41,11 @@ type Registry interface {
 // each stream schema it meets once per subject. It is used by one
 // goroutine at a time (a sink's Write); the registry may be shared.
 type Encoder struct {
-	format string
-	reg    Registry
-	cache  map[cacheKey]*entry
-	byText map[string]*entry // subject + "\x00" + schema text
+	format  string
+	reg     Registry
+	cache   map[cacheKey]*entry
+	byText  map[string]*entry // subject + "\x00" + schema text
+	scratch []byte            // a protobuf row before its length prefix
 }
 
 type cacheKey struct {
@@ -52,7 +54,14 @@ type cacheKey struct {
 }
 
 type entry struct {
-	encode func(buf []byte, row []runtime.Value) ([]byte, error)
+	// encode encodes the envelope's values with the envelope codec (the
+	// reference the direct path must match byte for byte).
+	encode func(buf []byte, env []runtime.Value) ([]byte, error)
+	// row encodes one row with a codec of the stream's schema: the
+	// envelope's before and after are nested records (messages) of exactly
+	// that encoding, so the envelope is written directly around it.
+	row    func(buf []byte, row []runtime.Value) ([]byte, error)
+	proto  bool
 	header []byte // the Confluent wire header: magic, id (and protobuf's message indexes)
 }
 
@@ -86,21 +95,101 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 		}
 	}
 	buf = append(buf, en.header...)
-	ns := runtime.Null()
-	if r.Namespace != "" {
-		ns = runtime.String(r.Namespace)
+	var out []byte
+	var err error
+	if en.proto {
+		out, err = e.appendProto(buf, en, r)
+	} else {
+		out, err = appendAvro(buf, en, r)
 	}
-	var ms int64
-	if !r.Time.IsZero() {
-		ms = r.Time.UnixMilli()
-	}
-	env := []runtime.Value{runtime.String(r.Op.String()), runtime.String(r.Stream), ns, runtime.Int(ms),
-		rowObject(r.Schema, r.Before), rowObject(r.Schema, r.After)}
-	out, err := en.encode(buf, env)
 	if err != nil {
 		return buf, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
 	}
 	return out, nil
+}
+
+// envelopeValues are r's envelope as values (the reference encoding).
+func envelopeValues(r *runtime.Record) []runtime.Value {
+	ns := runtime.Null()
+	if r.Namespace != "" {
+		ns = runtime.String(r.Namespace)
+	}
+	ms := timeMillis(r)
+	return []runtime.Value{runtime.String(r.Op.String()), runtime.String(r.Stream), ns, runtime.Int(ms),
+		rowObject(r.Schema, r.Before), rowObject(r.Schema, r.After)}
+}
+
+func timeMillis(r *runtime.Record) int64 {
+	if r.Time.IsZero() {
+		return 0
+	}
+	return r.Time.UnixMilli()
+}
+
+// appendAvro writes the envelope record: op, stream, namespace (union
+// null|string), ts_ms, before and after (unions null|row record).
+func appendAvro(buf []byte, en *entry, r *runtime.Record) ([]byte, error) {
+	buf = avroString(buf, r.Op.String())
+	buf = avroString(buf, r.Stream)
+	if r.Namespace == "" {
+		buf = binary.AppendVarint(buf, 0)
+	} else {
+		buf = avroString(binary.AppendVarint(buf, 1), r.Namespace)
+	}
+	buf = binary.AppendVarint(buf, timeMillis(r))
+	for _, row := range [2][]runtime.Value{r.Before, r.After} {
+		if row == nil {
+			buf = binary.AppendVarint(buf, 0)
+			continue
+		}
+		var err error
+		if buf, err = en.row(binary.AppendVarint(buf, 1), row); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// avroString appends an Avro string (zig-zag length, bytes); Avro's long
+// is binary.AppendVarint's zig-zag varint.
+func avroString(buf []byte, s string) []byte {
+	return append(binary.AppendVarint(buf, int64(len(s))), s...)
+}
+
+// appendProto writes the envelope message as proto.Marshal would: fields
+// 1 op, 2 stream (omitted when empty), 3 namespace (optional), 4 ts_ms
+// (omitted when 0), 5 before and 6 after (length-delimited row messages,
+// omitted when null).
+func (e *Encoder) appendProto(buf []byte, en *entry, r *runtime.Record) ([]byte, error) {
+	str := func(buf []byte, tag byte, s string, always bool) []byte {
+		if s == "" && !always {
+			return buf
+		}
+		buf = append(buf, tag)
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		return append(buf, s...)
+	}
+	buf = str(buf, 1<<3|2, r.Op.String(), false)
+	buf = str(buf, 2<<3|2, r.Stream, false)
+	if r.Namespace != "" {
+		buf = str(buf, 3<<3|2, r.Namespace, true)
+	}
+	if ms := timeMillis(r); ms != 0 {
+		buf = binary.AppendUvarint(append(buf, 4<<3), uint64(ms)) // field 4, varint
+	}
+	for i, row := range [2][]runtime.Value{r.Before, r.After} {
+		if row == nil {
+			continue
+		}
+		var err error
+		if e.scratch, err = en.row(e.scratch[:0], row); err != nil {
+			return buf, err
+		}
+		buf = append(buf, byte(5+i)<<3|2)
+		buf = binary.AppendUvarint(buf, uint64(len(e.scratch)))
+		buf = append(buf, e.scratch...)
+	}
+	return buf, nil
 }
 
 func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Record) (*entry, error) {
@@ -116,7 +205,12 @@ func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Recor
 		if err != nil {
 			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
 		}
+		rc, err := schemas.NewProtobufCodec(r.Schema, name)
+		if err != nil {
+			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		}
 		en.encode, text, typ, indexes = codec.Append, schemas.ProtobufSchema(env, name), registry.TypeProtobuf, codec.MessageIndexes()
+		en.row, en.proto = rc.Append, true
 	default:
 		codec, err := schemas.NewAvroCodec(env, name)
 		if err != nil {
@@ -128,7 +222,11 @@ func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Recor
 		if err != nil {
 			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
 		}
-		en.encode, text, typ = codec.Append, string(js), registry.TypeAvro
+		rc, err := schemas.NewAvroCodec(r.Schema, name)
+		if err != nil {
+			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		}
+		en.encode, en.row, text, typ = codec.Append, rc.Append, string(js), registry.TypeAvro
 	}
 	if en := e.byText[subject+"\x00"+text]; en != nil {
 		e.cache[cacheKey{subject, r.Schema}] = en
