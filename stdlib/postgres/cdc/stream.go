@@ -238,7 +238,11 @@ func (s *Source) session(ctx context.Context) error {
 		}
 		select {
 		case <-s.kick:
-			ss.next = time.Now()
+			// An acknowledgement: report it soon, but not once per
+			// transaction (each update costs the walsender a reply).
+			if n := ss.sent.Add(kickGap); n.Before(ss.next) {
+				ss.next = n
+			}
 		default:
 		}
 		switch m := msg.(type) {
@@ -275,6 +279,10 @@ func (s *Source) session(ctx context.Context) error {
 	}
 }
 
+// kickGap is the least time between a status update and one prompted by
+// an acknowledgement.
+const kickGap = 100 * time.Millisecond
+
 // deadlineCtx is one receive context per status interval, not one per
 // message (a large transaction is hundreds of thousands of messages).
 type deadlineCtx struct {
@@ -306,6 +314,7 @@ type session struct {
 	rels     map[uint32]*relation
 	interval time.Duration
 	next     time.Time // when the next status update is due
+	sent     time.Time // when the last one was sent
 
 	inTx       bool
 	xid        uint32
@@ -326,7 +335,8 @@ func (ss *session) status(ctx context.Context) error {
 	ss.s.mu.Lock()
 	flush := ss.s.flush
 	ss.s.mu.Unlock()
-	ss.next = time.Now().Add(ss.interval)
+	ss.sent = time.Now()
+	ss.next = ss.sent.Add(ss.interval)
 	if flush == 0 {
 		return nil
 	}
