@@ -560,7 +560,7 @@ func intSetting(n *config.Node) (int, bool) {
 // process's schema registry.
 func (c *checker) typedFormat(cfg *config.Node, path []string) {
 	f := cfg.Get("format")
-	if f == nil || f.Kind != config.String || (f.Text != "avro" && f.Text != "protobuf") {
+	if f == nil || f.Kind != config.String || (f.Text != "avro" && f.Text != "protobuf" && f.Text != "json_schema") {
 		return
 	}
 	c.needsRegistry = true

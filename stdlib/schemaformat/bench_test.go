@@ -33,7 +33,7 @@ func BenchmarkSinkEncodeOrders(b *testing.B) {
 			buf = runtime.AppendSourceEvent(buf[:0], &recs[i%len(recs)], false, true)
 		}
 	})
-	for _, format := range []string{"avro", "protobuf"} {
+	for _, format := range Formats {
 		b.Run(format, func(b *testing.B) {
 			reg, err := registry.Open(registry.Options{Formats: Protobuf})
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -26,10 +27,12 @@ import (
 )
 
 // Formats are the typed formats this package encodes.
-var Formats = []string{"avro", "protobuf"}
+var Formats = []string{"avro", "protobuf", "json_schema"}
 
 // Typed reports whether format needs a schema registry.
-func Typed(format string) bool { return format == "avro" || format == "protobuf" }
+func Typed(format string) bool {
+	return format == "avro" || format == "protobuf" || format == "json_schema"
+}
 
 // Registry is where an Encoder registers schemas: the embedded registry or
 // an external one's client. Safe for concurrent use.
@@ -62,6 +65,7 @@ type entry struct {
 	// that encoding, so the envelope is written directly around it.
 	row    func(buf []byte, row []runtime.Value) ([]byte, error)
 	proto  bool
+	json   bool   // json_schema: the envelope as JSON
 	header []byte // the Confluent wire header: magic, id (and protobuf's message indexes)
 }
 
@@ -69,7 +73,7 @@ type entry struct {
 // reg. A nil reg is an error that says how to configure one.
 func NewEncoder(format string, reg Registry) (*Encoder, error) {
 	switch format {
-	case "avro", "protobuf":
+	case "avro", "protobuf", "json_schema":
 	default:
 		return nil, fmt.Errorf("unknown typed format %q (valid: %s)", format, strings.Join(Formats, ", "))
 	}
@@ -97,9 +101,12 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 	buf = append(buf, en.header...)
 	var out []byte
 	var err error
-	if en.proto {
+	switch {
+	case en.json:
+		out = appendJSONEnvelope(buf, r)
+	case en.proto:
 		out, err = e.appendProto(buf, en, r)
-	} else {
+	default:
 		out, err = appendAvro(buf, en, r)
 	}
 	if err != nil {
@@ -200,6 +207,15 @@ func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Recor
 		indexes   []int
 	)
 	switch e.format {
+	case "json_schema":
+		js, err := json.Marshal(schemas.JSONSchema(env))
+		if err != nil {
+			return nil, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		}
+		text, typ, en.json = string(js), registry.TypeJSON, true
+		en.encode = func(buf []byte, env []runtime.Value) ([]byte, error) {
+			return runtime.AppendJSON(buf, runtime.ObjectValue(envelopeObject(env))), nil
+		}
 	case "protobuf":
 		codec, err := schemas.NewProtobufCodec(env, name)
 		if err != nil {
@@ -298,4 +314,35 @@ func avroName(stream string) string {
 		return "record"
 	}
 	return b.String()
+}
+
+// appendJSONEnvelope writes the envelope as compact JSON, fields in
+// schema order: {"op","stream","namespace","ts_ms","before","after"}.
+func appendJSONEnvelope(buf []byte, r *runtime.Record) []byte {
+	buf = append(buf, `{"op":`...)
+	buf = runtime.AppendJSON(buf, runtime.String(r.Op.String()))
+	buf = append(buf, `,"stream":`...)
+	buf = runtime.AppendJSON(buf, runtime.String(r.Stream))
+	buf = append(buf, `,"namespace":`...)
+	if r.Namespace == "" {
+		buf = append(buf, "null"...)
+	} else {
+		buf = runtime.AppendJSON(buf, runtime.String(r.Namespace))
+	}
+	buf = append(buf, `,"ts_ms":`...)
+	buf = strconv.AppendInt(buf, timeMillis(r), 10)
+	buf = append(buf, `,"before":`...)
+	buf = runtime.AppendJSONRow(buf, r.Schema, r.Before, "", 0)
+	buf = append(buf, `,"after":`...)
+	buf = runtime.AppendJSONRow(buf, r.Schema, r.After, "", 0)
+	return append(buf, '}')
+}
+
+// envelopeObject names the envelope's values (the reference JSON).
+func envelopeObject(env []runtime.Value) *runtime.Object {
+	o := runtime.NewObject(len(env))
+	for i, name := range []string{"op", "stream", "namespace", "ts_ms", "before", "after"} {
+		o.Set(name, env[i])
+	}
+	return o
 }

@@ -261,3 +261,61 @@ func TestDirectEnvelopeMatchesCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONSchemaFormatValidates: the json_schema payload validates against
+// the JSON Schema it registers, for every datagen pattern, and an added
+// nullable column is a compatible version 2.
+func TestJSONSchemaFormatValidates(t *testing.T) {
+	reg, sr := memRegistry(t)
+	enc, err := NewEncoder("json_schema", sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, pattern := range datagen.Patterns {
+		for _, cdcMode := range []bool{false, true} {
+			src, err := datagen.New(datagen.Config{Pattern: pattern, Seed: 5, HasSeed: true, CDCMode: cdcMode, StreamName: pattern}, func() time.Time { return at })
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := make([]runtime.Record, 32)
+			n, _ := src.Read(ctx, recs)
+			for i := range recs[:n] {
+				msg, err := enc.Append(ctx, nil, pattern+"-value", &recs[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				id, payload, err := schemas.SplitWire(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := reg.SchemaByID(int(id))
+				if err != nil || s.Type != registry.TypeJSON {
+					t.Fatalf("schema %d: %+v %v", id, s, err)
+				}
+				v, err := schemas.NewJSONValidator([]byte(s.Text))
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc, err := runtime.ParseJSON(payload)
+				if err != nil {
+					t.Fatalf("%s: payload %s: %v", pattern, payload, err)
+				}
+				if err := v.Validate(doc); err != nil {
+					t.Fatalf("%s cdc=%v: %s does not validate: %v", pattern, cdcMode, payload, err)
+				}
+			}
+		}
+	}
+	r2 := insert
+	if _, err := enc.Append(ctx, nil, "people-value", &insert); err != nil {
+		t.Fatal(err)
+	}
+	r2.Schema, r2.After = v2, []runtime.Value{runtime.Int(8), runtime.String("bob"), runtime.String("b@x.io")}
+	if _, err := enc.Append(ctx, nil, "people-value", &r2); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := reg.Versions("people-value"); len(vs) != 2 {
+		t.Fatalf("versions %v", vs)
+	}
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // Formats lists the valid Config.Format values.
-var Formats = []string{"pretty", "json", "tsv", "text", "avro", "protobuf"}
+var Formats = []string{"pretty", "json", "tsv", "text", "avro", "protobuf", "json_schema"}
 
 // Config is the sink's settings: plain data.
 type Config struct {
@@ -44,7 +44,7 @@ func New(cfg Config, w io.Writer) (*Sink, error) {
 		cfg.Format = "pretty"
 	}
 	switch cfg.Format {
-	case "pretty", "json", "tsv", "text", "avro", "protobuf":
+	case "pretty", "json", "tsv", "text", "avro", "protobuf", "json_schema":
 	default:
 		return nil, fmt.Errorf("stdout: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
 	}
@@ -57,7 +57,7 @@ func (s *Sink) UseFormats(f runtime.TypedFormats) { s.formats = f }
 
 // Open prepares the avro encoder; for other formats it does nothing.
 func (s *Sink) Open(context.Context) error {
-	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" {
+	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" || s.cfg.Format == "json_schema" {
 		enc, err := runtime.NewEncoder(s.formats, s.cfg.Format)
 		if err != nil {
 			return fmt.Errorf("stdout: %w", err)

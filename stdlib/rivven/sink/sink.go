@@ -30,9 +30,9 @@
 // Config.Format: "source_event" (default; runtime.AppendSourceEvent with
 // timestamp and metadata, the original rivven-connect's envelope; "json" is
 // an alias), "debezium" (runtime.AppendDebezium) or "row" (the row alone).
-// "avro" and "protobuf" encode records with the process's typed formats
-// (UseFormats), registering each stream schema under the subject
-// "<topic>-value" (Confluent wire format).
+// "avro", "protobuf" and "json_schema" encode records with the process's
+// typed formats (UseFormats), registering each stream schema under the
+// subject "<topic>-value" (Confluent wire format).
 //
 // # Delivery
 //
@@ -93,7 +93,7 @@ type Config struct {
 }
 
 // Formats are the value formats New accepts.
-var Formats = []string{"source_event", "debezium", "row", "json", "avro", "protobuf"}
+var Formats = []string{"source_event", "debezium", "row", "json", "avro", "protobuf", "json_schema"}
 
 const (
 	maxChunkRecords = 10_000  // rivvend's limit on list lengths
@@ -185,7 +185,7 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 		s.enc = runtime.AppendDebezium
 	case "row":
 		s.enc = func(b []byte, r *runtime.Record) []byte { return runtime.AppendJSONRow(b, r.Schema, r.Row(), "", 0) }
-	case "avro", "protobuf":
+	case "avro", "protobuf", "json_schema":
 		// Encoded by s.typed (UseSchemas, then Open).
 	default:
 		return nil, fmt.Errorf("rivven sink: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
@@ -200,7 +200,7 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 // bootstrap server answers) and, for a fixed topic, makes sure the topic
 // exists (creating it if allowed).
 func (s *Sink) Open(ctx context.Context) error {
-	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" {
+	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" || s.cfg.Format == "json_schema" {
 		enc, err := runtime.NewEncoder(s.formats, s.cfg.Format)
 		if err != nil {
 			return fmt.Errorf("rivven sink: %w", err)
