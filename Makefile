@@ -5,7 +5,7 @@ BIN      := bin/rivven-connect
 PKGS     := ./...
 RACEPKGS := ./runtime/... ./stdlib/...
 
-.PHONY: all build run test check vet fmt staticcheck golden bench fuzz clean
+.PHONY: all build run test check vet fmt staticcheck golden bench fuzz soak clean
 
 all: build
 
@@ -48,6 +48,12 @@ bench:
 	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./schemas ./stdlib/schemaformat && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainBulk' -benchtime $(PG_BULK_ROWS)x ./stdlib/postgres/cdc && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainSingles' -benchtime $(PG_SINGLE_ROWS)x ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
+
+## soak: long runs (not part of make test): the driver soak and 1M-row CDC transactions
+SOAK_SECONDS ?= 60
+soak:
+	RIVVEN_SOAK=$(SOAK_SECONDS) $(GO) test ./runtime -run Soak -v -count=1
+	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/postgres/cdc -run 'TestBigTransaction' -v -count=1 -timeout 30m
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s
