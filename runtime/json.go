@@ -91,7 +91,7 @@ func AppendJSONRow(buf []byte, s *Schema, row []Value, indent string, depth int)
 	}
 	buf = append(buf, '{')
 	first := true
-	for i, v := range row {
+	for i, v := range row[:min(len(row), len(s.Fields))] { // values past the schema have no name
 		if v.k == KindAbsent {
 			continue
 		}

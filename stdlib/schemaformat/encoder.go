@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/schemas"
@@ -98,6 +99,7 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 			return buf, err
 		}
 	}
+	start := len(buf)
 	buf = append(buf, en.header...)
 	var out []byte
 	var err error
@@ -110,7 +112,7 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 		out, err = appendAvro(buf, en, r)
 	}
 	if err != nil {
-		return buf, fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
+		return buf[:start], fmt.Errorf("format %s: stream %q: %w", e.format, r.Stream, err)
 	}
 	return out, nil
 }
@@ -175,6 +177,13 @@ func (e *Encoder) appendProto(buf []byte, en *entry, r *runtime.Record) ([]byte,
 		buf = append(buf, tag)
 		buf = binary.AppendUvarint(buf, uint64(len(s)))
 		return append(buf, s...)
+	}
+	// proto3 strings must be UTF-8 (the codec refuses others, and so do
+	// consumers' parsers).
+	for _, f := range [...]struct{ name, v string }{{"stream", r.Stream}, {"namespace", r.Namespace}} {
+		if !utf8.ValidString(f.v) {
+			return buf, fmt.Errorf("protobuf: field %s: string is not valid UTF-8", f.name)
+		}
 	}
 	buf = str(buf, 1<<3|2, r.Op.String(), false)
 	buf = str(buf, 2<<3|2, r.Stream, false)

@@ -319,3 +319,18 @@ func TestJSONSchemaFormatValidates(t *testing.T) {
 		t.Fatalf("versions %v", vs)
 	}
 }
+
+func TestProtobufRefusesInvalidUTF8(t *testing.T) {
+	reg, err := registry.Open(registry.Options{Formats: Protobuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	enc, _ := NewEncoder("protobuf", embedded{reg})
+	r := insert
+	r.Namespace = "n\xfe"
+	out, err := enc.Append(context.Background(), []byte("keep"), "users-value", &r)
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") || string(out) != "keep" {
+		t.Fatalf("got %q, %v; want an error and the buffer as it was", out, err)
+	}
+}

@@ -108,8 +108,8 @@ func (s *Source) writeMarkerLocked(snapshot string, flushed pglogrepl.LSN) error
 func (s *Source) markSnapshotDone() error {
 	s.markMu.Lock()
 	defer s.markMu.Unlock()
-	if s.marked {
-		return nil
+	if s.marked || s.markClosed {
+		return nil // done already, or Close decided about the slot
 	}
 	if err := s.writeMarkerLocked(snapDone, s.recorded); err != nil {
 		return err
@@ -124,25 +124,26 @@ const recordWait = 500 * time.Millisecond
 
 // reportable returns the flush position a status update may report: flush
 // once the marker records it (written first, at most every recordWait, or
-// at once when final), else the last recorded position. So the server's
+// at once when final), else the last recorded position and when to try
+// again. So the server's
 // confirmed_flush_lsn never passes what the marker says, and a slot found
 // beyond it at the next start was advanced or re-created by someone else.
 // Without a state blob it returns flush.
-func (s *Source) reportable(flush pglogrepl.LSN, final bool) (pglogrepl.LSN, error) {
+func (s *Source) reportable(flush pglogrepl.LSN, final bool) (_ pglogrepl.LSN, retry time.Time, _ error) {
 	if s.blob == nil {
-		return flush, nil
+		return flush, time.Time{}, nil
 	}
 	s.markMu.Lock()
 	defer s.markMu.Unlock()
 	if flush <= s.recorded {
-		return flush, nil
+		return flush, time.Time{}, nil
 	}
 	if !final && time.Since(s.recordedAt) < recordWait {
-		return s.recorded, nil
+		return s.recorded, s.recordedAt.Add(recordWait), nil
 	}
 	if err := s.writeMarkerLocked(s.markSnap, flush); err != nil {
-		return s.recorded, err
+		return s.recorded, time.Time{}, err
 	}
 	s.recorded, s.recordedAt = flush, time.Now()
-	return flush, nil
+	return flush, time.Time{}, nil
 }

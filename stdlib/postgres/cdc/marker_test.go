@@ -3,9 +3,11 @@ package cdc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,5 +275,36 @@ func TestConfirmedNeverPassesTheMarker(t *testing.T) {
 	}
 	if m := markerOf(t, blob); !strings.Contains(m, `"flushed":"`) {
 		t.Fatalf("after 20 acknowledged transactions the marker records no flushed position: %s", m)
+	}
+}
+
+// failingBlob fails every Put once fail is set.
+type failingBlob struct {
+	fileBlob
+	fail *atomic.Bool
+}
+
+func (b failingBlob) Put(v []byte) error {
+	if b.fail.Load() {
+		return errors.New("disk full")
+	}
+	return b.fileBlob.Put(v)
+}
+
+func TestMarkerWriteFailureStopsTheSource(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE mf (id int PRIMARY KEY)`)
+	fail := new(atomic.Bool)
+	s := openState(t, config(db, "mf"), failingBlob{newBlob(t), fail})
+	cluster.Exec(t, db, `INSERT INTO mf VALUES (1)`)
+	ackAll(t, s, read(t, s, 1)) // past the (empty) snapshot, recorded as done
+	fail.Store(true)
+	cluster.Exec(t, db, `INSERT INTO mf VALUES (2)`)
+	ackAll(t, s, read(t, s, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := s.Read(ctx, make([]runtime.Record, 4))
+	if err == nil || !strings.Contains(err.Error(), "disk full") || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("read after the marker could not be written: %v; want the write error", err)
 	}
 }

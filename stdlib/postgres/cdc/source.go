@@ -52,6 +52,7 @@ type Source struct {
 	markSnap   string        // the marker's snapshot state
 	recorded   pglogrepl.LSN // the marker's flushed position
 	recordedAt time.Time
+	markClosed bool // Close has run: a late Ack records nothing
 
 	// streaming
 	proto    int // pgoutput protocol version (1 or 2)
@@ -98,7 +99,7 @@ func New(cfg Config, now func() time.Time) (*Source, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Source{cfg: cfg, tables: tables, now: now, types: newTypeCache()}
+	s := &Source{cfg: cfg, tables: tables, now: now, types: newTypeCache(), kick: make(chan struct{}, 1)}
 	pc, err := cfg.connConfig(false)
 	if err != nil {
 		return nil, s.redact(err)
@@ -187,7 +188,7 @@ func (s *Source) open(ctx context.Context) error {
 			}
 		}
 	}
-	if st.exists && m != nil && s.recorded != 0 && st.confirmed > s.recorded {
+	if st.exists && m != nil && s.recorded != 0 && st.confirmed > s.recorded && m.Snapshot != snapPending {
 		// This pipeline never confirmed past s.recorded: someone else
 		// advanced the slot, or dropped and re-created it.
 		if mode != SnapshotWhenNeeded && mode != SnapshotAlways {
@@ -275,6 +276,17 @@ func (s *Source) open(ctx context.Context) error {
 	s.mu.Lock()
 	s.createdSlot, s.slotSeen, s.flush = true, true, cp
 	s.mu.Unlock()
+	// The new slot is confirmed at cp: record it, so that a slot found past
+	// it after a crash before the first status update is noticed.
+	s.markMu.Lock()
+	err = s.writeMarkerLocked(mark, cp)
+	if err == nil {
+		s.recorded, s.recordedAt = cp, time.Now()
+	}
+	s.markMu.Unlock()
+	if err != nil {
+		return err
+	}
 	s.startLSN = cp
 	if action == "EXPORT_SNAPSHOT" {
 		return s.beginSnapshot(ctx, res.SnapshotName, cp.String())
@@ -569,6 +581,9 @@ func (s *Source) Close() error {
 	if s.repl != nil {
 		_ = s.repl.Close(ctx)
 	}
+	s.markMu.Lock()
+	s.markClosed = true
+	s.markMu.Unlock()
 	s.mu.Lock()
 	drop := s.cfg.DropSlotOnStop || (s.createdSlot && s.snapLast > 0 && !s.snapAcked) || (s.createdSlot && s.snap != nil)
 	s.mu.Unlock()

@@ -33,7 +33,6 @@ func (s *Source) startStream() {
 	s.stop = cancel
 	s.recs = make(chan runtime.Record, recordBuffer)
 	s.done = make(chan struct{})
-	s.kick = make(chan struct{}, 1)
 	go s.stream(ctx)
 }
 
@@ -340,9 +339,13 @@ func (ss *session) status(ctx context.Context) error {
 	if flush == 0 {
 		return nil
 	}
-	flush, err := ss.s.reportable(flush, ctx.Err() != nil || ctx == context.Background())
+	flush, retry, err := ss.s.reportable(flush, ctx.Err() != nil || ctx == context.Background())
 	if err != nil {
-		return err
+		// Without the marker the slot must not move: stop, do not retry.
+		return fatalError{err}
+	}
+	if !retry.IsZero() && retry.Before(ss.next) {
+		ss.next = retry // the rest of the acknowledgement, once the marker may be written again
 	}
 	if flush == 0 {
 		return nil
