@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -35,6 +36,12 @@ type RecordEncoder interface {
 	// from is Retriable.
 	Append(ctx context.Context, buf []byte, subject string, r *Record) ([]byte, error)
 }
+
+// TypedFormatNames are the sink formats that need a schema registry.
+var TypedFormatNames = []string{"avro", "protobuf", "json_schema"}
+
+// IsTypedFormat reports whether format is one of TypedFormatNames.
+func IsTypedFormat(format string) bool { return slices.Contains(TypedFormatNames, format) }
 
 // NewEncoder returns f's encoder of format, or when f is nil an error
 // saying how to configure a schema registry.

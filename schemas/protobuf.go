@@ -133,23 +133,14 @@ func protoValueType(base string, t runtime.Type, decl func(string, []runtime.Fie
 // camelCase turns a field name into a message name: "line_items" →
 // "LineItems".
 func camelCase(s string) string {
-	var b strings.Builder
-	up := true
-	for _, r := range s {
-		if r == '_' {
-			up = true
-			continue
-		}
-		if up && r >= 'a' && r <= 'z' {
-			r -= 'a' - 'A'
-		}
-		up = false
-		b.WriteRune(r)
-	}
-	if b.Len() == 0 {
+	c := jsonCamel(s)
+	if c == "" {
 		return "M"
 	}
-	return b.String()
+	if c[0] >= 'a' && c[0] <= 'z' {
+		c = string(c[0]-('a'-'A')) + c[1:]
+	}
+	return c
 }
 
 // CompileProtobuf compiles the .proto source text (proto2, proto3 or

@@ -481,21 +481,24 @@ func registrySettings(r *config.Node) runtime.Registry {
 	if r == nil || r.Kind != config.Map {
 		return out
 	}
-	str := func(n *config.Node) string {
-		if n != nil && n.Kind == config.String {
-			return n.Text
-		}
-		return ""
-	}
-	out.Mode = str(r.Get("mode"))
-	out.Compatibility = strings.ToUpper(str(r.Get("compatibility")))
-	out.URL = str(r.Get("url"))
-	out.Listen = str(r.Get("listen"))
-	out.Topic = str(r.Get("topic"))
+	out.Mode = stringAt(r, "mode")
+	out.Compatibility = strings.ToUpper(stringAt(r, "compatibility"))
+	out.URL = stringAt(r, "url")
+	out.Listen = stringAt(r, "listen")
+	out.Topic = stringAt(r, "topic")
 	if a := r.Get("auth"); a != nil && a.Kind == config.Map {
-		out.Username, out.Password = str(a.Get("username")), str(a.Get("password"))
+		out.Username, out.Password = stringAt(a, "username"), stringAt(a, "password")
 	}
 	return out
+}
+
+// stringAt is the string value of n's key, or "" when absent or not a
+// string.
+func stringAt(n *config.Node, key string) string {
+	if v := n.Get(key); v != nil && v.Kind == config.String {
+		return v.Text
+	}
+	return ""
 }
 
 // sinkBatch copies the pipeline's sink's `batch` block.
@@ -556,11 +559,11 @@ func intSetting(n *config.Node) (int, bool) {
 	return int(i), true
 }
 
-// typedFormat checks a sink's typed format (avro, protobuf): it needs the
+// typedFormat checks a sink's typed format (runtime.TypedFormatNames): it needs the
 // process's schema registry.
 func (c *checker) typedFormat(cfg *config.Node, path []string) {
 	f := cfg.Get("format")
-	if f == nil || f.Kind != config.String || (f.Text != "avro" && f.Text != "protobuf" && f.Text != "json_schema") {
+	if f == nil || f.Kind != config.String || !runtime.IsTypedFormat(f.Text) {
 		return
 	}
 	c.needsRegistry = true
@@ -593,12 +596,6 @@ func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (a
 		c.errs.Add(streams.Pos, source.CodeInvalidValue, config.JoinPath(path), "give config.tables or streams, not both")
 		return cfg, false
 	}
-	str := func(n *config.Node, k string) string {
-		if v := n.Get(k); v != nil && v.Kind == config.String {
-			return v.Text
-		}
-		return ""
-	}
 	modes := map[string]bool{}
 	ok = true
 	for i, st := range streams.Items {
@@ -608,13 +605,13 @@ func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (a
 				"postgres-cdc orders changes by their WAL position; a cursor_field does not apply (remove it)")
 			ok = false
 		}
-		name, ns := str(st, "name"), str(st, "namespace")
+		name, ns := stringAt(st, "name"), stringAt(st, "namespace")
 		t := name
 		if ns != "" {
 			t = ns + "." + name
 		}
 		pg.Tables = append(pg.Tables, t)
-		mode := str(st, "sync_mode")
+		mode := stringAt(st, "sync_mode")
 		if mode == "" {
 			mode = "incremental"
 		}

@@ -28,12 +28,7 @@ import (
 )
 
 // Formats are the typed formats this package encodes.
-var Formats = []string{"avro", "protobuf", "json_schema"}
-
-// Typed reports whether format needs a schema registry.
-func Typed(format string) bool {
-	return format == "avro" || format == "protobuf" || format == "json_schema"
-}
+var Formats = runtime.TypedFormatNames
 
 // Registry is where an Encoder registers schemas: the embedded registry or
 // an external one's client. Safe for concurrent use.
@@ -50,6 +45,8 @@ type Encoder struct {
 	cache   map[cacheKey]*entry
 	byText  map[string]*entry // subject + "\x00" + schema text
 	scratch []byte            // a protobuf row before its length prefix
+	last    *entry            // the entry of lastKey (nil: look in cache)
+	lastKey cacheKey
 }
 
 type cacheKey struct {
@@ -73,9 +70,7 @@ type entry struct {
 // NewEncoder returns an encoder for format (see Formats) registering with
 // reg. A nil reg is an error that says how to configure one.
 func NewEncoder(format string, reg Registry) (*Encoder, error) {
-	switch format {
-	case "avro", "protobuf", "json_schema":
-	default:
+	if !runtime.IsTypedFormat(format) {
 		return nil, fmt.Errorf("unknown typed format %q (valid: %s)", format, strings.Join(Formats, ", "))
 	}
 	if reg == nil {
@@ -92,12 +87,18 @@ func (e *Encoder) Append(ctx context.Context, buf []byte, subject string, r *run
 	if r.Schema == nil {
 		return buf, fmt.Errorf("format %s: the record of stream %q carries no schema", e.format, r.Stream)
 	}
-	en := e.cache[cacheKey{subject, r.Schema}]
+	key := cacheKey{subject, r.Schema}
+	en := e.last
+	if en == nil || e.lastKey != key { // a batch is mostly one stream: skip the map then
+		en = e.cache[key]
+		e.last, e.lastKey = en, key
+	}
 	if en == nil {
 		var err error
 		if en, err = e.register(ctx, subject, r); err != nil {
 			return buf, err
 		}
+		e.last = en
 	}
 	start := len(buf)
 	buf = append(buf, en.header...)

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -43,21 +44,20 @@ func New(cfg Config, w io.Writer) (*Sink, error) {
 	if cfg.Format == "" {
 		cfg.Format = "pretty"
 	}
-	switch cfg.Format {
-	case "pretty", "json", "tsv", "text", "avro", "protobuf", "json_schema":
-	default:
+	if !slices.Contains(Formats, cfg.Format) {
 		return nil, fmt.Errorf("stdout: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
 	}
 	return &Sink{cfg: cfg, w: w}, nil
 }
 
 // UseFormats gives the sink the process's typed formats (its schema
-// registry), which avro needs (Open fails without them). Call before Open.
+// registry), which the typed formats need (Open fails without them). Call
+// before Open.
 func (s *Sink) UseFormats(f runtime.TypedFormats) { s.formats = f }
 
-// Open prepares the avro encoder; for other formats it does nothing.
+// Open prepares the typed-format encoder; for other formats it does nothing.
 func (s *Sink) Open(context.Context) error {
-	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" || s.cfg.Format == "json_schema" {
+	if runtime.IsTypedFormat(s.cfg.Format) {
 		enc, err := runtime.NewEncoder(s.formats, s.cfg.Format)
 		if err != nil {
 			return fmt.Errorf("stdout: %w", err)

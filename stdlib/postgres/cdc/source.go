@@ -431,12 +431,6 @@ FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, s.cfg.SlotName).
 		return st, fmt.Errorf("postgres-cdc: look up replication slot %q: %w", s.cfg.SlotName, err)
 	}
 	st.exists = true
-	deref := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
 	st.plugin, st.database, st.walStatus = deref(plugin), deref(database), deref(walStatus)
 	if pid != nil {
 		st.activePID = *pid

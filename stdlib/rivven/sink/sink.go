@@ -186,7 +186,7 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 	case "row":
 		s.enc = func(b []byte, r *runtime.Record) []byte { return runtime.AppendJSONRow(b, r.Schema, r.Row(), "", 0) }
 	case "avro", "protobuf", "json_schema":
-		// Encoded by s.typed (UseSchemas, then Open).
+		// Encoded by s.typed (UseFormats, then Open).
 	default:
 		return nil, fmt.Errorf("rivven sink: unknown format %q (valid: %s)", cfg.Format, strings.Join(Formats, ", "))
 	}
@@ -200,7 +200,7 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 // bootstrap server answers) and, for a fixed topic, makes sure the topic
 // exists (creating it if allowed).
 func (s *Sink) Open(ctx context.Context) error {
-	if s.cfg.Format == "avro" || s.cfg.Format == "protobuf" || s.cfg.Format == "json_schema" {
+	if runtime.IsTypedFormat(s.cfg.Format) {
 		enc, err := runtime.NewEncoder(s.formats, s.cfg.Format)
 		if err != nil {
 			return fmt.Errorf("rivven sink: %w", err)
@@ -649,5 +649,6 @@ func (s *Sink) Probe(ctx context.Context) ([]runtime.Finding, error) {
 }
 
 // UseFormats gives the sink the process's typed formats (its schema
-// registry), which avro needs (Open fails without them). Call before Open.
+// registry), which the typed formats need (Open fails without them). Call
+// before Open.
 func (s *Sink) UseFormats(f runtime.TypedFormats) { s.formats = f }
