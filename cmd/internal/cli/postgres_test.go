@@ -63,7 +63,7 @@ pipelines:
 	var sout, serr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main([]string{"postgres", "--connection", cl.DSN(db), "--slot", "legacy", "--publication", "legacy_pub",
+		done <- Main([]string{"postgres", "--connection", cl.DSN(db), "--slot", pgtest.SlotName(db), "--publication", "legacy_pub",
 			"--table", "items", "--state-dir", filepath.Join(dir, "state")}, strings.NewReader(""), &sout, &serr)
 	}()
 	waitOut := func(want string) {
@@ -116,14 +116,14 @@ func TestCDCAddColumnRegistersVersion2(t *testing.T) {
 	cfg := filepath.Join(dir, "pg.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`
 sources:
-  pg: {connector: postgres-cdc, config: {host: 127.0.0.1, port: %d, database: %s, user: %s, password: "${PGPW}", tables: [people], tls: {mode: disable}}}
+  pg: {connector: postgres-cdc, config: {host: 127.0.0.1, port: %d, database: %s, user: %s, password: "${PGPW}", slot_name: %s, tables: [people], tls: {mode: disable}}}
 sinks:
   out: {connector: stdout, config: {format: avro}}
 pipelines:
   cdc: {source: pg, sink: out}
 settings:
   state_dir: %s
-`, cl.Port, db, pgtest.Superuser, filepath.Join(dir, "state")))
+`, cl.Port, db, pgtest.Superuser, pgtest.SlotName(db), filepath.Join(dir, "state")))
 	t.Setenv("PGPW", cl.Password)
 	stop := make(chan struct{})
 	runHooks.Stop = stop

@@ -47,7 +47,7 @@ func benchDrain(b *testing.B, workload func(*testing.B, string)) {
 			db := cluster.NewDatabase(b)
 			cluster.Exec(b, db, `CREATE TABLE bench (id int PRIMARY KEY, name text, price numeric)`,
 				`CREATE PUBLICATION p1 FOR TABLE bench`,
-				`SELECT pg_create_logical_replication_slot('s1', 'pgoutput')`)
+				`SELECT pg_create_logical_replication_slot('`+slotOf(db)+`', 'pgoutput')`)
 			workload(b, db)
 			var end string
 			c := conn(b, db)
@@ -77,7 +77,7 @@ func recvlogical(b *testing.B, db, end string) {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(bin, "pg_recvlogical"), "-h", "127.0.0.1", "-p", strconv.Itoa(cluster.Port),
-		"-U", pgtest.Superuser, "-d", db, "-S", "s1", "--start", "--no-loop", "-E", end, "-f", "/dev/null",
+		"-U", pgtest.Superuser, "-d", db, "-S", slotOf(db), "--start", "--no-loop", "-E", end, "-f", "/dev/null",
 		"-o", "proto_version=1", "-o", "publication_names=p1")
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+cluster.Password)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -25,14 +25,19 @@ func TestMain(m *testing.M) {
 	pgtest.Main(m, &cluster)
 }
 
-// config returns a source config for db with fast status updates.
+// config returns a source config for db with fast status updates. Its
+// slot is slotOf(db): slot names are cluster-wide, so tests must not share
+// one (a slot left behind by one test would break the next).
 func config(db string, tables ...string) Config {
 	return Config{
 		Host: "127.0.0.1", Port: cluster.Port, Database: db, User: pgtest.Superuser, Password: cluster.Password,
-		SlotName: "s1", Publication: "p1", Tables: tables, SnapshotMode: SnapshotInitial,
+		SlotName: slotOf(db), Publication: "p1", Tables: tables, SnapshotMode: SnapshotInitial,
 		HeartbeatIntervalSecs: 1, AutoCreateSlot: true, AutoCreatePublication: true, TLS: TLSConfig{Mode: "disable"},
 	}
 }
+
+// slotOf is the slot of the tests on database db, unique in the cluster.
+func slotOf(db string) string { return pgtest.SlotName(db) }
 
 func open(t *testing.T, cfg Config) *Source {
 	t.Helper()
@@ -108,10 +113,11 @@ func conn(t testing.TB, db string) *pgx.Conn {
 	return c
 }
 
-func confirmedFlush(t *testing.T, db, slot string) string {
+// confirmedFlush is the confirmed_flush_lsn of db's slot (slotOf).
+func confirmedFlush(t *testing.T, db string) string {
 	t.Helper()
 	var lsn string
-	if err := conn(t, db).QueryRow(context.Background(), `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&lsn); err != nil {
+	if err := conn(t, db).QueryRow(context.Background(), `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, slotOf(db)).Scan(&lsn); err != nil {
 		t.Fatal(err)
 	}
 	return lsn
@@ -285,11 +291,11 @@ func TestUnacknowledgedNeverFlushed(t *testing.T) {
 	db := cluster.NewDatabase(t)
 	cluster.Exec(t, db, `CREATE TABLE k (id int PRIMARY KEY)`)
 	s := open(t, config(db, "k"))
-	before := confirmedFlush(t, db, "s1")
+	before := confirmedFlush(t, db)
 	cluster.Exec(t, db, `INSERT INTO k VALUES (1)`, `INSERT INTO k VALUES (2)`)
 	recs := read(t, s, 2)
 	time.Sleep(2500 * time.Millisecond) // more than two status intervals, no Ack
-	if got := confirmedFlush(t, db, "s1"); got != before {
+	if got := confirmedFlush(t, db); got != before {
 		t.Fatalf("confirmed_flush_lsn moved from %s to %s without an acknowledgement", before, got)
 	}
 	// Acknowledging the first transaction only moves it to that commit.
@@ -297,7 +303,7 @@ func TestUnacknowledgedNeverFlushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFlush(t, db, func(lsn string) bool { return lsn != before })
-	mid := confirmedFlush(t, db, "s1")
+	mid := confirmedFlush(t, db)
 	ackAll(t, s, recs)
 	waitFlush(t, db, func(lsn string) bool { return lsn != mid })
 }
@@ -306,7 +312,7 @@ func waitFlush(t *testing.T, db string, ok func(string) bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		lsn := confirmedFlush(t, db, "s1")
+		lsn := confirmedFlush(t, db)
 		if ok(lsn) {
 			return
 		}
@@ -325,6 +331,7 @@ func TestRestartResumesFromSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() }) // when the test fails before its Close
 	blob := newBlob(t)
 	s.UseState(blob)
 	if err := s.Open(context.Background()); err != nil {
@@ -384,7 +391,7 @@ func TestIdentifierInjectionRejected(t *testing.T) {
 func TestSecretsNeverInErrors(t *testing.T) {
 	const canary = "canary-Pw-31337"
 	db := cluster.NewDatabase(t)
-	cluster.Exec(t, db, `CREATE ROLE repl LOGIN REPLICATION PASSWORD '`+canary+`'`)
+	repl := cluster.NewRole(t, canary, "REPLICATION")
 	for _, c := range []struct {
 		name string
 		mut  func(*Config)
@@ -396,7 +403,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := config(db, "t")
-			cfg.User, cfg.Password = "repl", canary
+			cfg.User, cfg.Password = repl, canary
 			c.mut(&cfg)
 			s, err := New(cfg, nil)
 			if err == nil {
@@ -451,7 +458,7 @@ func TestIdleSlotAdvances(t *testing.T) {
 	cluster.Exec(t, db, `CREATE TABLE pub (id int PRIMARY KEY)`, `CREATE TABLE other (id int)`)
 	s := open(t, config(db, "pub"))
 	quiet(t, s, 200*time.Millisecond) // finishes the (empty) snapshot; streaming starts
-	before := confirmedFlush(t, db, "s1")
+	before := confirmedFlush(t, db)
 	cluster.Exec(t, db, `INSERT INTO other SELECT generate_series(1, 1000)`, `SELECT pg_switch_wal()`)
 	waitFlush(t, db, func(lsn string) bool { return lsn != before })
 }
@@ -464,6 +471,7 @@ func TestUnacknowledgedSnapshotDropsItsSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() }) // when the test fails before its Close
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +480,7 @@ func TestUnacknowledgedSnapshotDropsItsSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := conn(t, db).QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's1'`).Scan(&n); err != nil || n != 0 {
+	if err := conn(t, db).QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`, slotOf(db)).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("slot count %d (%v), want the slot dropped so the next start snapshots again", n, err)
 	}
 	s2 := open(t, cfg)
@@ -488,11 +496,11 @@ func TestSlotDroppedWhileStreamingIsDataLoss(t *testing.T) {
 	cluster.Exec(t, db, `INSERT INTO d VALUES (1)`)
 	ackAll(t, s, read(t, s, 1))
 	// Terminate the walsender and drop the slot before the source reconnects.
-	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 's1'`)
+	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '`+slotOf(db)+`'`)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		if _, err = conn(t, db).Exec(context.Background(), `SELECT pg_drop_replication_slot('s1')`); err == nil {
+		if _, err = conn(t, db).Exec(context.Background(), `SELECT pg_drop_replication_slot('`+slotOf(db)+`')`); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -516,7 +524,7 @@ func TestWalsenderTerminatedReconnects(t *testing.T) {
 	ackAll(t, s, read(t, s, 1))
 	waitFlush(t, db, func(string) bool { return true })
 	time.Sleep(1500 * time.Millisecond) // let the acknowledgement reach the server
-	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 's1'`,
+	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '`+slotOf(db)+`'`,
 		`INSERT INTO w VALUES (2)`)
 	recs := read(t, s, 1)
 	if recs[0].After[0].AsInt() != 2 {

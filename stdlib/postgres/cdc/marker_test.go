@@ -78,8 +78,8 @@ func TestSnapshotRecordedDoneOnlyAfterAck(t *testing.T) {
 	cluster.Exec(t, db, `INSERT INTO m VALUES (6)`)
 	read(t, s, 1) // reads the end of the snapshot, then the insert
 	ackAll(t, s, recs)
-	if m := markerOf(t, blob); !strings.Contains(m, `"snapshot":"done"`) || !strings.Contains(m, `"slot":"s1"`) {
-		t.Fatalf("marker after the snapshot is acknowledged = %s, want done for slot s1", m)
+	if m := markerOf(t, blob); !strings.Contains(m, `"snapshot":"done"`) || !strings.Contains(m, `"slot":"`+slotOf(db)+`"`) {
+		t.Fatalf("marker after the snapshot is acknowledged = %s, want done for slot %s", m, slotOf(db))
 	}
 }
 
@@ -143,7 +143,7 @@ func TestSlotDroppedWhileStoppedIsDataLoss(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cluster.Exec(t, db, `SELECT pg_drop_replication_slot('s1')`, `INSERT INTO g VALUES (2)`)
+	cluster.Exec(t, db, `SELECT pg_drop_replication_slot('`+slotOf(db)+`')`, `INSERT INTO g VALUES (2)`)
 
 	s2, err := New(cfg, nil)
 	if err != nil {
@@ -156,7 +156,7 @@ func TestSlotDroppedWhileStoppedIsDataLoss(t *testing.T) {
 		t.Fatalf("open after the slot was dropped: %v; want a possible-data-loss error naming when_needed", err)
 	}
 	var n int
-	if err := conn(t, db).QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's1'`).Scan(&n); err != nil || n != 0 {
+	if err := conn(t, db).QueryRow(context.Background(), `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`, slotOf(db)).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the refused start created a slot (%d, %v)", n, err)
 	}
 
@@ -233,8 +233,8 @@ func TestSlotRecreatedWhileStoppedIsDataLoss(t *testing.T) {
 		t.Fatalf("marker %s records no flushed position", m)
 	}
 	// Someone drops and re-creates the slot; a change in between is lost to it.
-	cluster.Exec(t, db, `SELECT pg_drop_replication_slot('s1')`, `INSERT INTO rc VALUES (3)`,
-		`SELECT pg_create_logical_replication_slot('s1', 'pgoutput')`, `INSERT INTO rc VALUES (4)`)
+	cluster.Exec(t, db, `SELECT pg_drop_replication_slot('`+slotOf(db)+`')`, `INSERT INTO rc VALUES (3)`,
+		`SELECT pg_create_logical_replication_slot('`+slotOf(db)+`', 'pgoutput')`, `INSERT INTO rc VALUES (4)`)
 	s2, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ func TestConfirmedNeverPassesTheMarker(t *testing.T) {
 		cluster.Exec(t, db, fmt.Sprintf(`INSERT INTO cm VALUES (%d)`, i))
 		ackAll(t, s, read(t, s, 1))
 		// The server first, then the marker: the marker only grows.
-		got, _ := pglogrepl.ParseLSN(confirmedFlush(t, db, "s1"))
+		got, _ := pglogrepl.ParseLSN(confirmedFlush(t, db))
 		var m marker
 		v, _, _ := blob.Get()
 		_ = json.Unmarshal(v, &m)
@@ -295,16 +295,33 @@ func TestMarkerWriteFailureStopsTheSource(t *testing.T) {
 	db := cluster.NewDatabase(t)
 	cluster.Exec(t, db, `CREATE TABLE mf (id int PRIMARY KEY)`)
 	fail := new(atomic.Bool)
-	s := openState(t, config(db, "mf"), failingBlob{newBlob(t), fail})
+	blob := newBlob(t)
+	s := openState(t, config(db, "mf"), failingBlob{blob, fail})
 	cluster.Exec(t, db, `INSERT INTO mf VALUES (1)`)
 	ackAll(t, s, read(t, s, 1)) // past the (empty) snapshot, recorded as done
+	// The acknowledgement reaches the marker at the next status update:
+	// wait for it, so the failing write is one made after fail is set.
+	waitFlush(t, db, func(string) bool { return strings.Contains(markerOf(t, blob), `"flushed":"`) })
 	fail.Store(true)
 	cluster.Exec(t, db, `INSERT INTO mf VALUES (2)`)
-	ackAll(t, s, read(t, s, 1))
+	// The next write (the acknowledgement of 2, or an idle advance of the
+	// slot before 2 is read) fails: a Read returns that error.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := s.Read(ctx, make([]runtime.Record, 4))
-	if err == nil || !strings.Contains(err.Error(), "disk full") || errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("read after the marker could not be written: %v; want the write error", err)
+	batch := make([]runtime.Record, 4)
+	for {
+		n, err := s.Read(ctx, batch)
+		if n > 0 {
+			if aerr := s.Ack(ctx, batch[n-1].Position); aerr != nil {
+				err = aerr
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if !strings.Contains(err.Error(), "disk full") || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("read after the marker could not be written: %v; want the write error", err)
+		}
+		return
 	}
 }

@@ -42,7 +42,7 @@ func TestProbe(t *testing.T) {
 		"fail table public.missing: does not exist",
 		"ok replica identity public.ok: DEFAULT (primary key)",
 		"fail replica identity public.nopk: DEFAULT without a primary key",
-		`ok slot s1: does not exist yet; it will be created`,
+		"ok slot " + slotOf(db) + ": does not exist yet; it will be created",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("probe lacks %q:\n%s", want, got)
@@ -50,7 +50,7 @@ func TestProbe(t *testing.T) {
 	}
 	// Nothing was created.
 	var n int
-	if err := conn(t, db).QueryRow(context.Background(), `SELECT (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's1')`).Scan(&n); err != nil || n != 0 {
+	if err := conn(t, db).QueryRow(context.Background(), `SELECT (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1)`, slotOf(db)).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("probe created %d objects (%v)", n, err)
 	}
 
@@ -63,7 +63,7 @@ func TestProbe(t *testing.T) {
 		`ok publication: "p1" publishes public.full_t, public.ok`,
 		`warn table public.nopk: listed in tables but not published by "p1"`,
 		"ok replica identity public.full_t: FULL",
-		"warn slot s1: exists (pgoutput, wal_status reserved), holds ",
+		"warn slot " + slotOf(db) + ": exists (pgoutput, wal_status reserved), holds ",
 		"in use by another process",
 	} {
 		if !strings.Contains(got, want) {
@@ -72,11 +72,11 @@ func TestProbe(t *testing.T) {
 	}
 
 	// A user without REPLICATION.
-	cluster.Exec(t, db, `CREATE ROLE plain LOGIN PASSWORD 'plainpw'`)
+	plain := cluster.NewRole(t, "plainpw", "")
 	cfg := config(db, "ok")
-	cfg.User, cfg.Password = "plain", "plainpw"
+	cfg.User, cfg.Password = plain, "plainpw"
 	got = probe(t, cfg)
-	if !strings.Contains(got, `fail replication privilege: user "plain" lacks the REPLICATION attribute`) {
+	if !strings.Contains(got, `fail replication privilege: user "`+plain+`" lacks the REPLICATION attribute`) {
 		t.Errorf("probe as a plain user:\n%s", got)
 	}
 }

@@ -165,7 +165,7 @@ func TestBigTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(2500 * time.Millisecond) // more than two status intervals
-			if f := lsnOf(t, confirmedFlush(t, db, "s1")); f > commit {
+			if f := lsnOf(t, confirmedFlush(t, db)); f > commit {
 				t.Fatalf("confirmed_flush_lsn %s passed the commit %s of a transaction not completely acknowledged", f, commit)
 			}
 			quiet(t, s, 500*time.Millisecond)
@@ -401,7 +401,7 @@ func TestStreamedTransactionAcrossReconnect(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond) // status updates (the idle slot may advance past the transaction's start)
-	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 's1'`)
+	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '`+slotOf(db)+`'`)
 	if _, err := tx.Exec(ctx, `INSERT INTO t SELECT generate_series(50001, 100000)`); err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestStatusUpdatesDuringLargeTransaction(t *testing.T) {
 	quiet(t, s, 300*time.Millisecond) // the (empty) snapshot, then streaming starts
 	pid := func() (p int32) {
 		t.Helper()
-		if err := conn(t, db).QueryRow(ctx, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = 's1'`).Scan(&p); err != nil {
+		if err := conn(t, db).QueryRow(ctx, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, slotOf(db)).Scan(&p); err != nil {
 			t.Fatal(err)
 		}
 		return p

@@ -17,6 +17,9 @@
 //	func TestMain(m *testing.M) { pgtest.Main(m, &cluster) }
 //
 // and each test takes a fresh database with cluster.NewDatabase(t).
+// Replication slots and roles are cluster-wide, so a test names its slot
+// with SlotName(db) and creates roles with cluster.NewRole: no two tests,
+// nor two runs of one test under -count, share one.
 package pgtest
 
 import (
@@ -367,43 +370,6 @@ func (c *Cluster) Exec(t testing.TB, db string, sql ...string) {
 			t.Fatalf("pgtest: %s: %v", s, err)
 		}
 	}
-}
-
-// NewDatabase creates a fresh database for one test and returns its name;
-// the database and every replication slot on it are dropped in t.Cleanup.
-func (c *Cluster) NewDatabase(t testing.TB) string {
-	t.Helper()
-	name := fmt.Sprintf("t%d_%s", c.seq.Add(1), strings.ToLower(sanitize(t.Name())))
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	c.Exec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, c.DSN("postgres"))
-		if err != nil {
-			t.Errorf("pgtest: cleanup: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		_, _ = conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, name)
-		_, _ = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, name)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: cleanup: %v", err)
-		}
-	})
-	return name
-}
-
-func sanitize(s string) string {
-	b := []byte(s)
-	for i, ch := range b {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
 }
 
 // Stop shuts the server down (fast shutdown, then SIGKILL after 10 s) and
