@@ -8,6 +8,7 @@ import (
 
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/literal"
 
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
@@ -25,8 +26,23 @@ func (c *checker) validate(def cue.Value, n *config.Node, base []string) (cue.Va
 	v := def.Unify(c.schema.ctx.Encode(data))
 	before := len(c.errs)
 	verr := v.Validate(cue.All(), cue.Concrete(true))
-	c.translate(verr, def, n, base)
+	missing := c.translate(verr, def, n, base)
+	walked := len(c.errs)
 	c.required(v, def, n, base)
+	// One missing key, one error: the walk in required reports most of
+	// them (CUE only when nothing else is wrong); CUE's reports add those
+	// it did not see.
+	reported := map[string]bool{}
+	for _, e := range c.errs[walked:] {
+		if e.Code == source.CodeMissingKey {
+			reported[e.Path] = true
+		}
+	}
+	for _, e := range missing {
+		if !reported[e.Path] {
+			c.errs = append(c.errs, e)
+		}
+	}
 	return v, verr == nil && len(c.errs) == before
 }
 
@@ -36,15 +52,18 @@ type group struct {
 	errs []cueerrors.Error
 }
 
-func (c *checker) translate(err error, def cue.Value, root *config.Node, base []string) {
+// translate reports the CUE errors in err, one per path, except missing
+// required keys, which it returns for validate to report unless the walk in
+// required already has.
+func (c *checker) translate(err error, def cue.Value, root *config.Node, base []string) (missing source.Errors) {
 	if err == nil {
-		return
+		return nil
 	}
 	groups := map[string]*group{}
 	var order []string
 	prefix := len(def.Path().Selectors())
 	for _, e := range cueerrors.Errors(err) {
-		p := e.Path()
+		p := documentPath(e.Path())
 		if len(p) >= prefix {
 			p = p[prefix:]
 		}
@@ -58,24 +77,49 @@ func (c *checker) translate(err error, def cue.Value, root *config.Node, base []
 		g.errs = append(g.errs, e)
 	}
 	for _, key := range order {
-		g := groups[key]
-		c.translateGroup(g, def, root, base)
+		if e := c.translateGroup(groups[key], root, base); e != nil {
+			missing = append(missing, e)
+		}
 	}
+	return missing
+}
+
+// documentPath turns the labels of a CUE error path into the document's
+// keys: CUE quotes a label that is not an identifier
+// ("\"orders-to-console\""), the document and config.JoinPath do not.
+// Definitions (#Config) and indexes stay as they are.
+func documentPath(p []string) []string {
+	out := make([]string, len(p))
+	for i, l := range p {
+		out[i] = l
+		if strings.HasPrefix(l, `"`) || strings.HasPrefix(l, `#"`) {
+			if u, err := literal.Unquote(l); err == nil {
+				out[i] = u
+			}
+		}
+	}
+	return out
 }
 
 // translateGroup reports one error for the violations at one path,
-// choosing the most specific explanation.
-func (c *checker) translateGroup(g *group, def cue.Value, root *config.Node, base []string) {
+// choosing the most specific explanation; a missing required key it
+// returns instead (see translate). root, the document at base, may be nil
+// when the document has no value there.
+func (c *checker) translateGroup(g *group, root *config.Node, base []string) *source.Error {
 	full := append(append([]string(nil), base...), g.path...)
 	path := config.JoinPath(full)
 	node := root.Lookup(g.path...)
 	if node != nil && node.Bad {
-		return // its substitution error says what is wrong
+		return nil // its substitution error says what is wrong
 	}
-	pos := root.Pos
-	if node != nil {
+	var pos source.Pos
+	switch {
+	case node != nil:
 		pos = node.Pos
-	} else if near, _ := root.Nearest(g.path...); near != nil {
+	case root == nil:
+		pos = c.posOf(base)
+	default:
+		near, _ := root.Nearest(g.path...)
 		pos = near.Pos
 	}
 	var (
@@ -119,8 +163,12 @@ func (c *checker) translateGroup(g *group, def cue.Value, root *config.Node, bas
 	switch {
 	case notAllowed:
 		// Reported by the walk in required, which sees every struct.
-	case required:
-		c.errs.Add(pos, source.CodeMissingKey, path, "missing required key %q", g.path[len(g.path)-1])
+	case required && len(g.path) > 0:
+		name := g.path[len(g.path)-1]
+		if parent := root.Lookup(g.path[:len(g.path)-1]...); parent != nil && misspelt(parent, name) {
+			return nil // the unknown key's error says "did you mean"
+		}
+		return &source.Error{Pos: pos, Code: source.CodeMissingKey, Path: path, Message: fmt.Sprintf("missing required key %q", name)}
 	case len(bounds) > 0:
 		c.errs.Add(pos, source.CodeOutOfRange, path, "%s is out of range: must be %s", describe(node), strings.Join(dedupe(bounds), " and "))
 	case len(types) > 0 && len(enum) == 0:
@@ -141,6 +189,7 @@ func (c *checker) translateGroup(g *group, def cue.Value, root *config.Node, bas
 	default:
 		c.errs.Add(pos, source.CodeInvalidValue, path, "%s %s", describe(node), other)
 	}
+	return nil
 }
 
 // cueKind names the CUE kind of a document node's value.

@@ -10,10 +10,11 @@ import (
 )
 
 // FuzzParse parses arbitrary bytes. It must never panic; every error has a
-// code and a message, and a position (Line > 0) unless it is a YAML syntax
-// error the YAML library could not place; errors come sorted; without
-// errors the root is a map; and no key or value is ever read from the
-// environment except through a ${…} written in a value.
+// code, a message and a position (line and column at least 1) inside the
+// input, a syntax error on a character of its line (or just past its end);
+// errors come sorted; without errors the root is a map; and no key or value
+// is ever read from the environment except through a ${…} written in a
+// value.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		`sources:
@@ -63,6 +64,9 @@ sinks:
 		"k: ${1BAD} ${UNTERMINATED\n",
 		"a: !!int abc\nb: !!float 1e999999\n",
 		"é: \"日本 ${X}\"\n",
+		"a:\n  \tb: 1\n",
+		"a: 'x\xff'\nb: *nowhere\n",
+		"a: {b: [1,\nc: 2\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -83,14 +87,14 @@ sinks:
 			if e.Pos.File != "f.yaml" {
 				t.Fatalf("error in file %q: %v", e.Pos.File, e)
 			}
-			if e.Pos.Line <= 0 && e.Code != source.CodeYAMLSyntax {
-				t.Fatalf("error without a position: %v", e)
-			}
-			if e.Pos.Line > 0 && e.Pos.Column <= 0 {
-				t.Fatalf("error without a column: %v", e)
+			if e.Pos.Line < 1 || e.Pos.Column < 1 {
+				t.Fatalf("error without a line and column: %v", e)
 			}
 			if e.Pos.Line > lineBreaks(data)+2 {
 				t.Fatalf("error past the end of the input: %v", e)
+			}
+			if lines := splitLines(data); e.Code == source.CodeYAMLSyntax && (e.Pos.Line > len(lines) || e.Pos.Column > utf8.RuneCountInString(lines[e.Pos.Line-1])+1) {
+				t.Fatalf("syntax error outside its line: %v", e)
 			}
 			if i > 0 && e.Pos.Before(errs[i-1].Pos) {
 				t.Fatalf("errors not sorted: %v", errs)

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime/envsubst"
@@ -97,25 +96,6 @@ type parser struct {
 // maxAliased bounds the nodes all aliases of a document may expand to.
 const maxAliased = 100_000
 
-var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
-
-func (p *parser) syntaxError(err error) {
-	var te *yaml.TypeError
-	msg := err.Error()
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	pos := source.Pos{File: p.file}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		if m[1] != "" {
-			pos.Line, _ = strconv.Atoi(m[1])
-			pos.Column = 1
-		}
-		msg = m[2]
-	}
-	p.errs.Add(pos, source.CodeYAMLSyntax, "", "%s", msg)
-}
-
 func (p *parser) pos(n *yaml.Node) source.Pos {
 	return source.Pos{File: p.file, Line: n.Line, Column: n.Column}
 }
@@ -180,6 +160,10 @@ func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 			}
 			if isMergeKey(k) {
 				p.merge(n, v, path, depth, have, explicit)
+				continue
+			}
+			if k.ShortTag() == "!!null" && k.Value == "" {
+				p.errs.Add(p.pos(k), source.CodeYAMLSyntax, JoinPath(path), "a key is missing: nothing names the value after this ':'")
 				continue
 			}
 			if have[k.Value] {
@@ -264,7 +248,15 @@ func (p *parser) scalar(y *yaml.Node, path []string) *Node {
 		}
 		n.block = b
 	}
-	switch y.ShortTag() {
+	tag := y.ShortTag()
+	if tag == "!!float" && y.Style == 0 {
+		// A plain -0 is an int in the YAML 1.2 core schema; the library
+		// makes it a float to keep the sign.
+		if _, err := parseInt(y.Value); err == nil {
+			tag = "!!int"
+		}
+	}
+	switch tag {
 	case "!!null":
 		n.Kind = Null
 	case "!!bool":
