@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/rivven/rivven-connect/runtime/state"
 )
 
@@ -57,10 +55,14 @@ type Pipeline struct {
 	// SourceName and SinkName are the config names of the source and sink
 	// (for health and metrics labels).
 	SourceName, SinkName string
-	Source               Source
-	Program              Program
-	Sink                 Sink
-	Settings             Settings
+	// SourceConnector and SinkConnector are their connector types
+	// ("postgres-cdc", "stdout"), for progress displays; "" = not told.
+	SourceConnector, SinkConnector string
+
+	Source   Source
+	Program  Program
+	Sink     Sink
+	Settings Settings
 	// DeadLetter receives dead letters when Settings.OnError is
 	// OnErrorDeadLetter: the sink that Settings.DeadLetterSink names,
 	// instantiated by the back end. The driver opens and closes it.
@@ -87,6 +89,11 @@ type Pipeline struct {
 	lastErr atomic.Pointer[string]
 	acked   atomic.Pointer[Position]
 	started atomic.Int64 // unix nanoseconds
+	ended   atomic.Int64 // unix nanoseconds; 0 = not ended
+	step    atomic.Pointer[step]
+	// limitClock is the rate limiter's clock; nil = the wall clock (tests
+	// set a virtual one).
+	limitClock clock
 	// eventLag is 1 + the EventLag of the newest record in nanoseconds;
 	// 0 = none read yet.
 	eventLag atomic.Int64
@@ -151,6 +158,8 @@ type Status struct {
 	LastError string
 	// Started is when Run began; zero before.
 	Started time.Time
+	// Ended is when Run returned; zero while it runs (and before).
+	Ended time.Time
 	// EventLag is how long before it was read the newest record read so far
 	// happened (read time − the record's event time); valid when HasEventLag
 	// (a record with an event time was read).
@@ -179,6 +188,9 @@ func (p *Pipeline) Status() Status {
 	}
 	if ns := p.started.Load(); ns != 0 {
 		s.Started = time.Unix(0, ns)
+	}
+	if ns := p.ended.Load(); ns != 0 {
+		s.Ended = time.Unix(0, ns)
 	}
 	if lag := p.eventLag.Load(); lag != 0 {
 		s.EventLag, s.HasEventLag = max(time.Duration(lag-1), 0), true
@@ -221,15 +233,22 @@ func (e *RecordError) Unwrap() error { return e.Err }
 var ErrAborted = errors.New("aborted")
 
 type batch struct {
-	recs []Record
-	n    int
-	err  error // terminal error of the reader after these records (io.EOF at the end)
+	recs  []Record
+	n     int
+	err   error // terminal error of the reader after these records (io.EOF at the end)
+	first bool  // the result of the source's first Read
 }
 
 // Run runs p until its source ends (io.EOF: returns nil), ctx is cancelled
 // (reading stops; the records already read are processed, written and
 // acknowledged; Run returns nil), or a failure the error policy does not
-// absorb (returned). It opens and closes the source and the sinks.
+// absorb (returned). It opens and closes the source and the sinks. A stop
+// (ctx cancelled) that comes while the source or a sink is still opening
+// is a clean end too: the Open, or the source's first Read, that fails
+// once ctx is done does not fail the run; Run logs "stopped before source
+// NAME connected" (with the error when it is not the context's own), closes
+// what it opened and returns nil. With Settings.RateLimit, a batch read
+// passes on only once the limiter has granted every record in it.
 func (p *Pipeline) Run(ctx context.Context) error {
 	return p.RunAbortable(ctx, context.WithoutCancel(ctx))
 }
@@ -241,10 +260,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // stop (ctx) never cancels a write in progress. The records not
 // acknowledged are replayed by the next run (at-least-once).
 func (p *Pipeline) RunAbortable(ctx, abort context.Context) (err error) {
+	p.ended.Store(0)
+	p.step.Store(nil)
 	p.started.Store(time.Now().UnixNano())
 	p.state.Store(int32(StateStarting))
 	defer func() {
 		p.retry.Store(false)
+		p.step.Store(nil)
+		p.ended.Store(time.Now().UnixNano())
 		if err != nil {
 			p.setLastError(err)
 			p.state.Store(int32(StateFailed))
@@ -322,8 +345,13 @@ func (d *driver) run(ctx context.Context) (err error) {
 	if err := d.loadState(); err != nil {
 		return err
 	}
+	p.setStep("opening source", p.SourceName, false)
 	if e := p.Source.Open(ctx); e != nil {
 		_ = p.Source.Close()
+		if ctx.Err() != nil {
+			d.stoppedBeforeConnected("source", p.SourceName, e)
+			return nil
+		}
 		return d.wrap("open source", e)
 	}
 	defer func() {
@@ -331,19 +359,22 @@ func (d *driver) run(ctx context.Context) (err error) {
 			err = d.wrap("close source", e)
 		}
 	}()
-	sinks := []struct {
-		s    Sink
-		what string
-	}{{p.Sink, "sink"}}
+	type namedSink struct {
+		s          Sink
+		what, name string
+	}
+	sinks := []namedSink{{p.Sink, "sink", p.SinkName}}
 	if p.Settings.OnError == OnErrorDeadLetter {
-		sinks = append(sinks, struct {
-			s    Sink
-			what string
-		}{p.DeadLetter, "dead-letter sink"})
+		sinks = append(sinks, namedSink{p.DeadLetter, "dead-letter sink", p.Settings.DeadLetterSink})
 	}
 	for _, s := range sinks {
+		p.setStep("opening "+s.what, s.name, true)
 		if e := s.s.Open(ctx); e != nil {
 			_ = s.s.Close()
+			if ctx.Err() != nil {
+				d.stoppedBeforeConnected(s.what, s.name, e)
+				return nil
+			}
 			return d.wrap("open "+s.what, e)
 		}
 		defer func() {
@@ -353,16 +384,15 @@ func (d *driver) run(ctx context.Context) (err error) {
 		}()
 	}
 
+	p.step.Store(nil)
 	size := p.Settings.BatchSize
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
-	var limiter *rate.Limiter
+	var limiter *limiter
 	if p.Settings.RateLimit > 0 {
-		limiter = rate.NewLimiter(rate.Limit(p.Settings.RateLimit), max(p.Settings.RateLimit, size))
-		if p.Settings.RateLimit < size {
-			size = p.Settings.RateLimit
-		}
+		limiter = newLimiter(p.Settings.RateLimit, p.limitClock)
+		size = min(size, limiter.burst()) // a batch passes only once all of it is granted
 	}
 	d.ackCh = make(chan struct{}, 1)
 	d.tr = NewAckTracker(func() {
@@ -421,7 +451,7 @@ func (d *driver) run(ctx context.Context) (err error) {
 	go func() {
 		defer wg.Done()
 		defer close(full)
-		for {
+		for first := true; ; first = false {
 			var b *batch
 			select {
 			case b = <-free:
@@ -430,11 +460,13 @@ func (d *driver) run(ctx context.Context) (err error) {
 			}
 			n, err := p.Source.Read(readCtx, b.recs[:size])
 			if limiter != nil && n > 0 {
-				if werr := limiter.WaitN(readCtx, n); werr != nil && err == nil {
-					err = werr
+				if werr := limiter.wait(readCtx, n); werr != nil {
+					// Not granted: the records do not pass (they are not
+					// acknowledged either, so they are read again next run).
+					n, err = 0, werr
 				}
 			}
-			b.n, b.err = n, err
+			b.n, b.err, b.first = n, err, first
 			if n > 0 || err != nil {
 				full <- b // b belongs to the processor from here on
 			} else {
@@ -500,8 +532,12 @@ func (d *driver) run(ctx context.Context) (err error) {
 			}
 			switch {
 			case b.err == nil, errors.Is(b.err, io.EOF):
-			case (ctx.Err() != nil || d.abort.Err() != nil) && (errors.Is(b.err, context.Canceled) || errors.Is(b.err, context.DeadlineExceeded)):
+			case (ctx.Err() != nil || d.abort.Err() != nil) && isContextErr(b.err):
 				// the stop request, seen by the reader
+			case ctx.Err() != nil && b.first:
+				// The first Read failed because of the stop in a way that
+				// does not say so (a connection closed under it).
+				d.stoppedBeforeConnected("source", p.SourceName, b.err)
 			default:
 				if e := finish(true); e != nil {
 					return fail(e)
@@ -521,6 +557,26 @@ func (d *driver) run(ctx context.Context) (err error) {
 			return d.aborted()
 		}
 	}
+}
+
+// stoppedBeforeConnected logs that the run was stopped while the
+// component what ("source", "sink") named name was still connecting, and
+// so failed with err; the pipeline then ends cleanly.
+func (d *driver) stoppedBeforeConnected(what, name string, err error) {
+	msg := "stopped before " + what + " connected"
+	if name != "" {
+		msg = "stopped before " + what + " " + name + " connected"
+	}
+	attrs := []any{"pipeline", d.p.Name}
+	if !isContextErr(err) {
+		attrs = append(attrs, "error", d.p.redact(err.Error()))
+	}
+	d.p.logger().Info(msg, attrs...)
+}
+
+// isContextErr reports whether err is, or wraps, a context's end.
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (d *driver) aborted() error {

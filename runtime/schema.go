@@ -29,6 +29,11 @@ var Any = Type{Kind: KindNull}
 // position. A Schema is immutable after construction and safe to share.
 type Schema struct {
 	Fields []Field
+	// Key lists the positions of the fields that identify a row (a table's
+	// primary key or replica identity, datagen's id field), in key order;
+	// nil when the stream has no row key. Keyed sinks key change events by
+	// these fields, so one row's changes keep their order on one partition.
+	Key []int
 }
 
 // NewSchema returns a schema over fields.
@@ -42,6 +47,17 @@ func (s *Schema) Index(name string) int {
 		}
 	}
 	return -1
+}
+
+// KeyNames returns the names of the key fields, in key order.
+func (s *Schema) KeyNames() []string {
+	out := make([]string, 0, len(s.Key))
+	for _, i := range s.Key {
+		if i >= 0 && i < len(s.Fields) {
+			out = append(out, s.Fields[i].Name)
+		}
+	}
+	return out
 }
 
 // Names returns the field names in order.

@@ -63,8 +63,9 @@ func Go(p *plan.Plan, o Options) (map[string][]byte, error) {
 	f.ImportName(exprcondPkg, "exprcond")
 
 	for _, pp := range p.Pipelines {
-		if pp.Enabled && pp.Settings.Process.Metrics.Enabled {
-			// The /metrics endpoint (and Prometheus) only when asked for.
+		if pp.Enabled && (pp.Settings.Process.Metrics.Enabled || pp.Settings.Process.Health.Enabled) {
+			// The /metrics endpoint (and Prometheus) only when asked for
+			// (the health listener serves it too).
 			f.Anon(modPath + "/runtime/metrics")
 			break
 		}

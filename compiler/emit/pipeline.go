@@ -141,14 +141,16 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		b.List(jen.Id("to"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkConfig"), jen.Id("env").Dot(kb.Go.Env))
 		b.Add(wrap("sink", pp.Sink.Name))
 		fields := jen.Dict{
-			jen.Id("Name"):       jen.Lit(pp.Name),
-			jen.Id("SourceName"): jen.Lit(pp.Source.Name),
-			jen.Id("SinkName"):   jen.Lit(pp.Sink.Name),
-			jen.Id("Source"):     jen.Id("from"),
-			jen.Id("Program"):    jen.Id("prog"),
-			jen.Id("Sink"):       jen.Id("to"),
-			jen.Id("Settings"):   settings,
-			jen.Id("Now"):        jen.Id("env").Dot("Now"),
+			jen.Id("Name"):            jen.Lit(pp.Name),
+			jen.Id("SourceName"):      jen.Lit(pp.Source.Name),
+			jen.Id("SinkName"):        jen.Lit(pp.Sink.Name),
+			jen.Id("SourceConnector"): jen.Lit(pp.Source.Connector),
+			jen.Id("SinkConnector"):   jen.Lit(pp.Sink.Connector),
+			jen.Id("Source"):          jen.Id("from"),
+			jen.Id("Program"):         jen.Id("prog"),
+			jen.Id("Sink"):            jen.Id("to"),
+			jen.Id("Settings"):        settings,
+			jen.Id("Now"):             jen.Id("env").Dot("Now"),
 		}
 		if dl != nil {
 			b.Add(dl)

@@ -76,14 +76,16 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 		return nil, err
 	}
 	return &runtime.Pipeline{
-		Name:       pp.Name,
-		SourceName: pp.Source.Name,
-		SinkName:   pp.Sink.Name,
-		Now:        env.Now,
-		Source:     src,
-		Program:    prog,
-		Sink:       sink,
-		Settings:   pp.Settings,
+		Name:            pp.Name,
+		SourceName:      pp.Source.Name,
+		SinkName:        pp.Sink.Name,
+		SourceConnector: pp.Source.Connector,
+		SinkConnector:   pp.Sink.Connector,
+		Now:             env.Now,
+		Source:          src,
+		Program:         prog,
+		Sink:            sink,
+		Settings:        pp.Settings,
 	}, nil
 }
 

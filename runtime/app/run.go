@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,8 +51,9 @@ type RunOptions struct {
 	// Listening, when set, is called with the address each server bound
 	// ("health" or "metrics", "127.0.0.1:8080").
 	Listening func(server, addr string)
-	// Progress forces the progress display on or off; nil shows it when
-	// Stderr is a terminal and a pipeline has a known end.
+	// Progress forces the terminal feedback (start-up lines, the live
+	// progress line, the summary lines) on or off; nil shows it when Stderr
+	// is a terminal.
 	Progress *bool
 	// Process overrides the process settings found in the pipelines.
 	Process *runtime.Process
@@ -77,8 +80,10 @@ const abortGrace = 2 * time.Second
 // acknowledged, and Run returns ExitOK — unless the drain takes longer than
 // the shutdown timeout (settings.shutdown_timeout, default 30 s), which
 // aborts it (ExitFailure). A second signal exits at once with ExitFailure.
-// It serves health and metrics when the settings ask, logs a summary per
-// pipeline to opts.Stderr and returns the process exit code.
+// It serves health and metrics when the settings ask (the health listener
+// serves the metrics too), logs a summary of each pipeline to opts.Stderr
+// as it ends (with its own elapsed time), shows the terminal feedback of
+// RunOptions.Progress, and returns the process exit code.
 func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 	if len(pipes) == 0 {
 		fmt.Fprintln(opts.Stderr, "no enabled pipelines")
@@ -111,17 +116,21 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 		exit = os.Exit
 	}
 
+	// Metrics are collected when either server serves them: the health
+	// listener serves /metrics too, when this binary has the endpoint.
 	var collector MetricsCollector
-	if proc.Metrics.Enabled {
-		if NewMetrics == nil {
-			fmt.Fprintln(opts.Stderr, "run: settings.metrics is enabled, but this binary was built without the metrics endpoint (import github.com/rivven/rivven-connect/runtime/metrics)")
-			return ExitUsage
-		}
+	switch {
+	case proc.Metrics.Enabled && NewMetrics == nil:
+		fmt.Fprintln(opts.Stderr, "run: settings.metrics is enabled, but this binary was built without the metrics endpoint (import github.com/rivven/rivven-connect/runtime/metrics)")
+		return ExitUsage
+	case proc.Metrics.Enabled || proc.Health.Enabled && NewMetrics != nil:
 		names := map[string][2]string{}
 		for k, v := range opts.Names {
 			names[k] = [2]string{v.Source, v.Sink}
 		}
 		collector = NewMetrics(pipes, names)
+	case proc.Health.Enabled:
+		log.Debug("this binary was built without the metrics endpoint: the health server does not serve /metrics")
 	}
 	for _, p := range pipes {
 		p.Logger = log
@@ -166,9 +175,38 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 	for _, p := range pipes {
 		log.Debug("pipeline starting", "pipeline", p.Name, "on_error", p.Settings.OnError.String())
 	}
-	progressDone := startProgress(pipes, opts, stderr)
+	disp := newDisplay(pipes, opts, stderr)
+	disp.start()
+	// Each pipeline is summed up when it ends, with its own elapsed time;
+	// those still running when Run gives up on them, at the end.
+	var (
+		endMu    sync.Mutex
+		reported = map[*runtime.Pipeline]bool{}
+		closed   bool
+	)
+	ended := func(p *runtime.Pipeline) {
+		endMu.Lock()
+		defer endMu.Unlock()
+		if closed || reported[p] {
+			return
+		}
+		reported[p] = true
+		disp.finished(p)
+		logFinished(log, p)
+	}
 	done := make(chan error, 1)
-	go func() { done <- runtime.RunAllAbortable(ctx, abort, pipes) }()
+	go func() {
+		errs := make([]error, len(pipes))
+		var wg sync.WaitGroup
+		for i, p := range pipes {
+			wg.Go(func() {
+				errs[i] = p.RunAbortable(ctx, abort)
+				ended(p)
+			})
+		}
+		wg.Wait()
+		done <- errors.Join(errs...)
+	}()
 	var runErr error
 	select {
 	case runErr = <-done:
@@ -180,25 +218,34 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 		}
 	}
 	cancelAbort(nil)
-	progressDone()
 	for _, p := range pipes {
-		st := p.Status()
-		attrs := []any{"pipeline", p.Name,
-			"in", st.In, "out", st.Out, "dropped", st.Dropped, "failed", st.Failed,
-			"elapsed", time.Since(start).Round(time.Millisecond), "state", st.State.String()}
-		if st.DeadLettered > 0 {
-			attrs = append(attrs, "dead_lettered", st.DeadLettered)
-		}
-		if st.Acked != nil {
-			attrs = append(attrs, "acked_position", st.Acked.Offset)
-		}
-		log.Info("pipeline finished", attrs...)
+		ended(p)
 	}
+	endMu.Lock()
+	closed = true
+	endMu.Unlock()
+	disp.stop()
 	if runErr != nil {
 		fmt.Fprintf(opts.Stderr, "run: %s\n", redact(runErr.Error()))
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// logFinished logs p's summary: its counters, state and its own elapsed
+// time (from its start to its end, or to now when it has not returned).
+func logFinished(log *slog.Logger, p *runtime.Pipeline) {
+	st := p.Status()
+	attrs := []any{"pipeline", p.Name,
+		"in", st.In, "out", st.Out, "dropped", st.Dropped, "failed", st.Failed,
+		"elapsed", elapsed(st, time.Now()).Round(time.Millisecond), "state", st.State.String()}
+	if st.DeadLettered > 0 {
+		attrs = append(attrs, "dead_lettered", st.DeadLettered)
+	}
+	if st.Acked != nil {
+		attrs = append(attrs, "acked_position", st.Acked.Offset)
+	}
+	log.Info("pipeline finished", attrs...)
 }
 
 // processSettings returns the process-wide settings the pipelines carry
@@ -297,26 +344,43 @@ func (r *redactHandler) attr(a slog.Attr) slog.Attr {
 }
 
 // serve starts the health and metrics servers the settings enable. When
-// both bind the same address they share one listener.
+// both bind the same address they share one listener. When collector is
+// set, the health listener serves the metrics too (at settings.metrics.path,
+// default /metrics), unless a health endpoint has that path.
 func serve(proc runtime.Process, pipes []*runtime.Pipeline, opts RunOptions, collector MetricsCollector, start time.Time, log *slog.Logger) ([]*http.Server, error) {
+	type route struct {
+		pattern string
+		h       http.Handler
+		owner   string // the server the route belongs to
+		extra   bool   // the metrics on the health listener: yields to a route there
+	}
 	type endpoint struct {
-		name string
-		s    runtime.Server
-		reg  func(*http.ServeMux)
+		name   string
+		s      runtime.Server
+		routes []route
+	}
+	metricsPath := proc.Metrics.Path
+	if metricsPath == "" {
+		metricsPath = "/metrics"
 	}
 	var eps []endpoint
 	if proc.Health.Enabled {
 		h := &health.Handler{Pipes: pipes, Names: opts.Names, Start: start, Path: proc.Health.Path}
-		eps = append(eps, endpoint{"health", proc.Health, h.Register})
-	}
-	if collector != nil {
-		path := proc.Metrics.Path
-		if path == "" {
-			path = "/metrics"
+		var rs []route
+		for pattern, hd := range h.Routes() {
+			rs = append(rs, route{pattern: pattern, h: hd, owner: "health"})
 		}
-		eps = append(eps, endpoint{"metrics", proc.Metrics, func(m *http.ServeMux) { m.Handle("GET "+path, collector.Handler()) }})
+		slices.SortFunc(rs, func(a, b route) int { return strings.Compare(a.pattern, b.pattern) })
+		if collector != nil {
+			rs = append(rs, route{pattern: "GET " + metricsPath, h: collector.Handler(), owner: "metrics", extra: true})
+		}
+		eps = append(eps, endpoint{"health", proc.Health, rs})
+	}
+	if proc.Metrics.Enabled && collector != nil {
+		eps = append(eps, endpoint{"metrics", proc.Metrics, []route{{pattern: "GET " + metricsPath, h: collector.Handler(), owner: "metrics"}}})
 	}
 	muxes := map[string]*http.ServeMux{}
+	seen := map[string]map[string]string{} // address → pattern → owner
 	var order []string
 	names := map[string][]string{}
 	for _, e := range eps {
@@ -330,9 +394,22 @@ func serve(proc runtime.Process, pipes []*runtime.Pipeline, opts RunOptions, col
 		}
 		if muxes[addr] == nil {
 			muxes[addr] = http.NewServeMux()
+			seen[addr] = map[string]string{}
 			order = append(order, addr)
 		}
-		e.reg(muxes[addr])
+		for _, r := range e.routes {
+			switch owner, taken := seen[addr][r.pattern]; {
+			case !taken:
+				muxes[addr].Handle(r.pattern, r.h)
+				seen[addr][r.pattern] = r.owner
+			case owner == r.owner: // the metrics of both servers on one listener
+			case r.extra:
+				log.Warn("the health server does not serve the metrics: a health endpoint has their path", "path", metricsPath)
+			default:
+				bind, _, _ := strings.Cut(addr, "#")
+				return nil, fmt.Errorf("health and metrics servers: both serve %s on %s; give settings.metrics.path or settings.health.path another value", strings.TrimPrefix(r.pattern, "GET "), bind)
+			}
+		}
 		names[addr] = append(names[addr], e.name)
 	}
 	var servers []*http.Server
@@ -405,91 +482,4 @@ func Clock(lookup func(string) (string, bool)) (func() time.Time, error) {
 		return nil, fmt.Errorf("RIVVEN_CONNECT_NOW=%q is not an RFC 3339 time", v)
 	}
 	return func() time.Time { return t }, nil
-}
-
-// startProgress shows, on a terminal, a one-line progress of the pipelines
-// whose end is known; it returns a function that stops and clears it.
-func startProgress(pipes []*runtime.Pipeline, opts RunOptions, tw *termWriter) func() {
-	show := false
-	if opts.Progress != nil {
-		show = *opts.Progress
-	} else {
-		show = isTerminal(opts.Stderr)
-	}
-	var bounded []*runtime.Pipeline
-	for _, p := range pipes {
-		if p.Expected > 0 {
-			bounded = append(bounded, p)
-		}
-	}
-	if !show || len(bounded) == 0 {
-		return func() {}
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				tw.draw("")
-				return
-			case <-t.C:
-				tw.draw(progressLine(bounded))
-			}
-		}
-	}()
-	return func() { close(stop); wg.Wait() }
-}
-
-// termWriter is stderr shared by the logs and the progress line: a log
-// record first clears the progress line, which the next tick redraws.
-type termWriter struct {
-	mu    sync.Mutex
-	w     io.Writer
-	drawn bool
-}
-
-func (t *termWriter) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.drawn {
-		io.WriteString(t.w, "\r\x1b[K")
-		t.drawn = false
-	}
-	return t.w.Write(b)
-}
-
-// draw replaces the progress line with line ("" clears it).
-func (t *termWriter) draw(line string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.drawn || line != "" {
-		io.WriteString(t.w, "\r\x1b[K"+line)
-	}
-	t.drawn = line != ""
-}
-
-// progressLine renders "name 120/1000 (12%)" for each bounded pipeline.
-func progressLine(pipes []*runtime.Pipeline) string {
-	parts := make([]string, len(pipes))
-	for i, p := range pipes {
-		in := p.Stats.In.Load()
-		parts[i] = fmt.Sprintf("%s %d/%d (%d%%)", p.Name, in, p.Expected, in*100/p.Expected)
-	}
-	return strings.Join(parts, "  ")
-}
-
-// isTerminal reports whether w is a character device (a terminal), not a
-// pipe or a file.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -349,33 +349,3 @@ func TestLogLevels(t *testing.T) {
 		t.Error("unknown level accepted")
 	}
 }
-
-func TestProgressOnlyOnATerminal(t *testing.T) {
-	var b bytes.Buffer
-	p := &runtime.Pipeline{Name: "p", Source: &source{n: 10}, Sink: &sink{}, Expected: 10,
-		Program: runtime.ProgramFunc(func(*runtime.Record) (bool, error) { return true, nil })}
-	if code := Run([]*runtime.Pipeline{p}, RunOptions{Stderr: &b}); code != ExitOK {
-		t.Fatal(code)
-	}
-	if strings.Contains(b.String(), "\r") {
-		t.Errorf("progress written to a non-terminal: %q", b.String())
-	}
-	if got := progressLine([]*runtime.Pipeline{p}); got != "p 10/10 (100%)" {
-		t.Errorf("progress line %q", got)
-	}
-	// Forced on (as on a terminal): the line is drawn and cleared at the end.
-	var tty syncWriter
-	tty.w = &bytes.Buffer{}
-	on := true
-	p2 := &runtime.Pipeline{Name: "p", Source: &source{n: 10, block: true}, Sink: &sink{}, Expected: 20,
-		Program: runtime.ProgramFunc(func(*runtime.Record) (bool, error) { return true, nil })}
-	_, stop := run(t, []*runtime.Pipeline{p2}, RunOptions{Stderr: &tty, Progress: &on})
-	time.Sleep(450 * time.Millisecond)
-	stop()
-	tty.mu.Lock()
-	out := tty.w.(*bytes.Buffer).String()
-	tty.mu.Unlock()
-	if !strings.Contains(out, "\r\x1b[Kp 10/20 (50%)") || strings.Contains(out, "(50%)time=") {
-		t.Errorf("no progress line on a terminal: %q", out)
-	}
-}

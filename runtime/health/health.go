@@ -154,22 +154,32 @@ func (h *Handler) Ready() bool {
 	return true
 }
 
-// Register adds the endpoints to mux.
+// Register adds the endpoints (Routes) to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
+	for pattern, hf := range h.Routes() {
+		mux.Handle(pattern, hf)
+	}
+}
+
+// Routes returns the endpoints by ServeMux pattern: "GET <Path>", and
+// "GET /ready" and "GET /live" unless Path is one of them.
+func (h *Handler) Routes() map[string]http.Handler {
 	path := h.Path
 	if path == "" {
 		path = "/health"
 	}
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
-		rep := h.Report()
-		code := http.StatusOK
-		if rep.Status != "healthy" {
-			code = http.StatusServiceUnavailable
-		}
-		writeJSON(w, code, rep)
-	})
+	routes := map[string]http.Handler{
+		"GET " + path: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			rep := h.Report()
+			code := http.StatusOK
+			if rep.Status != "healthy" {
+				code = http.StatusServiceUnavailable
+			}
+			writeJSON(w, code, rep)
+		}),
+	}
 	if path != "/ready" {
-		mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+		routes["GET /ready"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			ok := h.Ready()
 			code := http.StatusOK
 			if !ok {
@@ -179,10 +189,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		})
 	}
 	if path != "/live" {
-		mux.HandleFunc("GET /live", func(w http.ResponseWriter, _ *http.Request) {
+		routes["GET /live"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]bool{"alive": true})
 		})
 	}
+	return routes
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

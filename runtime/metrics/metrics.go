@@ -20,6 +20,12 @@
 //	source_lag_seconds{pipeline}                 gauge: read time − event time of the newest record read
 //	source_lag{pipeline,unit}                    gauge: the source's own lag (postgres-cdc: WAL bytes)
 //	source_events_total{source}, sink_events_total{sink}: the original's names
+//
+// Every series except the two lag gauges exists from the start, at zero,
+// for every pipeline (stage_failures_total with stage "sink"; a
+// transform's series appears when it first fails). The lag gauges appear
+// once the lag is known: a zero would claim a source caught up before it
+// has even connected.
 package metrics
 
 import (
@@ -76,6 +82,14 @@ func New(pipes []*runtime.Pipeline, names map[string][2]string) *Collector {
 			Help: "Records that failed, by transform (\"sink\" for the sink)."}, []string{"pipeline", "stage"}),
 	}
 	c.reg.MustRegister(c.sourceBatch, c.sinkBatch, c.sinkLatency, c.sinkErrors, c.stageFailed, stats{c})
+	for _, p := range pipes {
+		// A labelled series exists once touched: touch them all now.
+		c.sourceBatch.WithLabelValues(p.Name)
+		c.sinkBatch.WithLabelValues(p.Name)
+		c.sinkLatency.WithLabelValues(p.Name)
+		c.sinkErrors.WithLabelValues(p.Name)
+		c.stageFailed.WithLabelValues(p.Name, "sink")
+	}
 	return c
 }
 
