@@ -49,11 +49,15 @@ bench:
 	  $(GO) test -run '^$$' -bench 'SlotDrainBulk' -benchtime $(PG_BULK_ROWS)x ./stdlib/postgres/cdc && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainSingles' -benchtime $(PG_SINGLE_ROWS)x ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
 
-## soak: long runs (not part of make test): the driver soak and 1M-row CDC transactions
+## soak: long runs (not part of make test): the driver soak, 1M-row CDC transactions, and
+## CDC stop/start cycles of the real binary under write load (SIGTERM: nothing lost or
+## re-delivered; kill -9: nothing lost; SIGTERM mid-snapshot and before connecting)
 SOAK_SECONDS ?= 60
+SOAK_CDC_CYCLES ?= 20
 soak:
 	RIVVEN_SOAK=$(SOAK_SECONDS) $(GO) test ./runtime -run Soak -v -count=1
 	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/postgres/cdc -run 'TestBigTransaction' -v -count=1 -timeout 30m
+	RIVVEN_SOAK_CDC=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestCDCStopStartSoak' -v -count=1 -timeout 60m
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s

@@ -48,15 +48,28 @@ type Component struct {
 	// Schema returns the schema of a source's records, or nil when the
 	// source learns it only at run time.
 	Schema func(cfg any) (*runtime.Schema, error)
-	// Stream returns the stream name and namespace a source's records carry,
-	// when the config decides them (for discover).
-	Stream func(cfg any) (name, namespace string)
-	// KeyField returns the field that identifies a row of a source's
-	// records (its primary key), or "" when there is none. A keyed sink
-	// that the compiler wires to the source (the rivven sink implied by a
-	// source's `topic`) keys change events by it, so that one row's changes
-	// keep their order on one partition.
-	KeyField func(cfg any) string
+	// Streams describes the streams a source's records belong to, as far
+	// as its config decides them (for discover, and for Wire).
+	Streams func(cfg any) Streams
+	// Wire adapts a sink's config to one pipeline: in describes the
+	// pipeline's source and the schema reaching the sink. It returns the
+	// config that pipeline's sink uses (e.g. with a default topic derived
+	// from the source's streams) and the lines `explain` shows under the
+	// sink (e.g. the resolved topic and the record key). An error is
+	// reported at the pipeline's sink. nil: the config is used as it is.
+	Wire func(cfg any, in WireInput) (any, []string, error)
+	// Conn marks a component whose config block holds broker connection
+	// keys (bootstrap_servers, address, tls, auth): check validates them at
+	// their keys, as it does the top-level `broker` section.
+	Conn bool
+	// Misfits lists the keys of config block n (a map, or nil when the
+	// block is absent) that the rest of the block leaves without effect,
+	// e.g. stdout's include_timestamp with format text. Check calls it
+	// even when the block has other errors, so it must look only at the
+	// values whose kind it expects. Check refuses each misfit at its key:
+	// config never names a setting that is accepted and ignored. nil:
+	// every key of the block always takes effect.
+	Misfits func(n *config.Node) []Misfit
 	// Go says how generated code instantiates the component: the same
 	// constructor the interpreter's NewSource/NewSink call.
 	Go *GoCtor
@@ -67,6 +80,61 @@ type Component struct {
 	// NewSource and NewSink instantiate the component for the interpreter.
 	NewSource func(cfg any, env runtime.Env) (runtime.Source, error)
 	NewSink   func(cfg any, env runtime.Env) (runtime.Sink, error)
+}
+
+// Streams describes a source's streams (see Component.Streams).
+type Streams struct {
+	// Names lists the streams when the config decides them; nil when only
+	// the server knows them (e.g. every table of a publication).
+	Names []StreamName
+	// Namespaced reports that every record carries a namespace (a
+	// table's schema).
+	Namespaced bool
+	// RowKey says how change events identify their row when the schema is
+	// known only at run time ("" = they carry no row key), for explain.
+	RowKey string
+}
+
+// StreamName is a stream and its namespace ("" when none).
+type StreamName struct{ Name, Namespace string }
+
+// WireInput is what Component.Wire knows of a sink's pipeline.
+type WireInput struct {
+	// Connector is the source's connector.
+	Connector string
+	// Streams describes the source's streams.
+	Streams Streams
+	// Schema is the schema reaching the sink; nil when known only at run
+	// time.
+	Schema *runtime.Schema
+	// DeadLetter is set when the sink receives a pipeline's dead letters
+	// (settings.dead_letter_sink): records of any stream, in the
+	// dead-letter envelope.
+	DeadLetter bool
+}
+
+// Misfit is a key of a config block that has no effect there (see
+// Component.Misfits).
+type Misfit struct {
+	// Key is the key's path below the config block, e.g.
+	// ["include_timestamp"].
+	Key []string
+	// Why says why the key has no effect and what to do instead. It never
+	// quotes a value that came from the environment (see Shown).
+	Why string
+}
+
+// Shown renders a scalar's value for a message: quoted as written, or
+// "(from ${VAR})" when it came from the environment, whose values never
+// appear in messages.
+func Shown(n *config.Node) string {
+	if n == nil {
+		return `""`
+	}
+	if len(n.Vars) > 0 {
+		return fmt.Sprintf("(from ${%s})", n.Vars[0].Name)
+	}
+	return fmt.Sprintf("%q", n.Text)
 }
 
 // GoCtor names a constructor `Pkg.Func(config, env.Env)` where Env is the

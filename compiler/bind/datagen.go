@@ -53,12 +53,9 @@ func init() {
 		Schema: func(cfg any) (*runtime.Schema, error) {
 			return datagen.Schema(cfg.(datagen.Config))
 		},
-		Stream: func(cfg any) (string, string) {
+		Streams: func(cfg any) Streams {
 			c := cfg.(datagen.Config)
-			return c.StreamName, c.Namespace
-		},
-		KeyField: func(cfg any) string {
-			return datagen.KeyField(cfg.(datagen.Config).Pattern)
+			return Streams{Names: []StreamName{{Name: c.StreamName, Namespace: c.Namespace}}, Namespaced: c.Namespace != ""}
 		},
 		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/datagen", Func: "New", Env: "Now"},
 		GoField: func(cfg any, key []string) (string, bool) {

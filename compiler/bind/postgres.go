@@ -65,6 +65,21 @@ func init() {
 			}
 			return cfg, nil
 		},
+		Misfits: func(n *config.Node) []Misfit {
+			if n.Get("publication") != nil && n.Get("publication_name") != nil {
+				return []Misfit{{Key: []string{"publication_name"},
+					Why: "publication_name is an alias of publication; give one (publication)"}}
+			}
+			return nil
+		},
+		Streams: func(cfg any) Streams {
+			out := Streams{Namespaced: true,
+				RowKey: "each table's primary key (its replica identity index when set; none for a table with neither)"}
+			for _, t := range cfg.(cdc.Config).SelectedTables() {
+				out.Names = append(out.Names, StreamName{Name: t[1], Namespace: t[0]})
+			}
+			return out
+		},
 		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/postgres/cdc", Func: "New", Env: "Now"},
 		GoField: func(_ any, key []string) (string, bool) {
 			if len(key) == 2 && key[0] == "tls" {

@@ -53,12 +53,16 @@ func init() {
 			if err := cfg.Broker.Validate(); err != nil {
 				return nil, err
 			}
-			if _, err := broker.ParseTemplate(cfg.Topic); err != nil {
-				return nil, err
+			if cfg.Topic != "" { // "" is the default, which Wire sets per pipeline
+				if _, err := broker.ParseTemplate(cfg.Topic); err != nil {
+					return nil, err
+				}
 			}
 			return cfg, nil
 		},
-		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/sink", Func: "New", Env: "Stderr"},
+		Wire: wireRivvenSink,
+		Conn: true,
+		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/sink", Func: "New", Env: "Stderr"},
 		GoField: func(cfg any, key []string) (string, bool) {
 			c := cfg.(sink.Config)
 			if f, ok := brokerGoField(c.Broker, key); ok {
@@ -121,7 +125,8 @@ func init() {
 			}
 			return cfg, nil
 		},
-		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/source", Func: "New", Env: "Stderr"},
+		Conn: true,
+		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/source", Func: "New", Env: "Stderr"},
 		GoField: func(cfg any, key []string) (string, bool) {
 			return brokerGoField(cfg.(source.Config).Broker, key)
 		},
@@ -132,8 +137,9 @@ func init() {
 }
 
 // BrokerConn reads the connection keys of n: the top-level `broker`
-// section, or a rivven sink's config block (both validated already).
-// bootstrap_servers come first, then address.
+// section, or a rivven sink's or source's config block (both validated
+// already). bootstrap_servers come first, then address. A `tls` block
+// enables TLS unless it says enabled: false.
 func BrokerConn(n *config.Node) broker.Conn {
 	var c broker.Conn
 	if bs := n.Get("bootstrap_servers"); bs != nil {
@@ -159,8 +165,13 @@ func BrokerConn(n *config.Node) broker.Conn {
 			v := t.Get(k)
 			return v != nil && v.Kind == config.Bool && v.Text == "true"
 		}
+		// A tls block turns TLS on unless it says enabled: false.
+		enabled := true
+		if e := t.Get("enabled"); e != nil && e.Kind == config.Bool {
+			enabled = e.Text == "true"
+		}
 		c.TLS = broker.TLS{
-			Enabled: boolean("enabled"), CAPath: str("ca_path"), CertPath: str("cert_path"),
+			Enabled: enabled, CAPath: str("ca_path"), CertPath: str("cert_path"),
 			KeyPath: str("key_path"), ServerName: str("server_name"), Insecure: boolean("insecure"),
 		}
 	}
@@ -217,4 +228,89 @@ func brokerGoField(c broker.Conn, key []string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Default topic templates of the rivven sink: one topic per table
+// (Debezium's <prefix>.<schema>.<table> without the prefix), or per stream
+// for sources whose records carry no namespace.
+const (
+	DefaultTopic            = "{namespace}.{stream}"
+	DefaultTopicUnqualified = "{stream}"
+)
+
+// wireRivvenSink gives a rivven sink without `topic` the default topic of
+// its pipeline's source, checks that the topics of the source's known
+// streams are valid names, and says in explain which topics and which key
+// the records get.
+func wireRivvenSink(cfg any, in WireInput) (any, []string, error) {
+	c := cfg.(sink.Config)
+	var notes []string
+	topic := fmt.Sprintf("topic: %q", c.Topic)
+	if c.Topic == "" && in.DeadLetter {
+		return nil, nil, fmt.Errorf("a rivven sink that receives dead letters needs config.topic (the default, one topic per stream, would mix dead letters into the data topics)")
+	}
+	if c.Topic == "" {
+		c.Topic = DefaultTopicUnqualified
+		if in.Streams.Namespaced {
+			c.Topic = DefaultTopic
+		}
+		topic = fmt.Sprintf("topic: %s (the default: config.topic is not set)", c.Topic)
+	}
+	t, err := broker.ParseTemplate(c.Topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !t.Fixed() {
+		var names []string
+		for _, st := range in.Streams.Names {
+			r := runtime.Record{Stream: st.Name, Namespace: st.Namespace}
+			name, err := t.Render(&r)
+			if err == nil {
+				err = broker.ValidateTopic(name)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("topic %q for stream %q: %w", c.Topic, qualified(st), err)
+			}
+			names = append(names, name)
+		}
+		switch {
+		case len(names) > 0:
+			topic += " → " + strings.Join(names, ", ")
+		case in.Streams.Namespaced:
+			topic += " → one topic per table"
+		default:
+			topic += " → one topic per stream"
+		}
+	}
+	notes = append(notes, topic)
+	switch {
+	case c.KeyField != "":
+		notes = append(notes, fmt.Sprintf("key: field %q of every record", c.KeyField))
+	case in.Schema != nil && removedKey(in.Schema) != "":
+		notes = append(notes, fmt.Sprintf("key: none (the row key field %q is removed by a transform)", removedKey(in.Schema)))
+	case in.Schema != nil && len(in.Schema.Key) > 0:
+		notes = append(notes, fmt.Sprintf("key: %s (the row key of change events; other records are unkeyed)", strings.Join(in.Schema.KeyNames(), ", ")))
+	case in.Schema == nil && in.Streams.RowKey != "":
+		notes = append(notes, "key: "+in.Streams.RowKey+" (change events)")
+	default:
+		notes = append(notes, "key: none (the source's records have no row key; set config.key_field to key them)")
+	}
+	return c, notes, nil
+}
+
+func qualified(s StreamName) string {
+	if s.Namespace == "" {
+		return s.Name
+	}
+	return s.Namespace + "." + s.Name
+}
+
+// removedKey returns the first row key field of s that a transform removed.
+func removedKey(s *runtime.Schema) string {
+	for _, i := range s.Key {
+		if i < len(s.Fields) && s.Fields[i].Type.Kind == runtime.KindAbsent {
+			return s.Fields[i].Name
+		}
+	}
+	return ""
 }

@@ -1,6 +1,8 @@
 package bind
 
 import (
+	"fmt"
+
 	"cuelang.org/go/cue"
 
 	"github.com/rivven/rivven-connect/compiler/config"
@@ -24,7 +26,8 @@ func init() {
 			}
 			return stdout.Config{Format: j.Format, IncludeMetadata: j.IncludeMetadata, IncludeTimestamp: j.IncludeTimestamp}, nil
 		},
-		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/stdout", Func: "New", Env: "Stdout"},
+		Misfits: stdoutMisfits,
+		Go:      &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/stdout", Func: "New", Env: "Stdout"},
 		GoField: fieldsByKey(map[string]string{
 			"format": "Format", "include_metadata": "IncludeMetadata", "include_timestamp": "IncludeTimestamp",
 		}),
@@ -37,4 +40,38 @@ func init() {
 			return s, nil
 		},
 	})
+}
+
+// stdoutMisfits refuses the include_* keys that the format ignores, when
+// the config sets them (either value): text lines carry no timestamp, and
+// the typed formats (avro, protobuf, json_schema) print the record's
+// encoded bytes only.
+func stdoutMisfits(n *config.Node) []Misfit {
+	f := n.Get("format")
+	if f == nil || f.Kind != config.String {
+		return nil // the default, pretty, shows both
+	}
+	typed := runtime.IsTypedFormat(f.Text)
+	// ignores says which format ignores the key and why, without naming a
+	// format that came from the environment.
+	ignores := func(why string) string {
+		if len(f.Vars) > 0 {
+			return "the format from ${" + f.Vars[0].Name + "} ignores it"
+		}
+		return fmt.Sprintf("format %s ignores it (%s)", f.Text, why)
+	}
+	var out []Misfit
+	if n.Get("include_timestamp") != nil && (typed || f.Text == "text") {
+		why := "text lines carry no timestamp"
+		if typed {
+			why = "it prints each record's encoded bytes only"
+		}
+		out = append(out, Misfit{Key: []string{"include_timestamp"},
+			Why: fmt.Sprintf("include_timestamp applies to formats pretty, json and tsv; %s: remove it", ignores(why))})
+	}
+	if n.Get("include_metadata") != nil && typed {
+		out = append(out, Misfit{Key: []string{"include_metadata"},
+			Why: fmt.Sprintf("include_metadata applies to formats pretty, json, tsv and text; %s: remove it", ignores("it prints each record's encoded bytes only"))})
+	}
+	return out
 }

@@ -19,59 +19,164 @@ import (
 // `topic`/`topic_config` or sink's `topics`/`consumer_group`/
 // `start_offset`, and `settings.topic`.
 
-// brokerConn reads and checks the top-level broker section; ok is false
-// when it has errors (reported, positioned at the offending value).
+// brokerConn reads and checks the top-level broker section, once; ok is
+// false when it has errors (reported, positioned at the offending key or
+// value) or when the config has no broker section.
 func (c *checker) brokerConn() (broker.Conn, bool) {
-	n := c.file.Root.Get("broker")
-	conn := bind.BrokerConn(n)
+	if !c.brokerRead {
+		c.brokerRead = true
+		n := c.file.Root.Get("broker")
+		c.brokerVal = bind.BrokerConn(n)
+		// A section that is not a map is reported by the CUE validation.
+		c.brokerOK = n != nil && n.Kind == config.Map && c.checkConn(n, []string{"broker"}, "the broker section")
+	}
+	return c.brokerVal, c.brokerOK
+}
+
+// checkConn checks the connection keys of n, the top-level broker section
+// or the config block of a component with broker connection keys (n nil
+// when absent), at path: addresses are host:port and there is one; a tls
+// block with enabled: false has no other keys (a tls block enables TLS
+// unless it says enabled: false); an enabled one has both or neither of
+// cert_path and key_path; auth.mechanism plain has TLS. what names the
+// block for the message about a missing address. It reports every problem
+// and returns false if there is one.
+func (c *checker) checkConn(n *config.Node, path []string, what string) bool {
+	at := func(keys ...string) []string { return append(append([]string(nil), path...), keys...) }
 	ok := true
-	check := func(item *config.Node, path []string) {
+	address := func(item *config.Node, itemPath []string) {
 		if item == nil || item.Kind != config.String || item.Bad {
 			return
 		}
 		if _, _, err := net.SplitHostPort(item.Text); err != nil {
-			c.errs.Add(item.Pos, source.CodeInvalidValue, config.JoinPath(path), "broker address %s is not host:port", c.shown(item))
+			c.errs.Add(item.Pos, source.CodeInvalidValue, config.JoinPath(itemPath), "broker address %s is not host:port", c.shown(item))
 			ok = false
 		}
 	}
 	if bs := n.Get("bootstrap_servers"); bs != nil {
 		for i, it := range bs.Items {
-			check(it, []string{"broker", "bootstrap_servers", fmt.Sprint(i)})
+			address(it, at("bootstrap_servers", fmt.Sprint(i)))
 		}
 	}
-	check(n.Get("address"), []string{"broker", "address"})
-	if len(conn.BootstrapServers) == 0 {
-		c.errs.Add(n.Pos, source.CodeMissingKey, "broker.bootstrap_servers", "the broker section names no broker: set bootstrap_servers (a list of host:port) or address")
+	address(n.Get("address"), at("address"))
+	if len(bind.BrokerConn(n).BootstrapServers) == 0 {
+		pos := c.posOf(path)
+		if n != nil {
+			pos = n.Pos
+		}
+		c.errs.Add(pos, source.CodeMissingKey, config.JoinPath(at("bootstrap_servers")), "%s names no broker: set bootstrap_servers (a list of host:port) or address", what)
 		ok = false
 	}
-	if t := n.Get("tls"); t != nil && (t.Get("cert_path") == nil) != (t.Get("key_path") == nil) {
-		c.errs.Add(t.Pos, source.CodeMissingKey, "broker.tls", "tls.cert_path and tls.key_path must be set together")
+	tlsOn := false
+	if t := n.Get("tls"); t != nil && t.Kind == config.Map {
+		tlsOn = true
+		if e := t.Get("enabled"); e != nil && e.Kind == config.Bool && e.Text == "false" {
+			tlsOn = false
+			for i, k := range t.Keys {
+				if k == "enabled" {
+					continue
+				}
+				c.errs.Add(t.Items[i].KeyPos, source.CodeInvalidValue, config.JoinPath(at("tls", k)),
+					"tls.enabled is false, so tls.%s has no effect: remove it, or remove enabled: false to connect over TLS", k)
+				ok = false
+			}
+		} else if (t.Get("cert_path") == nil) != (t.Get("key_path") == nil) {
+			c.errs.Add(t.Pos, source.CodeMissingKey, config.JoinPath(at("tls")), "tls.cert_path and tls.key_path must be set together")
+			ok = false
+		}
+	}
+	if m := n.Lookup("auth", "mechanism"); m != nil && m.Kind == config.String && m.Text == "plain" && !tlsOn {
+		why := "there is no tls block"
+		if n.Get("tls") != nil {
+			why = "its tls block says enabled: false"
+		}
+		mech := "plain"
+		if len(m.Vars) > 0 {
+			mech = c.shown(m)
+		}
+		c.errs.Add(m.KeyPos, source.CodeInvalidValue, config.JoinPath(at("auth", "mechanism")),
+			"auth.mechanism %s sends the password in clear text and needs TLS, but this connection has none (%s): add a tls block, or use scram-sha-256 (which never sends the password)", mech, why)
 		ok = false
 	}
-	return conn, ok
+	return ok
 }
 
 // shown quotes a value for a message, unless it came from the environment.
-func (c *checker) shown(n *config.Node) string {
-	if len(n.Vars) > 0 {
-		return fmt.Sprintf("(from ${%s})", n.Vars[0].Name)
-	}
-	return fmt.Sprintf("%q", n.Text)
+func (c *checker) shown(n *config.Node) string { return bind.Shown(n) }
+
+// topicDefaults is settings.topic: what every rivven sink does with a
+// missing topic unless its own topic_config says otherwise, and whether
+// the broker-topic sources wait for one.
+type topicDefaults struct {
+	// autoCreate: sinks create missing topics (auto_create, default true).
+	autoCreate bool
+	// partitions of created topics (default_partitions); 0 = the broker's.
+	partitions int
+	// requireExists (require_topic_exists): a missing topic is an error
+	// for the broker-topic sources, which otherwise wait for it. Sinks
+	// follow autoCreate.
+	requireExists bool
 }
 
-// topicSettings returns settings.topic's auto_create (default true),
-// default_partitions (0: the broker's) and require_topic_exists.
-func (c *checker) topicSettings() (autoCreate bool, partitions int, require bool) {
-	autoCreate = true
+// topicSettings reads settings.topic (validated by CUE).
+func (c *checker) topicSettings() topicDefaults {
+	d := topicDefaults{autoCreate: true}
 	st := c.file.Root.Lookup("settings", "topic")
 	if b, ok := boolSetting(st.Get("auto_create")); ok {
-		autoCreate = b
+		d.autoCreate = b
 	}
 	if n, ok := intSetting(st.Get("default_partitions")); ok {
-		partitions = n
+		d.partitions = n
 	}
-	require, _ = boolSetting(st.Get("require_topic_exists"))
-	return autoCreate, partitions, require
+	d.requireExists, _ = boolSetting(st.Get("require_topic_exists"))
+	return d
+}
+
+// sinkTopics returns whether a rivven sink creates missing topics and
+// with how many partitions: its own topic_config (node tc at path; nil
+// when absent) over settings.topic. It reports the keys of tc that
+// cannot take effect: partitions when the sink creates no topics.
+func (c *checker) sinkTopics(tc *config.Node, path []string) (autoCreate bool, partitions int) {
+	d := c.topicSettings()
+	autoCreate, partitions = d.autoCreate, d.partitions
+	at := func(key string) string { return config.JoinPath(append(append([]string(nil), path...), key)) }
+	off := "settings.topic.auto_create is false"
+	if ac := tc.Get("auto_create"); ac != nil && ac.Kind == config.Bool {
+		autoCreate = ac.Text == "true"
+		if !autoCreate {
+			off = "topic_config.auto_create is false"
+		}
+	}
+	if p := tc.Get("partitions"); p != nil && p.Kind == config.Int {
+		partitions, _ = intSetting(p)
+		if !autoCreate {
+			c.errs.Add(p.KeyPos, source.CodeInvalidValue, at("partitions"),
+				"topic_config.partitions is the partition count of topics this sink creates, and it creates none (%s): remove it", off)
+		}
+		return autoCreate, partitions
+	}
+	if autoCreate {
+		c.defaultPartitionsUsed = true
+	}
+	return autoCreate, partitions
+}
+
+// topicSettingsMisfits refuses default_partitions when no rivven sink
+// creates topics with it (settings.topic.auto_create is false and no sink
+// turns it back on without its own partitions). Run after every sink is
+// resolved.
+func (c *checker) topicSettingsMisfits() {
+	st := c.file.Root.Lookup("settings", "topic")
+	if st == nil || st.Kind != config.Map {
+		return
+	}
+	ac, dp := st.Get("auto_create"), st.Get("default_partitions")
+	acOn, acSet := boolSetting(ac)
+	if dp == nil || c.defaultPartitionsUsed || !(acSet && !acOn) {
+		return
+	}
+	c.errs.Add(dp.KeyPos, source.CodeInvalidValue, "settings.topic.default_partitions",
+		"settings.topic.default_partitions is the partition count of topics the rivven sinks create, and none creates topics with it (settings.topic.auto_create is false, and no rivven sink sets topic_config.auto_create: true without its own partitions): remove it")
 }
 
 func boolSetting(n *config.Node) (bool, bool) {
@@ -95,24 +200,13 @@ func (c *checker) brokerSink(name string, decl, t *config.Node, src *Component) 
 			ok = false
 		}
 	}
+	autoCreate, partitions := c.sinkTopics(decl.Get("topic_config"), []string{"sources", name, "topic_config"})
 	conn, connOK := c.brokerConn()
 	if !ok || !connOK || t.Bad {
 		return nil
 	}
-	autoCreate, partitions, _ := c.topicSettings()
-	if tc := decl.Get("topic_config"); tc != nil {
-		if b, set := boolSetting(tc.Get("auto_create")); set {
-			autoCreate = b
-		}
-		if n, set := intSetting(tc.Get("partitions")); set {
-			partitions = n
-		}
-	}
 	cfg := sink.Config{Broker: conn, Topic: t.Text, Idempotent: true, Format: "source_event",
 		AutoCreate: autoCreate, Partitions: partitions}
-	if src.Bind != nil && src.Bind.KeyField != nil && src.Config != nil {
-		cfg.CDCKeyField = src.Bind.KeyField(src.Config)
-	}
 	b, _ := bind.Lookup(bind.Sink, "rivven")
 	return &Component{Name: "broker", Connector: "rivven", Bind: b, Config: cfg, Implied: true}
 }
@@ -164,7 +258,7 @@ func (c *checker) brokerSource(name string, decl, ts *config.Node, retry runtime
 			cfg.StartOffset, cfg.StartTimestamp = "timestamp", ts.Text
 		}
 	}
-	_, _, cfg.RequireTopicExists = c.topicSettings()
+	cfg.RequireTopicExists = c.topicSettings().requireExists
 	conn, connOK := c.brokerConn()
 	if !ok || !connOK {
 		return nil
@@ -200,7 +294,7 @@ func (c *checker) deadLetterTopic(t *config.Node, path []string) *Component {
 			return s
 		}
 	}
-	autoCreate, partitions, _ := c.topicSettings()
+	autoCreate, partitions := c.sinkTopics(nil, nil)
 	b, _ := bind.Lookup(bind.Sink, "rivven")
 	comp := &Component{Name: name, Connector: "rivven", Bind: b, Implied: true,
 		Config: sink.Config{Broker: conn, Topic: t.Text, Idempotent: true, Format: "source_event", AutoCreate: autoCreate, Partitions: partitions}}

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,8 +13,9 @@ import (
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/schemas/registry"
 	"github.com/rivven/rivven-connect/stdlib/postgres/cdc"
-	rsource "github.com/rivven/rivven-connect/stdlib/rivven/source"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 )
 
 type checker struct {
@@ -25,6 +27,14 @@ type checker struct {
 	sources, sinks map[string]*Component
 	transforms     map[string]*transformDecl
 	needsRegistry  bool // a sink's format needs the schema registry
+	registryErr    bool // where the registry keeps its schemas is reported missing
+
+	// The top-level broker section, read and checked once (brokerConn).
+	brokerRead, brokerOK bool
+	brokerVal            broker.Conn
+	// defaultPartitionsUsed: some rivven sink creates topics with
+	// settings.topic.default_partitions (sinkTopics).
+	defaultPartitionsUsed bool
 }
 
 type transformDecl struct {
@@ -75,9 +85,21 @@ func (c *checker) run() {
 		return // config.Parse reported it; nothing below can be checked
 	}
 	c.validate(c.schema.Def("#Config"), root, nil)
+	c.unavailable(root)
+	if root.Get("broker") != nil {
+		c.brokerConn() // checked whether or not anything uses it
+	}
+	c.settingsMisfits()
+	c.registryMisfits()
 	if m := root.Lookup("schema_registry", "mode"); m != nil && m.Kind == config.String && m.Text == "external" {
 		if u := root.Lookup("schema_registry", "url"); u == nil || u.Kind != config.String || u.Text == "" {
 			c.errs.Add(m.Pos, source.CodeMissingKey, "schema_registry.url", "schema_registry: mode external needs url (the Confluent-compatible registry's base URL)")
+		} else if _, err := registry.NewClient(u.Text, registry.ClientOptions{}); err != nil && !u.Bad {
+			msg := err.Error()
+			if len(u.Vars) > 0 {
+				msg = fmt.Sprintf("the url from ${%s} is not an http(s)://host[:port][/path] URL", u.Vars[0].Name)
+			}
+			c.errs.Add(u.Pos, source.CodeInvalidValue, "schema_registry.url", "%s", msg)
 		}
 	}
 
@@ -90,6 +112,13 @@ func (c *checker) run() {
 		c.out.Sinks = append(c.out.Sinks, comp)
 	})
 	c.transformDecls()
+	c.topicKeyMisfits()
+	c.registryPlacement()
+	if l := root.Lookup("schema_registry", "listen"); l != nil && l.Kind == config.String && !l.Bad {
+		if _, _, err := net.SplitHostPort(l.Text); err != nil {
+			c.errs.Add(l.Pos, source.CodeInvalidValue, "schema_registry.listen", "listen address %s is not host:port (e.g. 127.0.0.1:8081)", c.shown(l))
+		}
+	}
 
 	pipes := root.Get("pipelines")
 	if pipes != nil && pipes.Kind == config.Map {
@@ -98,10 +127,9 @@ func (c *checker) run() {
 		}
 	}
 	c.desugar()
-	if n := root.Get("broker"); n != nil {
-		if conn := bind.BrokerConn(n); conn.Validate() == nil { // errors are reported where the section is used
-			c.out.Broker = &conn
-		}
+	c.topicSettingsMisfits()
+	if conn, ok := c.brokerConn(); ok {
+		c.out.Broker = &conn
 	}
 	c.collectEnv(root, nil) // after validation, which may retype quoted ${VAR}s
 	sort.Slice(c.out.Pipelines, func(i, j int) bool { return c.out.Pipelines[i].Name < c.out.Pipelines[j].Name })
@@ -164,6 +192,11 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 		path := []string{section, name}
 		b, ok := bind.Lookup(kind, conn.Text)
 		def, inCUE := defs[conn.Text]
+		if (!ok || !inCUE) && c.pluginConnector(conn.Text) {
+			c.errs.Add(conn.Pos, source.CodeNotAvailable, config.JoinPath(append(path, key)),
+				"connector %s is a WASM plugin (declared under plugins); plugins are not available in this version of rivven-connect yet", c.shown(conn))
+			continue
+		}
 		if !ok || !inCUE {
 			msg := fmt.Sprintf("unknown %s connector %q", kind, conn.Text)
 			if s := source.Suggest(conn.Text, names); s != "" {
@@ -174,6 +207,15 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 		}
 		cfgNode := n.Get("config")
 		v, valid := c.validate(def, cfgNode, append(path, "config"))
+		if cfgNode == nil || cfgNode.Kind == config.Map {
+			// A block of another kind is reported by the validation.
+			if b.Conn && !c.checkConn(cfgNode, append(path, "config"), fmt.Sprintf("the config of %s %q", kind, name)) {
+				valid = false
+			}
+			if b.Misfits != nil {
+				c.misfits(b.Misfits(cfgNode), cfgNode, append(path, "config"))
+			}
+		}
 		comp := &Component{Name: name, Connector: conn.Text, Bind: b, Unavailable: b.Unavailable}
 		if valid {
 			cfg, err := b.Decode(v, orEmpty(cfgNode))
@@ -186,10 +228,7 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 					continue
 				}
 			}
-			if rc, ok := cfg.(rsource.Config); ok && rc.ConsumerGroup == "" {
-				rc.ConsumerGroup = "rivven-connect-" + name // as for a sink's `topics`
-				cfg = rc
-			}
+			cfg = c.brokerDefaults(name, cfg, cfgNode, append(path, "config"))
 			comp.Config = cfg
 			if kind == bind.Sink {
 				c.typedFormat(cfgNode, append(path, "config", "format"))
@@ -228,6 +267,11 @@ func (c *checker) transformDecls() {
 		}
 		path := []string{"transforms", name}
 		def, ok := defs[typ.Text]
+		if !ok && c.pluginConnector(typ.Text) {
+			c.errs.Add(typ.Pos, source.CodeNotAvailable, config.JoinPath(append(path, "type")),
+				"transform type %s is a WASM plugin (declared under plugins); plugins are not available in this version of rivven-connect yet", c.shown(typ))
+			continue
+		}
 		if !ok {
 			msg := fmt.Sprintf("unknown transform type %q", typ.Text)
 			if s := source.Suggest(typ.Text, names); s != "" {
@@ -238,6 +282,9 @@ func (c *checker) transformDecls() {
 		}
 		cfgNode := n.Get("config")
 		v, valid := c.validate(def, cfgNode, append(path, "config"))
+		if typ.Text == "field-mask" && cfgNode != nil && cfgNode.Kind == config.Map {
+			c.maskMisfits(cfgNode, append(path, "config"))
+		}
 		c.transforms[name] = &transformDecl{name: name, typ: typ.Text, node: orEmpty(cfgNode), value: v, ok: valid}
 	}
 }
@@ -294,9 +341,32 @@ func (c *checker) pipeline(name string, n *config.Node) {
 		// is wrong, so one run reports every error.
 		c.steps(p, decls)
 	}
-	if ok {
+	if ok && c.wire(p, n.Get("sink").Pos, config.JoinPath(append(path, "sink"))) {
 		c.out.Pipelines = append(c.out.Pipelines, p)
 	}
+}
+
+// wire gives p its own copy of its sink, adapted to p's source and the
+// schema reaching the sink by the sink's Wire hook (a default topic, the
+// notes explain shows). A failure is reported at pos (the pipeline's sink
+// reference) and the pipeline is dropped.
+func (c *checker) wire(p *Pipeline, pos source.Pos, path string) bool {
+	if p.Sink == nil || p.Source == nil || p.Sink.Bind == nil || p.Sink.Bind.Wire == nil || p.Sink.Config == nil {
+		return true
+	}
+	in := bind.WireInput{Connector: p.Source.Connector, Schema: p.Schemas[len(p.Schemas)-1]}
+	if b := p.Source.Bind; b != nil && b.Streams != nil && p.Source.Config != nil {
+		in.Streams = b.Streams(p.Source.Config)
+	}
+	cfg, notes, err := p.Sink.Bind.Wire(p.Sink.Config, in)
+	if err != nil {
+		c.errs.Add(pos, source.CodeInvalidValue, path, "sink %q in pipeline %q: %v", p.Sink.Name, p.Name, err)
+		return false
+	}
+	own := *p.Sink
+	own.Config, own.Notes = cfg, notes
+	p.Sink = &own
+	return true
 }
 
 func (c *checker) refMessage(what, name, section string) string {
@@ -325,29 +395,65 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 	if r := n.Get("rate_limit"); r != nil && r.Kind == config.Int {
 		fmt.Sscan(r.Text, &p.Settings.RateLimit)
 	}
-	if oe := n.Get("on_error"); oe != nil {
-		switch oe.Text {
-		case "skip":
-			p.Settings.OnError = runtime.OnErrorSkip
-		case "dead_letter":
-			p.Settings.OnError = runtime.OnErrorDeadLetter
-			dl := n.Get("dead_letter_sink")
-			if dl == nil && n.Get("dead_letter_topic") == nil {
-				c.errs.Add(oe.Pos, source.CodeMissingKey, config.JoinPath(append(path, "settings", "dead_letter_sink")), "on_error: dead_letter needs settings.dead_letter_sink (a sink name) or settings.dead_letter_topic")
-			}
-			if dl != nil && dl.Kind == config.String {
-				if c.sinks[dl.Text] == nil && c.file.Root.Lookup("sinks", dl.Text) == nil {
-					c.errs.Add(dl.Pos, source.CodeUnknownRef, config.JoinPath(append(path, "settings", "dead_letter_sink")), "%s", c.refMessage("sink", dl.Text, "sinks"))
-				}
-				p.Settings.DeadLetterSink = dl.Text
-			}
-			if dlt := n.Get("dead_letter_topic"); dl == nil && dlt != nil && dlt.Kind == config.String {
-				if sink := c.deadLetterTopic(dlt, append(path, "settings", "dead_letter_topic")); sink != nil {
-					p.Settings.DeadLetterSink = sink.Name
-				}
-			}
-			p.Settings.DeadLetterMask = c.maskedPaths(path)
+	oe := n.Get("on_error")
+	dl, dlt := n.Get("dead_letter_sink"), n.Get("dead_letter_topic")
+	at := func(key string) string {
+		return config.JoinPath(append(append([]string(nil), path...), "settings", key))
+	}
+	deadLetter := oe != nil && oe.Kind == config.String && oe.Text == "dead_letter"
+	if dl != nil && dl.Kind == config.String {
+		// The name must resolve whatever on_error says.
+		if c.sinks[dl.Text] == nil && c.file.Root.Lookup("sinks", dl.Text) == nil {
+			c.errs.Add(dl.Pos, source.CodeUnknownRef, at("dead_letter_sink"), "%s", c.refMessage("sink", dl.Text, "sinks"))
 		}
+	}
+	if dl != nil && dlt != nil {
+		c.errs.Add(dlt.KeyPos, source.CodeInvalidValue, at("dead_letter_topic"),
+			"dead_letter_sink and dead_letter_topic both say where dead letters go: give one")
+	}
+	if !deadLetter {
+		onError := "on_error is stop, the default"
+		if oe != nil && oe.Kind == config.String {
+			onError = "on_error is " + oe.Text
+			if len(oe.Vars) > 0 {
+				onError = fmt.Sprintf("on_error from ${%s} is another", oe.Vars[0].Name)
+			}
+		}
+		for _, k := range []struct {
+			key  string
+			node *config.Node
+		}{{"dead_letter_sink", dl}, {"dead_letter_topic", dlt}} {
+			if k.node != nil {
+				c.errs.Add(k.node.KeyPos, source.CodeInvalidValue, at(k.key),
+					"%s has no effect unless on_error is dead_letter (%s): set on_error: dead_letter, or remove %s", k.key, onError, k.key)
+			}
+		}
+	}
+	if oe == nil {
+		return
+	}
+	switch oe.Text {
+	case "skip":
+		p.Settings.OnError = runtime.OnErrorSkip
+	case "dead_letter":
+		p.Settings.OnError = runtime.OnErrorDeadLetter
+		if dl == nil && dlt == nil {
+			c.errs.Add(oe.Pos, source.CodeMissingKey, at("dead_letter_sink"), "on_error: dead_letter needs settings.dead_letter_sink (a sink name) or settings.dead_letter_topic")
+		}
+		if dl != nil && dl.Kind == config.String {
+			if sk := c.sinks[dl.Text]; sk != nil && sk.Bind != nil && sk.Bind.Wire != nil && sk.Config != nil {
+				if _, _, err := sk.Bind.Wire(sk.Config, bind.WireInput{DeadLetter: true}); err != nil {
+					c.errs.Add(dl.Pos, source.CodeInvalidValue, at("dead_letter_sink"), "dead-letter sink %q: %v", dl.Text, err)
+				}
+			}
+			p.Settings.DeadLetterSink = dl.Text
+		}
+		if dl == nil && dlt != nil && dlt.Kind == config.String {
+			if sink := c.deadLetterTopic(dlt, append(path, "settings", "dead_letter_topic")); sink != nil {
+				p.Settings.DeadLetterSink = sink.Name
+			}
+		}
+		p.Settings.DeadLetterMask = c.maskedPaths(path)
 	}
 }
 
@@ -377,7 +483,9 @@ func (c *checker) desugar() {
 				Origin: fmt.Sprintf("source %q publishes to broker topic %q", name, t.Text)}
 			c.processSettings(p)
 			c.steps(p, nil)
-			c.out.Pipelines = append(c.out.Pipelines, p)
+			if c.wire(p, t.Pos, config.JoinPath([]string{"sources", name, "topic"})) {
+				c.out.Pipelines = append(c.out.Pipelines, p)
+			}
 		}
 	}
 	if sec := root.Get("sinks"); sec != nil && sec.Kind == config.Map {
@@ -403,7 +511,9 @@ func (c *checker) desugar() {
 				continue
 			}
 			c.steps(p, nil)
-			c.out.Pipelines = append(c.out.Pipelines, p)
+			if c.wire(p, ts.Pos, config.JoinPath([]string{"sinks", name, "topics"})) {
+				c.out.Pipelines = append(c.out.Pipelines, p)
+			}
 		}
 	}
 }
@@ -422,25 +532,7 @@ func (c *checker) processSettings(p *Pipeline) {
 	if v := st.Get("state_dir"); v != nil && v.Kind == config.String {
 		s.StateDir = v.Text
 	}
-	if r := st.Get("retry"); r != nil && r.Kind == config.Map {
-		if n, ok := intSetting(r.Get("max_retries")); ok {
-			s.Retry.MaxRetries = n
-			if n == 0 {
-				s.Retry.MaxRetries = -1 // explicit 0: no retries (0 in Settings means the default)
-			}
-		}
-		if n, ok := intSetting(r.Get("initial_backoff_ms")); ok {
-			s.Retry.InitialBackoffMs = n
-		}
-		if n, ok := intSetting(r.Get("max_backoff_ms")); ok {
-			s.Retry.MaxBackoffMs = n
-		}
-		if v := r.Get("backoff_multiplier"); v != nil && (v.Kind == config.Float || v.Kind == config.Int) {
-			if f, err := strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64); err == nil {
-				s.Retry.BackoffMultiplier = f
-			}
-		}
-	}
+	s.Retry = c.retry()
 	if v := st.Get("log_level"); v != nil && v.Kind == config.String {
 		s.Process.LogLevel = v.Text
 	}
@@ -473,6 +565,35 @@ func (c *checker) processSettings(p *Pipeline) {
 	}
 	s.Process.Health = server("health", 8080)
 	s.Process.Metrics = server("metrics", 9091)
+}
+
+// retry reads settings.retry: the retries of retriable sink writes, and of
+// the broker-topic sources' retriable broker errors. Only keys the config
+// sets are copied; the runtime's zero values are the documented defaults.
+func (c *checker) retry() runtime.Retry {
+	var out runtime.Retry
+	r := c.file.Root.Lookup("settings", "retry")
+	if r == nil || r.Kind != config.Map {
+		return out
+	}
+	if n, ok := intSetting(r.Get("max_retries")); ok {
+		out.MaxRetries = n
+		if n == 0 {
+			out.MaxRetries = -1 // explicit 0: no retries (0 in Settings means the default)
+		}
+	}
+	if n, ok := intSetting(r.Get("initial_backoff_ms")); ok {
+		out.InitialBackoffMs = n
+	}
+	if n, ok := intSetting(r.Get("max_backoff_ms")); ok {
+		out.MaxBackoffMs = n
+	}
+	if v := r.Get("backoff_multiplier"); v != nil && (v.Kind == config.Float || v.Kind == config.Int) {
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64); err == nil {
+			out.BackoffMultiplier = f
+		}
+	}
+	return out
 }
 
 // registrySettings reads the `schema_registry` section (validated by CUE).
@@ -575,9 +696,26 @@ func (c *checker) typedFormat(cfg *config.Node, path []string) {
 		return // the embedded registry keeps its log on the broker
 	}
 	if sd := c.file.Root.Lookup("settings", "state_dir"); sd == nil || sd.Kind != config.String || sd.Text == "" {
+		c.registryErr = true
 		c.errs.Add(f.Pos, source.CodeInvalidValue, config.JoinPath(path),
 			"format %s needs a schema registry: the embedded one (schema_registry.mode: embedded, the default) keeps its schemas on the broker (top-level `broker` section) or under settings.state_dir, and neither is set; set one, or use schema_registry: {mode: external, url: …}", f.Text)
 	}
+}
+
+// registryPlacement checks that a declared embedded schema registry has a
+// place for its schemas (the broker, or settings.state_dir), as run does
+// when it opens the registry.
+func (c *checker) registryPlacement() {
+	root := c.file.Root
+	r := root.Get("schema_registry")
+	if r == nil || c.registryErr || registrySettings(r).Mode == "external" || root.Get("broker") != nil {
+		return
+	}
+	if sd := root.Lookup("settings", "state_dir"); sd != nil && sd.Kind == config.String && sd.Text != "" {
+		return
+	}
+	c.errs.Add(r.KeyPos, source.CodeMissingKey, "schema_registry",
+		"the embedded schema registry (schema_registry.mode: embedded, the default) keeps its schemas on the broker (top-level `broker` section) or under settings.state_dir, and neither is set; set one, or use schema_registry: {mode: external, url: …}")
 }
 
 // sourceStreams applies a source's `streams` list: for postgres-cdc it

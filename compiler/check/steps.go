@@ -190,7 +190,7 @@ func liveNames(s *runtime.Schema) []string {
 }
 
 func cloneSchema(s *runtime.Schema) *runtime.Schema {
-	return &runtime.Schema{Fields: append([]runtime.Field(nil), s.Fields...)}
+	return &runtime.Schema{Fields: append([]runtime.Field(nil), s.Fields...), Key: s.Key}
 }
 
 // retype updates schema s for the effect of masking fp with spec.

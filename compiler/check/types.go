@@ -48,6 +48,9 @@ type Component struct {
 	// section and the declaring component's topic keys, not from a
 	// `config` block of its own.
 	Implied bool
+	// Notes are what explain shows under a sink for its pipeline (from
+	// bind.Component.Wire); set on the pipeline's own copy of the sink.
+	Notes []string
 }
 
 // Step is one transform as one pipeline applies it.

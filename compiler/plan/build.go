@@ -35,8 +35,10 @@ func Build(c *check.Config) *Plan {
 	}
 	for _, s := range c.Sources {
 		info := SourceInfo{Component: component(s), Schema: s.Schema}
-		if s.Bind != nil && s.Bind.Stream != nil && s.Config != nil {
-			info.Stream, info.Namespace = s.Bind.Stream(s.Config)
+		if s.Bind != nil && s.Bind.Streams != nil && s.Config != nil {
+			if st := s.Bind.Streams(s.Config); len(st.Names) == 1 {
+				info.Stream, info.Namespace = st.Names[0].Name, st.Names[0].Namespace
+			}
 		}
 		p.Sources = append(p.Sources, info)
 	}
@@ -55,5 +57,5 @@ func component(c *check.Component) Component {
 	if c == nil {
 		return Component{}
 	}
-	return Component{Name: c.Name, Connector: c.Connector, Config: c.Config, Unavailable: c.Unavailable, Implied: c.Implied}
+	return Component{Name: c.Name, Connector: c.Connector, Config: c.Config, Unavailable: c.Unavailable, Implied: c.Implied, Notes: c.Notes}
 }

@@ -78,6 +78,9 @@ func (d *dumper) component(role string, c Component) {
 	if c.Unavailable != "" {
 		d.f("    unavailable: %s\n", c.Unavailable)
 	}
+	for _, n := range c.Notes {
+		d.f("    %s\n", d.hide(n))
+	}
 }
 
 func (d *dumper) stage(i int, s *Stage) {
@@ -211,6 +214,17 @@ func (d *dumper) isSecret(raw string) bool {
 		}
 	}
 	return false
+}
+
+// hide replaces every environment-derived text of at least 4 bytes inside
+// a free text with "<secret>".
+func (d *dumper) hide(s string) string {
+	for _, sec := range d.secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "<secret>")
+		}
+	}
+	return s
 }
 
 // secret hides a rendered non-string value that shows a secret.

@@ -61,6 +61,9 @@ type Component struct {
 	// holds the top-level `broker` section (whose ${VAR}s a compiled
 	// binary reads at start-up).
 	Implied bool
+	// Notes are what explain shows under the component for its pipeline
+	// (a sink's resolved topics and record key).
+	Notes []string
 }
 
 // SourceInfo describes a declared source for discovery.

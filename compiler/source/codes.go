@@ -23,6 +23,7 @@ const (
 	CodeBadMaskPath      Code = "bad-mask-path"     // a field-mask path that cannot be masked
 	CodeNoPipelines      Code = "no-pipelines"      // nothing to run
 	CodeUnreadable       Code = "unreadable-config" // the config file cannot be read
+	CodeNotAvailable     Code = "not-available"     // a feature this version does not have yet
 )
 
 // AllCodes lists every code, for documentation and tests.
@@ -31,5 +32,5 @@ var AllCodes = []Code{
 	CodeUnknownKey, CodeMissingKey, CodeTypeMismatch, CodeInvalidValue,
 	CodeOutOfRange, CodeUnknownConnector, CodeUnknownRef, CodeConditionSyntax,
 	CodeConditionType, CodeUnknownField, CodeBadMaskPath, CodeNoPipelines,
-	CodeUnreadable,
+	CodeUnreadable, CodeNotAvailable,
 }

@@ -121,7 +121,9 @@ func buildSchema(p pattern, cfg Config) *runtime.Schema {
 			Nullable: cf.Value.IsNull(),
 		})
 	}
-	return runtime.NewSchema(fields...)
+	s := runtime.NewSchema(fields...)
+	s.Key = []int{0} // the pattern's id field (KeyField)
+	return s
 }
 
 // typeOf derives the type of a constant value: scalars by kind, an object

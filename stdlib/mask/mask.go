@@ -43,12 +43,17 @@ func ParseStrategy(name string) (Strategy, bool) {
 }
 
 // Spec is one field-mask transform's settings: plain data.
+// Each field other than Strategy is read by one strategy only (the config
+// check refuses its key with another strategy).
 type Spec struct {
-	Strategy  Strategy
-	Salt      string
+	Strategy Strategy
+	// Salt is prepended to the text before hashing (Hash).
+	Salt string
+	// KeepFirst and KeepLast are the characters kept at each end (Partial).
 	KeepFirst int
 	KeepLast  int
-	Value     runtime.Value
+	// Value replaces the field (Fixed).
+	Value runtime.Value
 }
 
 // Mask returns v masked per spec. A removed field (the absent marker) stays

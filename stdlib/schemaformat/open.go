@@ -63,6 +63,13 @@ func Open(cfg runtime.Registry, stateDir string, conn *broker.Conn) (*Handle, er
 		if err != nil {
 			return nil, fmt.Errorf("schema_registry: %w", err)
 		}
+		// Fail at start-up, not after a sink's retries: the registry must
+		// answer (and accept the credentials) now.
+		ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
+		defer cancel()
+		if _, err := c.Config(ctx, ""); err != nil {
+			return nil, fmt.Errorf("schema_registry: the external registry does not answer: %w", err)
+		}
 		return &Handle{reg: c, Client: c}, nil
 	case "", "embedded":
 	default:
@@ -111,6 +118,41 @@ func Open(cfg runtime.Registry, stateDir string, conn *broker.Conn) (*Handle, er
 		return reg.Close()
 	}
 	return h, nil
+}
+
+// reachTimeout bounds the start-up request to an external registry.
+const reachTimeout = 10 * time.Second
+
+// Probe checks, for `check --connect`, the registry cfg describes without
+// changing it: an external registry must answer, accept the credentials,
+// and report its compatibility level; the embedded one says where it keeps
+// its schemas (the broker is probed as the broker's components are).
+func Probe(ctx context.Context, cfg runtime.Registry, stateDir string, conn *broker.Conn) ([]runtime.Finding, error) {
+	if cfg.Mode != "external" {
+		where := "under " + filepath.Join(stateDir, Dir)
+		if conn != nil {
+			topic := cfg.Topic
+			if topic == "" {
+				topic = DefaultTopic
+			}
+			where = fmt.Sprintf("on broker topic %q", topic)
+		}
+		return []runtime.Finding{{Check: "schema registry", Level: runtime.FindingOK, Detail: "embedded: schemas are kept " + where}}, nil
+	}
+	c, err := registry.NewClient(cfg.URL, registry.ClientOptions{Username: cfg.Username, Password: cfg.Password})
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry: %w", err)
+	}
+	level, err := c.Config(ctx, "")
+	if err != nil {
+		detail := err.Error()
+		if errors.Is(err, registry.ErrUnauthorized) {
+			detail = c.String() + ": the registry rejected the credentials (schema_registry.auth)"
+		}
+		return []runtime.Finding{{Check: "schema registry", Level: runtime.FindingFail, Detail: detail}}, nil
+	}
+	return []runtime.Finding{{Check: "schema registry", Level: runtime.FindingOK,
+		Detail: fmt.Sprintf("%s answers; its global compatibility level is %s", c, level)}}, nil
 }
 
 // NewEncoder implements runtime.TypedFormats.

@@ -19,8 +19,16 @@ var Formats = []string{"pretty", "json", "tsv", "text", "avro", "protobuf", "jso
 
 // Config is the sink's settings: plain data.
 type Config struct {
-	Format           string // pretty (default) | json | tsv | text
-	IncludeMetadata  bool
+	// Format is pretty (default), json, tsv, text, or a typed format
+	// (avro, protobuf, json_schema: the base64 of each record's encoded
+	// bytes).
+	Format string
+	// IncludeMetadata adds the source metadata (formats pretty, json, tsv
+	// and text; the typed formats ignore it).
+	IncludeMetadata bool
+	// IncludeTimestamp adds the event timestamp (formats pretty, json and
+	// tsv; text and the typed formats ignore it). The config default is
+	// true.
 	IncludeTimestamp bool
 }
 

@@ -55,6 +55,7 @@ func init() {
 			if o.connect {
 				return e.probe(p, o.format)
 			}
+			fmt.Fprintln(e.stdout, "note: nothing was connected to (offline check); 'rivven-connect check --connect' also checks every server the pipelines use")
 			return exitOK
 		},
 	})

@@ -47,6 +47,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         func(string) (string, bool)
+	// early is closed by a signal caught before the pipelines run (run and
+	// postgres; see catchEarlySignals); nil otherwise.
+	early <-chan struct{}
 }
 
 var commands []*command

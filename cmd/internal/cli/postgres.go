@@ -47,6 +47,7 @@ func init() {
 				fmt.Fprintf(e.stderr, "rivven-connect postgres: unexpected argument %q\n", args[0])
 				return exitUsage
 			}
+			defer e.catchEarlySignals()()
 			data, password, err := legacyConfig(&o.legacy)
 			if err != nil {
 				fmt.Fprintf(e.stderr, "rivven-connect postgres: %v\n", err)

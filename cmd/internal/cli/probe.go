@@ -11,6 +11,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/schemaformat"
 )
 
 // probeTimeout bounds each component's probe.
@@ -18,7 +19,7 @@ const probeTimeout = 20 * time.Second
 
 // probeReport is one component's outcome of `check --connect`.
 type probeReport struct {
-	Kind      string            `json:"kind"` // source or sink
+	Kind      string            `json:"kind"` // source, sink or registry
 	Name      string            `json:"name"`
 	Connector string            `json:"connector"`
 	Findings  []runtime.Finding `json:"findings"`
@@ -50,6 +51,23 @@ func (e *env) probe(p *plan.Plan, format string) int {
 			seen[key] = true
 			reports = append(reports, probeOne(c.kind, c.c, rtEnv, redact))
 		}
+	}
+	if reg, stateDir := registryOf(p); reg.Configured() {
+		r := probeReport{Kind: "registry", Name: "schema_registry", Connector: reg.Mode, Findings: []runtime.Finding{}}
+		if r.Connector == "" {
+			r.Connector = "embedded"
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		fs, err := schemaformat.Probe(ctx, reg, stateDir, p.Broker)
+		cancel()
+		for i := range fs {
+			fs[i].Detail = redact(fs[i].Detail)
+		}
+		r.Findings = append(r.Findings, fs...)
+		if err != nil {
+			r.Error = redact(err.Error())
+		}
+		reports = append(reports, r)
 	}
 	fails, warns := 0, 0
 	for _, r := range reports {

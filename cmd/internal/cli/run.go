@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/rivven/rivven-connect/compiler"
 	"github.com/rivven/rivven-connect/compiler/plan"
@@ -27,6 +29,7 @@ func init() {
 				fmt.Fprintf(e.stderr, "rivven-connect run: unexpected argument %q\n", args[0])
 				return exitUsage
 			}
+			defer e.catchEarlySignals()()
 			p, _, ok := e.compile(o)
 			if !ok {
 				return exitUsage
@@ -67,9 +70,34 @@ func (e *env) runPlan(p *plan.Plan, o *options, cmd string) int {
 		return exitUsage
 	}
 	opts := runHooks
+	if opts.Stop == nil {
+		opts.Stop = e.early
+	}
 	opts.Stderr, opts.Verbose, opts.Exit = e.stderr, o.verbose, exit
 	opts.Secrets = p.Secrets
 	return app.Run(pipes, opts)
+}
+
+// catchEarlySignals makes a SIGINT or SIGTERM that arrives before the
+// pipelines run (while the config is compiled, the registry opened) a
+// graceful stop too: e.early is closed, and app.Run, which installs its
+// own handler, starts already stopping (exit 0, "stopped before … connected").
+// A signal before the process reaches Main still has its default effect.
+// The returned function ends the watch (call it when the run is over).
+func (e *env) catchEarlySignals() (release func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	early, done := make(chan struct{}), make(chan struct{})
+	e.early = early
+	go func() {
+		select {
+		case <-ch:
+			close(early)
+		case <-done:
+		}
+		signal.Stop(ch)
+	}()
+	return func() { close(done) }
 }
 
 // registryOf returns the process's schema registry settings and state

@@ -1,20 +1,56 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rivven/rivven-connect/compiler/check"
 	"github.com/rivven/rivven-connect/compiler/source"
 )
 
+// specDocument is what spec's --config flag leaves in options.config: the
+// flag asks for the whole document's schema, and spec reads no config file,
+// so the field carries the request. No file name is a NUL byte.
+const specDocument = "\x00spec --config"
+
+// specDocumentFlag is spec's -c/--config: a switch rather than a file name.
+type specDocumentFlag struct{ o *options }
+
+func (f *specDocumentFlag) String() string { return strconv.FormatBool(f.o.config == specDocument) }
+func (f *specDocumentFlag) Type() string   { return "bool" }
+
+func (f *specDocumentFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("--config takes no file name here (spec reads no config): write --config alone")
+	}
+	if on {
+		f.o.config = specDocument
+	} else if f.o.config == specDocument {
+		f.o.config = ""
+	}
+	return nil
+}
+
 func init() {
 	commands = append(commands, &command{
 		name:    "spec",
-		usage:   "[CONNECTOR]",
-		summary: "Print the JSON Schema of each connector's and transform's config (generated from the CUE definitions).",
+		usage:   "[CONNECTOR] | --config",
+		summary: "Print the JSON Schema of each connector's and transform's config, or with --config of the whole config document (generated from the CUE definitions).",
+		flags: func(fs *pflag.FlagSet, o *options) {
+			f := fs.Lookup("config")
+			if f == nil {
+				return // no shared -c/--config to take over
+			}
+			f.Value = &specDocumentFlag{o: o}
+			f.DefValue = "false"
+			f.NoOptDefVal = "true"
+			f.Usage = "print the whole config document's schema instead, for editors (yaml-language-server)"
+		},
 		run: func(e *env, o *options, args []string) int {
 			if len(args) > 1 {
 				fmt.Fprintln(e.stderr, "rivven-connect spec: at most one connector name")
@@ -24,6 +60,18 @@ func init() {
 			if err != nil {
 				fmt.Fprintf(e.stderr, "rivven-connect spec: %v\n", err)
 				return exitFailure
+			}
+			if o.config == specDocument {
+				if len(args) == 1 {
+					fmt.Fprintf(e.stderr, "rivven-connect spec: --config prints the whole document's schema; it takes no connector name (got %q)\n", args[0])
+					return exitUsage
+				}
+				doc, err := s.ConfigJSONSchema()
+				if err != nil {
+					fmt.Fprintf(e.stderr, "rivven-connect spec: %v\n", err)
+					return exitFailure
+				}
+				return e.printSchema(doc)
 			}
 			out := map[string]map[string]any{}
 			var all []string
@@ -57,9 +105,21 @@ func init() {
 					v = m[args[0]]
 				}
 			}
-			b, _ := json.MarshalIndent(v, "", "  ")
-			fmt.Fprintln(e.stdout, string(b))
-			return exitOK
+			return e.printSchema(v)
 		},
 	})
+}
+
+// printSchema writes a JSON Schema to standard output.
+func (e *env) printSchema(v any) int {
+	b, err := check.EncodeJSONSchema(v)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect spec: %v\n", err)
+		return exitFailure
+	}
+	if _, err := e.stdout.Write(b); err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect spec: writing the schema: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
 }

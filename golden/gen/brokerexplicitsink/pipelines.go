@@ -18,11 +18,13 @@ var Spec = app.Spec{
 	Compiler: "golden",
 	Config:   "pipeline.yaml",
 	Plan: `pipeline "users" (enabled)
-  source "gen": datagen {Pattern: "users", MaxEvents: 5, StreamName: "datagen", Seed: 1, HasSeed: true, CDCMode: true}
+  source "gen": datagen {Pattern: "users", MaxEvents: 5, StreamName: "datagen", Namespace: "app", Seed: 1, HasSeed: true, CDCMode: true}
   schema: user_id string, first_name string, last_name string, email string, age int, country string, premium bool, signup_date string
   stage 0 filter ["adults"]: keep where lowered (compare >= (field age#4 : int) (const 18 : int) : bool)
   schema: user_id string, first_name string, last_name string, email string, age int, country string, premium bool, signup_date string
   sink "bus": rivven {Broker: {BootstrapServers: [<secret>, "localhost:9093"], ConnectionTimeoutMs: 2000, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topic: "cdc.{schema}.{table}", Idempotent: true, KeyField: "user_id", Format: "debezium", AutoCreate: true, Partitions: 6}
+    topic: "cdc.{schema}.{table}" → cdc.app.datagen
+    key: field "user_id" of every record
   settings: on_error=stop rate_limit=0
 `,
 	Vars: []string{"BROKER", "BROKER_PASSWORD"},
@@ -39,6 +41,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			CDCMode:    true,
 			HasSeed:    true,
 			MaxEvents:  5,
+			Namespace:  "app",
 			Pattern:    "users",
 			Seed:       1,
 			StreamName: "datagen",
@@ -73,14 +76,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"users\": sink \"bus\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "users",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "bus",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "users",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "rivven",
+			SinkName:        "bus",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	return pipes, nil

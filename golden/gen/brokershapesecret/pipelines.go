@@ -22,7 +22,9 @@ var Spec = app.Spec{
   origin: source "orders" publishes to broker topic "orders"
   source "orders": datagen {Pattern: "orders", MaxEvents: 5, StreamName: "datagen", Seed: 1, HasSeed: true, CDCMode: true}
   schema: order_id string, customer_id string, product string, quantity int, unit_price float, total_amount float, currency string, status string, created_at string
-  sink "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 2000, TLS: {Enabled: true, ServerName: "rivven.internal"}, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topic: "orders", Idempotent: true, CDCKeyField: "order_id", Format: "source_event", AutoCreate: true, Partitions: 6}
+  sink "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 2000, TLS: {Enabled: true, ServerName: "rivven.internal"}, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topic: "orders", Idempotent: true, Format: "source_event", AutoCreate: true, Partitions: 6}
+    topic: "orders"
+    key: order_id (the row key of change events; other records are unkeyed)
   settings: on_error=stop rate_limit=0
 
 pipeline "topic-to-console" (enabled)
@@ -65,11 +67,10 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 					ServerName: "rivven.internal",
 				},
 			},
-			CDCKeyField: "order_id",
-			Format:      "source_event",
-			Idempotent:  true,
-			Partitions:  6,
-			Topic:       "orders",
+			Format:     "source_event",
+			Idempotent: true,
+			Partitions: 6,
+			Topic:      "orders",
 		}
 		prog := &ordersToTopicProgram{}
 		if e.Err != nil {
@@ -84,14 +85,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"orders-to-topic\": sink \"broker\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "orders-to-topic",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{Retry: runtime.Retry{MaxRetries: 2}},
-			Sink:       to,
-			SinkName:   "broker",
-			Source:     from,
-			SourceName: "orders",
+			Name:            "orders-to-topic",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{Retry: runtime.Retry{MaxRetries: 2}},
+			Sink:            to,
+			SinkConnector:   "rivven",
+			SinkName:        "broker",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "orders",
 		})
 	}
 	{
@@ -144,10 +147,12 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 					TimeoutMs:  100,
 				},
 			},
-			Sink:       to,
-			SinkName:   "console",
-			Source:     from,
-			SourceName: "broker",
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "console",
+			Source:          from,
+			SourceConnector: "rivven",
+			SourceName:      "broker",
 		})
 	}
 	return pipes, nil

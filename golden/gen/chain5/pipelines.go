@@ -66,14 +66,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"chain\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "chain",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "users",
+			Name:            "chain",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "users",
 		})
 	}
 	return pipes, nil

@@ -80,10 +80,12 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 				DeadLetterSink: "dead-letter-topic:failed-users",
 				OnError:        runtime.OnErrorDeadLetter,
 			},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	return pipes, nil

@@ -1331,14 +1331,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p000\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p000",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p000",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1367,14 +1369,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p001\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p001",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p001",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1403,14 +1407,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p002\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p002",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p002",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1439,14 +1445,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p003\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p003",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p003",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1475,14 +1483,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p004\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p004",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p004",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1511,14 +1521,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p005\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p005",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p005",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1547,14 +1559,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p006\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p006",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p006",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1583,14 +1597,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p007\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p007",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p007",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1619,14 +1635,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p008\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p008",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p008",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1655,14 +1673,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p009\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p009",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p009",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1691,14 +1711,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p010\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p010",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p010",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1727,14 +1749,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p011\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p011",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p011",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1763,14 +1787,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p012\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p012",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p012",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1799,14 +1825,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p013\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p013",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p013",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1835,14 +1863,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p014\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p014",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p014",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1871,14 +1901,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p015\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p015",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p015",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1907,14 +1939,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p016\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p016",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p016",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1943,14 +1977,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p017\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p017",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p017",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -1979,14 +2015,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p018\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p018",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p018",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2015,14 +2053,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p019\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p019",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p019",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2051,14 +2091,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p020\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p020",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p020",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2087,14 +2129,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p021\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p021",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p021",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2123,14 +2167,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p022\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p022",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p022",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2159,14 +2205,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p023\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p023",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p023",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2195,14 +2243,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p024\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p024",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p024",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2231,14 +2281,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p025\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p025",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p025",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2267,14 +2319,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p026\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p026",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p026",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2303,14 +2357,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p027\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p027",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p027",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2339,14 +2395,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p028\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p028",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p028",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2375,14 +2433,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p029\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p029",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p029",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2411,14 +2471,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p030\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p030",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p030",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2447,14 +2509,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p031\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p031",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p031",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2483,14 +2547,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p032\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p032",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p032",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2519,14 +2585,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p033\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p033",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p033",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2555,14 +2623,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p034\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p034",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p034",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2591,14 +2661,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p035\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p035",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p035",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2627,14 +2699,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p036\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p036",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p036",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2663,14 +2737,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p037\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p037",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p037",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2699,14 +2775,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p038\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p038",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p038",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2735,14 +2813,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p039\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p039",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p039",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2771,14 +2851,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p040\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p040",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p040",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2807,14 +2889,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p041\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p041",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p041",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2843,14 +2927,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p042\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p042",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p042",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2879,14 +2965,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p043\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p043",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p043",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2915,14 +3003,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p044\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p044",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p044",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2951,14 +3041,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p045\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p045",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p045",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -2987,14 +3079,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p046\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p046",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p046",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3023,14 +3117,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p047\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p047",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p047",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3059,14 +3155,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p048\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p048",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p048",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3095,14 +3193,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p049\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p049",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p049",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3131,14 +3231,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p050\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p050",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p050",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3167,14 +3269,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p051\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p051",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p051",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3203,14 +3307,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p052\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p052",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p052",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3239,14 +3345,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p053\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p053",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p053",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3275,14 +3383,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p054\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p054",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p054",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3311,14 +3421,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p055\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p055",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p055",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3347,14 +3459,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p056\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p056",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p056",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3383,14 +3497,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p057\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p057",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p057",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3419,14 +3535,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p058\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p058",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p058",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3455,14 +3573,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p059\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p059",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p059",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3491,14 +3611,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p060\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p060",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p060",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3527,14 +3649,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p061\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p061",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p061",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3563,14 +3687,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p062\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p062",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p062",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3599,14 +3725,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p063\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p063",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p063",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3635,14 +3763,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p064\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p064",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p064",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3671,14 +3801,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p065\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p065",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p065",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3707,14 +3839,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p066\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p066",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p066",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3743,14 +3877,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p067\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p067",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p067",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3779,14 +3915,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p068\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p068",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p068",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3815,14 +3953,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p069\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p069",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p069",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3851,14 +3991,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p070\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p070",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p070",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3887,14 +4029,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p071\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p071",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p071",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3923,14 +4067,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p072\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p072",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p072",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3959,14 +4105,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p073\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p073",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p073",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -3995,14 +4143,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p074\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p074",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p074",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4031,14 +4181,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p075\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p075",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p075",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4067,14 +4219,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p076\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p076",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p076",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4103,14 +4257,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p077\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p077",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p077",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4139,14 +4295,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p078\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p078",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p078",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4175,14 +4333,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p079\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p079",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p079",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4211,14 +4371,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p080\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p080",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p080",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4247,14 +4409,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p081\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p081",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p081",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4283,14 +4447,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p082\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p082",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p082",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4319,14 +4485,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p083\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p083",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p083",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4355,14 +4523,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p084\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p084",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p084",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4391,14 +4561,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p085\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p085",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p085",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4427,14 +4599,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p086\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p086",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p086",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4463,14 +4637,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p087\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p087",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p087",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4499,14 +4675,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p088\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p088",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p088",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4535,14 +4713,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p089\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p089",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p089",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4571,14 +4751,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p090\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p090",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p090",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4607,14 +4789,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p091\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p091",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p091",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4643,14 +4827,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p092\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p092",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p092",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4679,14 +4865,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p093\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p093",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p093",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4715,14 +4903,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p094\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p094",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p094",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4751,14 +4941,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p095\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p095",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p095",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4787,14 +4979,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p096\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p096",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p096",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4823,14 +5017,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p097\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p097",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p097",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4859,14 +5055,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p098\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p098",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p098",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4895,14 +5093,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p099\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p099",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p099",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4931,14 +5131,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p100\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p100",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p100",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -4967,14 +5169,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p101\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p101",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p101",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5003,14 +5207,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p102\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p102",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p102",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5039,14 +5245,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p103\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p103",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p103",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5075,14 +5283,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p104\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p104",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p104",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5111,14 +5321,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p105\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p105",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p105",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5147,14 +5359,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p106\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p106",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p106",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5183,14 +5397,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p107\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p107",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p107",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5219,14 +5435,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p108\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p108",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p108",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5255,14 +5473,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p109\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p109",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p109",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5291,14 +5511,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p110\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p110",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p110",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5327,14 +5549,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p111\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p111",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p111",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5363,14 +5587,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p112\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p112",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p112",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5399,14 +5625,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p113\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p113",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p113",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5435,14 +5663,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p114\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p114",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p114",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5471,14 +5701,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p115\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p115",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p115",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5507,14 +5739,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p116\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p116",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p116",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5543,14 +5777,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p117\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p117",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p117",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5579,14 +5815,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p118\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p118",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p118",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5615,14 +5853,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p119\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p119",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p119",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5651,14 +5891,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p120\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p120",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p120",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5687,14 +5929,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p121\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p121",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p121",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5723,14 +5967,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p122\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p122",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p122",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5759,14 +6005,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p123\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p123",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p123",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5795,14 +6043,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p124\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p124",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p124",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5831,14 +6081,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p125\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p125",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p125",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5867,14 +6119,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p126\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p126",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p126",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5903,14 +6157,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p127\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p127",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p127",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5939,14 +6195,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p128\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p128",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p128",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -5975,14 +6233,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p129\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p129",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p129",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6011,14 +6271,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p130\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p130",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p130",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6047,14 +6309,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p131\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p131",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p131",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6083,14 +6347,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p132\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p132",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p132",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6119,14 +6385,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p133\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p133",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p133",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6155,14 +6423,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p134\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p134",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p134",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6191,14 +6461,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p135\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p135",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p135",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6227,14 +6499,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p136\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p136",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p136",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6263,14 +6537,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p137\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p137",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p137",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6299,14 +6575,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p138\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p138",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p138",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6335,14 +6613,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p139\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p139",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p139",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6371,14 +6651,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p140\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p140",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p140",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6407,14 +6689,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p141\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p141",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p141",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6443,14 +6727,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p142\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p142",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p142",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6479,14 +6765,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p143\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p143",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p143",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6515,14 +6803,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p144\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p144",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p144",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6551,14 +6841,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p145\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p145",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p145",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6587,14 +6879,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p146\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p146",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p146",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6623,14 +6917,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p147\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p147",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p147",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6659,14 +6955,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p148\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p148",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p148",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6695,14 +6993,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p149\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p149",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p149",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6731,14 +7031,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p150\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p150",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p150",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6767,14 +7069,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p151\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p151",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p151",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6803,14 +7107,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p152\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p152",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p152",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6839,14 +7145,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p153\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p153",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p153",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6875,14 +7183,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p154\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p154",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p154",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6911,14 +7221,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p155\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p155",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p155",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6947,14 +7259,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p156\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p156",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p156",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -6983,14 +7297,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p157\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p157",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p157",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -7019,14 +7335,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p158\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p158",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p158",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	{
@@ -7055,14 +7373,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"p159\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "p159",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "p159",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	return pipes, nil

@@ -59,14 +59,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"main\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "main",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Name:            "main",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	return pipes, nil

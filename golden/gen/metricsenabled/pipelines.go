@@ -61,10 +61,12 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 				Enabled: true,
 				Port:    19391,
 			}}},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "gen",
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
 		})
 	}
 	return pipes, nil

@@ -62,14 +62,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"cdc\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "cdc",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "pg",
+			Name:            "cdc",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "postgres-cdc",
+			SourceName:      "pg",
 		})
 	}
 	return pipes, nil

@@ -62,14 +62,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"quickstart\": sink \"out\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "quickstart",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "out",
-			Source:     from,
-			SourceName: "orders",
+			Name:            "quickstart",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "orders",
 		})
 	}
 	return pipes, nil

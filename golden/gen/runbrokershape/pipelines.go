@@ -22,7 +22,9 @@ var Spec = app.Spec{
   origin: source "demo-orders" publishes to broker topic "demo-events"
   source "demo-orders": datagen {Pattern: "orders", EventsPerSecond: 2, MaxEvents: 50, StreamName: "datagen", Seed: 42, HasSeed: true}
   schema: order_id string, customer_id string, product string, quantity int, unit_price float, total_amount float, currency string, status string, created_at string
-  sink "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"]}, Topic: "demo-events", Idempotent: true, CDCKeyField: "order_id", Format: "source_event", AutoCreate: true}
+  sink "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"]}, Topic: "demo-events", Idempotent: true, Format: "source_event", AutoCreate: true}
+    topic: "demo-events"
+    key: order_id (the row key of change events; other records are unkeyed)
   settings: on_error=stop rate_limit=0
 
 pipeline "topic-to-console" (enabled)
@@ -51,12 +53,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			StreamName:      "datagen",
 		}
 		sinkConfig := sink.Config{
-			AutoCreate:  true,
-			Broker:      broker.Conn{BootstrapServers: []string{"localhost:9092"}},
-			CDCKeyField: "order_id",
-			Format:      "source_event",
-			Idempotent:  true,
-			Topic:       "demo-events",
+			AutoCreate: true,
+			Broker:     broker.Conn{BootstrapServers: []string{"localhost:9092"}},
+			Format:     "source_event",
+			Idempotent: true,
+			Topic:      "demo-events",
 		}
 		prog := &demoOrdersToTopicProgram{}
 		if e.Err != nil {
@@ -71,14 +72,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"demo-orders-to-topic\": sink \"broker\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "demo-orders-to-topic",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "broker",
-			Source:     from,
-			SourceName: "demo-orders",
+			Name:            "demo-orders-to-topic",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "rivven",
+			SinkName:        "broker",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "demo-orders",
 		})
 	}
 	{
@@ -106,14 +109,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"topic-to-console\": sink \"console\": %w", err)
 		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:       "topic-to-console",
-			Now:        env.Now,
-			Program:    prog,
-			Settings:   runtime.Settings{},
-			Sink:       to,
-			SinkName:   "console",
-			Source:     from,
-			SourceName: "broker",
+			Name:            "topic-to-console",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "console",
+			Source:          from,
+			SourceConnector: "rivven",
+			SourceName:      "broker",
 		})
 	}
 	return pipes, nil

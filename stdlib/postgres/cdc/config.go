@@ -275,3 +275,18 @@ func (cfg Config) Validate() error {
 	_, err := validate(withDefaults(cfg))
 	return err
 }
+
+// SelectedTables returns the tables cfg selects as [schema, name] pairs
+// (defaults applied: an unqualified name is in the first of Schemas, or
+// public), in config order; nil when the selection is every table of
+// Schemas, or every table of the publication. Only selected tables are
+// read and streamed: changes of other published tables are dropped when
+// they arrive.
+func (cfg Config) SelectedTables() [][2]string {
+	tables, _ := validate(withDefaults(cfg))
+	var out [][2]string
+	for _, t := range tables {
+		out = append(out, [2]string{t.schema, t.name})
+	}
+	return out
+}

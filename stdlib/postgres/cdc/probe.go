@@ -145,7 +145,20 @@ func (p *prober) publication(ctx context.Context, canCreate bool) []table {
 					cfg.Publication, quote(cfg.Publication), quote(t.schema, t.name))
 			}
 		}
-		return pub
+		var chosen []table
+		var ignored []string
+		for _, t := range pub {
+			if p.s.selected(t.schema, t.name) {
+				chosen = append(chosen, t)
+			} else {
+				ignored = append(ignored, t.String())
+			}
+		}
+		if len(ignored) > 0 {
+			p.add("selection", runtime.FindingOK, "%q also publishes %s, which this source does not select: their changes are dropped when they arrive (never delivered)",
+				cfg.Publication, strings.Join(ignored, ", "))
+		}
+		return chosen
 	}
 	switch {
 	case !cfg.AutoCreatePublication:

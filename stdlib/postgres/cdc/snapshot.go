@@ -19,21 +19,36 @@ type relation struct {
 	schema, table string
 	cols          []column
 	rs            *runtime.Schema
+	// ignored marks a published table the config does not select: its
+	// changes are dropped without being decoded.
+	ignored bool
 }
 
 type column struct {
 	name  string
 	typ   *pgType
-	key   bool // part of the primary key (the record's metadata.key)
+	key   bool // part of the row key (see rowKey; the record's metadata.key)
 	ident bool // part of the replica identity key (sent in key-only old tuples)
 }
 
-func newRelation(schema, table string, cols []column) *relation {
+// newRelation describes a table whose row key is the columns named key,
+// in key order (see rowKey): it marks them in cols and in the schema, so
+// that keyed sinks key every change of a row alike.
+func newRelation(schema, table string, cols []column, key []string) *relation {
 	fields := make([]runtime.Field, len(cols))
 	for i, c := range cols {
 		fields[i] = runtime.Field{Name: c.name, Type: c.typ.runtimeType(), Nullable: true}
 	}
-	return &relation{schema: schema, table: table, cols: cols, rs: runtime.NewSchema(fields...)}
+	rs := runtime.NewSchema(fields...)
+	for _, k := range key {
+		for i := range cols {
+			if cols[i].name == k {
+				cols[i].key = true
+				rs.Key = append(rs.Key, i)
+			}
+		}
+	}
+	return &relation{schema: schema, table: table, cols: cols, rs: rs}
 }
 
 // snapshot reads every published table inside the snapshot exported with
@@ -50,9 +65,10 @@ type snapshot struct {
 }
 
 type snapTable struct {
-	rel  *relation
-	pk   []int // column indexes of the primary key, in key order
-	pkTy []uint32
+	rel      *relation
+	estimate int64 // the server's row estimate (pg_class.reltuples; 0 unknown)
+	pk       []int // column indexes of the primary key, in key order
+	pkTy     []uint32
 }
 
 // beginSnapshot opens the snapshot transaction (importing name when
@@ -86,6 +102,10 @@ func (s *Source) beginSnapshot(ctx context.Context, name, lsn string) error {
 		return fmt.Errorf("postgres-cdc: list published tables: %w", err)
 	}
 	for _, t := range list {
+		if !s.selected(t.schema, t.table) {
+			s.ignoring(t.schema, t.table)
+			continue
+		}
 		tb, err := s.describe(ctx, tx, t.schema, t.table)
 		if err != nil {
 			return err
@@ -100,6 +120,17 @@ func (s *Source) describe(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, schema, table string) (snapTable, error) {
+	var relid uint32
+	var estimate int64
+	if err := q.QueryRow(ctx, `
+SELECT c.oid, GREATEST(c.reltuples, 0)::int8 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2`, schema, table).Scan(&relid, &estimate); err != nil {
+		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s.%s: %w", schema, table, err)
+	}
+	key, err := rowKey(ctx, q, relid)
+	if err != nil {
+		return snapTable{}, err
+	}
 	rows, err := q.Query(ctx, `
 SELECT a.attname::text, a.atttypid::int8,
        COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) WHERE k.attnum = a.attnum), 0)::int8
@@ -131,10 +162,10 @@ ORDER BY a.attnum`, schema, table)
 		if err != nil {
 			return snapTable{}, err
 		}
-		cols[i] = column{name: c.name, typ: t, key: c.pk > 0}
+		cols[i] = column{name: c.name, typ: t}
 		pkPos = append(pkPos, c.pk)
 	}
-	tb := snapTable{rel: newRelation(schema, table, cols)}
+	tb := snapTable{rel: newRelation(schema, table, cols, key), estimate: estimate}
 	for k := int64(1); ; k++ {
 		found := false
 		for i, p := range pkPos {
@@ -159,7 +190,11 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 		if sn.ti >= len(sn.tables) {
 			return 0, nil
 		}
-		more, err := s.fetchChunk(ctx, &sn.tables[sn.ti])
+		tb := &sn.tables[sn.ti]
+		if sn.after == nil && !sn.cursor {
+			s.setDoing("snapshotting "+tb.rel.schema+"."+tb.rel.table, tb.estimate)
+		}
+		more, err := s.fetchChunk(ctx, tb)
 		if err != nil {
 			return 0, err
 		}
@@ -227,6 +262,7 @@ func (s *Source) fetchChunk(ctx context.Context, tb *snapTable) (bool, error) {
 			row[i] = v
 		}
 		rows++
+		s.prog.done.Add(1)
 		if len(tb.pk) > 0 {
 			last = last[:0]
 			for _, p := range tb.pk {

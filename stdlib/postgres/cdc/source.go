@@ -45,6 +45,11 @@ type Source struct {
 	// snapshot state (Read's goroutine)
 	snap *snapshot
 
+	prog progress // what it is doing (Activity)
+
+	ignoredMu sync.Mutex
+	ignored   map[string]bool // published tables outside the selection, logged
+
 	blob       runtime.StateBlob // settings.state_dir blob; nil without one
 	log        *slog.Logger
 	markMu     sync.Mutex
@@ -60,6 +65,8 @@ type Source struct {
 	recs     chan runtime.Record
 	done     chan struct{} // closed when the stream goroutine ended
 	stop     context.CancelFunc
+	drainCh  chan struct{} // closed by Close: stop gracefully (drain.go)
+	draining atomic.Bool
 	kick     chan struct{} // Ack asks for a prompt status update
 	errMu    sync.Mutex
 	err      error // the stream goroutine's terminal error
@@ -70,14 +77,15 @@ type Source struct {
 	// written to spill files.
 	spilled atomic.Uint64
 
-	mu          sync.Mutex
-	acked       uint64        // highest acknowledged offset
-	commits     []commitMark  // committed transactions not yet fully acknowledged, in order
-	flush       pglogrepl.LSN // the flush LSN reported to the server
-	createdSlot bool          // this run created the slot
-	snapLast    uint64        // offset of the last snapshot record (0: none)
-	snapAcked   bool          // every snapshot record is acknowledged
-	slotSeen    bool          // the slot existed during this run
+	mu           sync.Mutex
+	acked        uint64        // highest acknowledged offset
+	commits      []commitMark  // committed transactions not yet fully acknowledged, in order
+	flush        pglogrepl.LSN // the flush LSN reported to the server
+	createdSlot  bool          // this run created the slot
+	maybeCreated bool          // creating the slot failed: the server may have it all the same
+	snapLast     uint64        // offset of the last snapshot record (0: none)
+	snapAcked    bool          // every snapshot record is acknowledged
+	slotSeen     bool          // the slot existed during this run
 }
 
 type commitMark struct {
@@ -251,6 +259,10 @@ func (s *Source) open(ctx context.Context) error {
 	if m != nil && m.Snapshot != snapPending {
 		s.logger().Warn("replication slot no longer exists; re-creating it and taking a new snapshot", "slot", s.cfg.SlotName, "snapshot_mode", mode)
 	}
+	if !s.cfg.AutoCreateSlot {
+		return fmt.Errorf("postgres-cdc: replication slot %q does not exist and auto_create_slot is false: create it (SELECT pg_create_logical_replication_slot('%s', 'pgoutput')) or set auto_create_slot: true",
+			s.cfg.SlotName, s.cfg.SlotName)
+	}
 	action, mark := "NOEXPORT_SNAPSHOT", snapSkipped
 	if mode != SnapshotNever {
 		action, mark = "EXPORT_SNAPSHOT", snapPending
@@ -264,9 +276,17 @@ func (s *Source) open(ctx context.Context) error {
 	if err := s.saveMarker(mark); err != nil {
 		return err
 	}
+	s.setDoing("creating replication slot "+s.cfg.SlotName, 0)
 	res, err := pglogrepl.CreateReplicationSlot(ctx, s.repl, quote(s.cfg.SlotName), "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{SnapshotAction: action, Mode: pglogrepl.LogicalReplication})
 	if err != nil {
+		// Interrupted (a stop), the server may have created the slot all
+		// the same: Close drops it if it is there.
+		if ctx.Err() != nil {
+			s.mu.Lock()
+			s.maybeCreated = true
+			s.mu.Unlock()
+		}
 		return fmt.Errorf("postgres-cdc: create replication slot %q: %w", s.cfg.SlotName, err)
 	}
 	cp, err := pglogrepl.ParseLSN(res.ConsistentPoint)
@@ -552,10 +572,12 @@ func (s *Source) advanceLocked() {
 	s.commits = s.commits[i:]
 }
 
-// Close stops streaming (after a last status update with the acknowledged
-// position), drops the slot when drop_slot_on_stop is set — or when this
-// run created it and its snapshot was not completely acknowledged, so the
-// next start takes the snapshot again — and closes the connections.
+// Close stops streaming gracefully (see drain.go: the position left in
+// the slot covers every acknowledged transaction, and the server is seen
+// to have taken it), drops the slot when drop_slot_on_stop is set — or
+// when this run created it (or may have: its creation was interrupted)
+// and its snapshot was not completely acknowledged, so the next start takes
+// the snapshot again — and closes the connections.
 func (s *Source) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -564,8 +586,7 @@ func (s *Source) Close() error {
 	}
 	s.closed = true
 	if s.stop != nil {
-		s.stop()
-		<-s.done
+		s.drain()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -577,15 +598,26 @@ func (s *Source) Close() error {
 	}
 	s.markMu.Lock()
 	s.markClosed = true
+	marked := s.marked
 	s.markMu.Unlock()
 	s.mu.Lock()
-	drop := s.cfg.DropSlotOnStop || (s.createdSlot && s.snapLast > 0 && !s.snapAcked) || (s.createdSlot && s.snap != nil)
+	drop := s.cfg.DropSlotOnStop || ((s.createdSlot || s.maybeCreated) && !marked)
+	flush, streamed := s.flush, s.stop != nil
 	s.mu.Unlock()
 	var err error
-	if drop && s.sql != nil && !s.sql.IsClosed() {
-		if err = s.dropSlot(ctx); err == nil {
+	switch {
+	case drop && s.sql != nil: // Open connected (else it created nothing)
+		err = s.withAdmin(ctx, func(c *pgx.Conn) error {
+			if err := dropSlotOn(ctx, c, s.cfg.SlotName); err != nil {
+				return err
+			}
 			// The slot is gone on purpose: the next start creates one.
-			err = s.saveMarker("")
+			return s.saveMarker("")
+		})
+	case streamed && flush != 0:
+		if e := s.withAdmin(ctx, func(c *pgx.Conn) error { return s.confirmFlush(ctx, c, flush) }); e != nil {
+			s.logger().Warn("the server did not confirm the last acknowledged position before the stop: the next start may deliver some transactions again",
+				"slot", s.cfg.SlotName, "position", flush.String(), "error", s.redact(e))
 		}
 	}
 	if s.sql != nil {
@@ -594,20 +626,38 @@ func (s *Source) Close() error {
 	return s.redact(err)
 }
 
+// withAdmin runs f on a usable SQL connection (see adminConn).
+func (s *Source) withAdmin(ctx context.Context, f func(*pgx.Conn) error) error {
+	c, err := s.adminConn(ctx)
+	if err != nil {
+		return err
+	}
+	if c != s.sql {
+		defer c.Close(ctx)
+	}
+	return f(c)
+}
+
 // dropSlot drops the slot, waiting for its walsender to exit.
 func (s *Source) dropSlot(ctx context.Context) error {
+	return dropSlotOn(ctx, s.sql, s.cfg.SlotName)
+}
+
+// dropSlotOn drops the slot named slot over c, if it exists, waiting for
+// the walsender that holds it to exit.
+func dropSlotOn(ctx context.Context, c *pgx.Conn, slot string) error {
 	for {
-		_, err := s.sql.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, s.cfg.SlotName)
+		_, err := c.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, slot)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || pe.Code != "55006" {
 			if err != nil {
-				return fmt.Errorf("postgres-cdc: drop replication slot %q: %w", s.cfg.SlotName, err)
+				return fmt.Errorf("postgres-cdc: drop replication slot %q: %w", slot, err)
 			}
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("postgres-cdc: drop replication slot %q: %w", s.cfg.SlotName, err)
+			return fmt.Errorf("postgres-cdc: drop replication slot %q: %w", slot, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

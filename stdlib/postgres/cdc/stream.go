@@ -33,6 +33,7 @@ func (s *Source) startStream() {
 	s.stop = cancel
 	s.recs = make(chan runtime.Record, recordBuffer)
 	s.done = make(chan struct{})
+	s.drainCh = make(chan struct{})
 	go s.stream(ctx)
 }
 
@@ -70,7 +71,7 @@ func (s *Source) stream(ctx context.Context) {
 			} else if s.streamFailed(ctx, err, &busySince) {
 				return
 			} else {
-				if !sleep(ctx, backoff) {
+				if !s.pause(ctx, backoff) {
 					return
 				}
 				backoff = min(2*backoff, maxBackoff)
@@ -79,7 +80,7 @@ func (s *Source) stream(ctx context.Context) {
 		}
 		began := time.Now()
 		err := s.session(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errDrained) {
 			return
 		}
 		if s.streamFailed(ctx, err, &busySince) {
@@ -88,7 +89,7 @@ func (s *Source) stream(ctx context.Context) {
 		if time.Since(began) > time.Minute {
 			backoff = minBackoff
 		}
-		if !sleep(ctx, backoff) {
+		if !s.pause(ctx, backoff) {
 			return
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -129,13 +130,18 @@ func (s *Source) setErr(err error) {
 	s.errMu.Unlock()
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// pause waits d before a reconnection; false means stop instead (ctx
+// ended, or Close asked for a drain: a stream that is not connected has
+// nothing to confirm).
+func (s *Source) pause(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
+		return false
+	case <-s.drainCh:
 		return false
 	}
 }
@@ -204,31 +210,64 @@ func (s *Source) session(ctx context.Context) error {
 		}
 		return fmt.Errorf("postgres-cdc: start replication: %w", err)
 	}
+	s.mu.Lock()
+	from := s.flush
+	s.mu.Unlock()
+	if s.startLSN != 0 {
+		from = s.startLSN
+	}
+	s.setDoing("streaming from LSN "+from.String(), 0)
 	ss := &session{s: s, conn: conn, rels: map[uint32]*relation{}, spills: map[uint32]*spill{}}
 	interval := time.Duration(s.cfg.HeartbeatIntervalSecs) * time.Second
 	ss.interval = interval
 	ss.next = time.Now()
+	var final error
 	defer func() {
-		// A last status update so the server keeps what was acknowledged.
-		_ = ss.status(context.Background())
+		// A last status update so the server keeps what was acknowledged;
+		// after a drain, the end of the stream is negotiated too, so the
+		// server has processed that update before the connection closes.
+		if err := ss.status(context.Background()); err == nil && final == errDrained {
+			s.endCopy(conn)
+		}
 		// Uncommitted streamed transactions are streamed again by the
 		// next session (their commit is past the flush LSN).
 		for _, sp := range ss.spills {
 			_ = sp.close()
 		}
 	}()
+	// wake is ctx, also cancelled when Close asks for a drain: a receive
+	// waiting for the next message returns at once. Once the drain is
+	// seen, receives use ctx (bounded by Close's drain limit).
+	wake, unwake := context.WithCancel(ctx)
+	defer unwake()
+	go func() {
+		select {
+		case <-s.drainCh:
+			unwake()
+		case <-wake.Done():
+		}
+	}()
+	parent := wake
 	var recv deadlineCtx
 	defer recv.stop()
 	for {
+		if s.draining.Load() && !ss.worthDraining() {
+			final = errDrained
+			return final
+		}
 		if !time.Now().Before(ss.next) {
 			if err := ss.status(ctx); err != nil {
 				return err
 			}
 		}
-		msg, err := conn.ReceiveMessage(recv.until(ctx, ss.next))
+		msg, err := conn.ReceiveMessage(recv.until(parent, ss.next))
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if wake.Err() != nil && parent == wake {
+				parent = ctx // the drain began: the loop's top decides
+				continue
 			}
 			if pgconn.Timeout(err) {
 				continue
@@ -285,17 +324,17 @@ const kickGap = 100 * time.Millisecond
 // deadlineCtx is one receive context per status interval, not one per
 // message (a large transaction is hundreds of thousands of messages).
 type deadlineCtx struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	at     time.Time
+	ctx, parent context.Context
+	cancel      context.CancelFunc
+	at          time.Time
 }
 
 // until returns a context of parent that ends at at.
 func (d *deadlineCtx) until(parent context.Context, at time.Time) context.Context {
-	if d.ctx == nil || !d.at.Equal(at) {
+	if d.ctx == nil || !d.at.Equal(at) || d.parent != parent {
 		d.stop()
 		d.ctx, d.cancel = context.WithDeadline(parent, at)
-		d.at = at
+		d.at, d.parent = at, parent
 	}
 	return d.ctx
 }
@@ -380,6 +419,9 @@ func (ss *session) idle(walEnd pglogrepl.LSN) {
 // push hands r to Read, sending status updates while Read is not taking
 // records.
 func (ss *session) push(ctx context.Context, r runtime.Record) error {
+	if ss.s.draining.Load() {
+		return errDrained // Read takes no more records: nothing after this can be confirmed
+	}
 	// A long transaction is pushed without returning to the receive loop:
 	// keep the status updates (and so the connection) alive meanwhile.
 	if !time.Now().Before(ss.next) {
@@ -548,7 +590,14 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 	case *pglogrepl.CommitMessage:
 		ss.commit(m.TransactionEndLSN)
 	case *pglogrepl.RelationMessage:
-		pk, err := primaryKey(ctx, s.sql, m.RelationID)
+		if !s.selected(m.Namespace, m.RelationName) {
+			// Published, but not selected: its changes never leave the
+			// process (they are dropped undecoded).
+			ss.rels[m.RelationID] = &relation{schema: m.Namespace, table: m.RelationName, ignored: true}
+			s.ignoring(m.Namespace, m.RelationName)
+			return nil
+		}
+		key, err := rowKey(ctx, s.sql, m.RelationID)
 		if err != nil {
 			return err
 		}
@@ -558,14 +607,16 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 			if err != nil {
 				return err
 			}
-			ident := c.Flags&1 != 0
-			cols[i] = column{name: c.Name, typ: t, ident: ident, key: pk[c.Name] || (len(pk) == 0 && ident)}
+			cols[i] = column{name: c.Name, typ: t, ident: c.Flags&1 != 0}
 		}
-		ss.rels[m.RelationID] = newRelation(m.Namespace, m.RelationName, cols)
+		ss.rels[m.RelationID] = newRelation(m.Namespace, m.RelationName, cols, key)
 	case *pglogrepl.InsertMessage:
 		rel, err := ss.rel(m.RelationID)
 		if err != nil {
 			return err
+		}
+		if rel.ignored {
+			return nil
 		}
 		after, toast, err := ss.tuple(rel, m.Tuple, nil)
 		if err != nil {
@@ -576,6 +627,9 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 		rel, err := ss.rel(m.RelationID)
 		if err != nil {
 			return err
+		}
+		if rel.ignored {
+			return nil
 		}
 		var before []runtime.Value
 		if m.OldTuple != nil {
@@ -597,6 +651,9 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 		if err != nil {
 			return err
 		}
+		if rel.ignored {
+			return nil
+		}
 		before, _, err := ss.oldTuple(rel, m.OldTuple, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
 		if err != nil {
 			return err
@@ -607,6 +664,9 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 			rel, err := ss.rel(id)
 			if err != nil {
 				return err
+			}
+			if rel.ignored {
+				continue
 			}
 			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, lsn); err != nil {
 				return err
@@ -690,22 +750,29 @@ func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, befor
 	return ss.push(ctx, r)
 }
 
-// primaryKey returns the primary key columns of the table relid.
-func primaryKey(ctx context.Context, c *pgx.Conn, relid uint32) (map[string]bool, error) {
-	rows, err := c.Query(ctx, `
-SELECT a.attname::text FROM pg_catalog.pg_index i
-JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-WHERE i.indrelid = $1 AND i.indisprimary`, relid)
+// rowKey returns the columns that identify a row of the table relid, in
+// key order: those of its replica identity index under REPLICA IDENTITY
+// USING INDEX (the columns deletes carry), else those of its primary key
+// (none without one: a whole row under REPLICA IDENTITY FULL does not
+// identify it across updates).
+func rowKey(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, relid uint32) ([]string, error) {
+	rows, err := q.Query(ctx, `
+SELECT a.attname::text
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_index i ON i.indrelid = c.oid
+     AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE c.oid = $1
+ORDER BY k.ord`, relid)
 	if err != nil {
-		return nil, fmt.Errorf("postgres-cdc: primary key of relation %d: %w", relid, err)
+		return nil, fmt.Errorf("postgres-cdc: row key of relation %d: %w", relid, err)
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("postgres-cdc: primary key of relation %d: %w", relid, err)
+		return nil, fmt.Errorf("postgres-cdc: row key of relation %d: %w", relid, err)
 	}
-	pk := make(map[string]bool, len(names))
-	for _, n := range names {
-		pk[n] = true
-	}
-	return pk, nil
+	return names, nil
 }

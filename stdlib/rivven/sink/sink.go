@@ -21,9 +21,10 @@
 // together to one partition derived from the Write's first position. The
 // key is the text of a field (a string as is, any other value as compact
 // JSON; null means no key): Config.KeyField for every record, else, for
-// change events (insert, update, delete, snapshot), Config.CDCKeyField —
-// the field that identifies a row, which the compiler takes from the source
-// (datagen.KeyField for datagen). Deletes are keyed by their old row.
+// change events (insert, update, delete, snapshot), the row key of the
+// record's schema (runtime.Schema.Key: a table's primary key or replica
+// identity, datagen's id field; several key fields make a compact JSON
+// object). Deletes are keyed by their old row.
 //
 // # Formats
 //
@@ -75,12 +76,9 @@ type Config struct {
 	// Idempotent publishes through an idempotent producer (exactly once per
 	// chunk across lost replies). The config default is true.
 	Idempotent bool
-	// KeyField keys every record by this field; "" = see CDCKeyField.
+	// KeyField keys every record by this field; "" keys change events by
+	// their row key (runtime.Schema.Key).
 	KeyField string
-	// CDCKeyField keys change events (insert, update, delete, snapshot) by
-	// this field when KeyField is empty. The compiler sets it from the
-	// source (the field that identifies a row); it is not a config key.
-	CDCKeyField string
 	// Format is source_event (default), debezium, row, or json (=
 	// source_event).
 	Format string
@@ -243,7 +241,7 @@ func (s *Sink) topic(ctx context.Context, name string) (*topicState, error) {
 	n, err := s.cl.GetMetadata(ctx, name)
 	if errors.Is(err, client.ErrUnknownTopic) {
 		if !s.cfg.AutoCreate {
-			return nil, fmt.Errorf("topic %q does not exist and topic auto-creation is off (settings.topic.auto_create, topic_config.auto_create)", name)
+			return nil, fmt.Errorf("topic %q does not exist and topic auto-creation is off for this sink (its topic_config.auto_create: false, or settings.topic.auto_create: false or settings.topic.require_topic_exists: true): create the topic, or let the sink create it", name)
 		}
 		n, err = s.cl.CreateTopic(ctx, name, uint32(s.cfg.Partitions))
 		if errors.Is(err, client.ErrTopicAlreadyExists) {
@@ -380,17 +378,13 @@ func (s *Sink) encode(ctx context.Context, records []runtime.Record) error {
 			return err
 		}
 		e.topic = ts
-		kv, keyed, err := s.key.of(&s.cfg, r)
-		if err != nil {
+		k0 := len(s.buf)
+		var keyed bool
+		if s.buf, keyed, err = s.key.appendKey(s.buf, &s.cfg, r); err != nil {
 			return err
 		}
 		if keyed {
-			e.k0 = len(s.buf)
-			if kv.Kind() == runtime.KindString {
-				s.buf = append(s.buf, kv.AsString()...)
-			} else {
-				s.buf = runtime.AppendJSON(s.buf, kv)
-			}
+			e.k0 = k0
 			e.k1 = len(s.buf)
 			e.keyed = true
 			e.part = fnv32a(s.buf[e.k0:e.k1]) % ts.partitions
@@ -572,39 +566,77 @@ func (s *Sink) samePositions(prev []uint64, idx []int) bool {
 	return true
 }
 
-// keyCache finds the key field of records, remembering the last schema.
+// keyCache finds the key fields of records, remembering the last schema.
 type keyCache struct {
 	schema *runtime.Schema
 	field  string
-	idx    int
+	idx    []int // positions of the key fields; nil: the record is not keyed
 }
 
-// of returns r's key, and false when r is not keyed.
-func (k *keyCache) of(cfg *Config, r *runtime.Record) (runtime.Value, bool, error) {
+// appendKey appends r's key to buf and reports whether r is keyed. With
+// Config.KeyField every record is keyed by that field; otherwise change
+// events are keyed by their schema's row key (runtime.Schema.Key). A key of
+// one field is that field's text (a string as is, any other value as
+// compact JSON); a key of several fields is a compact JSON object of them,
+// in key order. A record whose key fields are null, absent, or removed by
+// a transform is not keyed.
+func (k *keyCache) appendKey(buf []byte, cfg *Config, r *runtime.Record) ([]byte, bool, error) {
 	field := cfg.KeyField
 	if field == "" {
 		switch r.Op {
 		case runtime.OpInsert, runtime.OpUpdate, runtime.OpDelete, runtime.OpSnapshot:
-			field = cfg.CDCKeyField
+		default:
+			return buf, false, nil
 		}
 	}
-	if field == "" || r.Schema == nil {
-		return runtime.Value{}, false, nil
+	if r.Schema == nil {
+		return buf, false, nil
 	}
 	if k.schema != r.Schema || k.field != field {
-		k.schema, k.field, k.idx = r.Schema, field, r.Schema.Index(field)
-	}
-	if k.idx < 0 {
-		if cfg.KeyField == "" {
-			return runtime.Value{}, false, nil // the source's key field was removed: no key
+		k.schema, k.field, k.idx = r.Schema, field, nil
+		if field != "" {
+			i := r.Schema.Index(field)
+			if i < 0 {
+				k.schema = nil
+				return buf, false, fmt.Errorf("key_field %q is not a field of stream %q (fields: %s)", field, r.Stream, strings.Join(r.Schema.Names(), ", "))
+			}
+			k.idx = []int{i}
+		} else {
+			for _, i := range r.Schema.Key {
+				if i < 0 || i >= len(r.Schema.Fields) || r.Schema.Fields[i].Type.Kind == runtime.KindAbsent {
+					k.idx = nil // a key field was removed: no key
+					break
+				}
+				k.idx = append(k.idx, i)
+			}
 		}
-		return runtime.Value{}, false, fmt.Errorf("key_field %q is not a field of stream %q (fields: %s)", field, r.Stream, strings.Join(r.Schema.Names(), ", "))
+	}
+	if len(k.idx) == 0 {
+		return buf, false, nil
 	}
 	row := r.Row()
-	if k.idx >= len(row) || row[k.idx].IsNull() {
-		return runtime.Value{}, false, nil
+	for _, i := range k.idx {
+		if i >= len(row) || row[i].IsNull() || row[i].Kind() == runtime.KindAbsent {
+			return buf, false, nil
+		}
 	}
-	return row[k.idx], true, nil
+	if len(k.idx) == 1 {
+		v := row[k.idx[0]]
+		if v.Kind() == runtime.KindString {
+			return append(buf, v.AsString()...), true, nil
+		}
+		return runtime.AppendJSON(buf, v), true, nil
+	}
+	buf = append(buf, '{')
+	for j, i := range k.idx {
+		if j > 0 {
+			buf = append(buf, ',')
+		}
+		buf = runtime.AppendJSONString(buf, r.Schema.Fields[i].Name)
+		buf = append(buf, ':')
+		buf = runtime.AppendJSON(buf, row[i])
+	}
+	return append(buf, '}'), true, nil
 }
 
 // fnv32a is FNV-1a, 32 bits.

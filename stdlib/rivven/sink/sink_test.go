@@ -19,11 +19,12 @@ import (
 )
 
 var (
-	t0     = time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
-	schema = runtime.NewSchema(
-		runtime.Field{Name: "id", Type: runtime.Type{Kind: runtime.KindString}},
-		runtime.Field{Name: "n", Type: runtime.Type{Kind: runtime.KindInt}},
-	)
+	t0 = time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	// schema's row key is id (as a table's primary key would be).
+	schema = &runtime.Schema{Fields: []runtime.Field{
+		{Name: "id", Type: runtime.Type{Kind: runtime.KindString}},
+		{Name: "n", Type: runtime.Type{Kind: runtime.KindInt}},
+	}, Key: []int{0}}
 )
 
 func startBroker(t testing.TB, cfg brokertest.Config) *brokertest.Server {
@@ -96,7 +97,7 @@ func count(vs [][]string) int {
 func TestKeysAndPartitions(t *testing.T) {
 	b := startBroker(t, brokertest.Config{})
 	cfg := config(b.Addr(), "t")
-	cfg.CDCKeyField, cfg.Partitions = "id", 4
+	cfg.Partitions = 4
 	s := open(t, cfg)
 	ctx := context.Background()
 	// Change events are keyed by id: one key, one partition.
@@ -450,5 +451,52 @@ func TestTypedFormatUsesTopicSubject(t *testing.T) {
 	}
 	if got := values(b, "orders.s", 3); count(got) != 1 || strings.Join(slices.Concat(got...), "") != "orders.s-value|s" {
 		t.Fatalf("values %q", got)
+	}
+}
+
+// A composite row key is the compact JSON object of its fields, in key
+// order; a key field that is null leaves the record unkeyed, and so does a
+// key field a transform removed.
+func TestCompositeAndRemovedRowKeys(t *testing.T) {
+	b := startBroker(t, brokertest.Config{})
+	cfg := config(b.Addr(), "ck")
+	cfg.Partitions = 3
+	s := open(t, cfg)
+	ctx := context.Background()
+	composite := &runtime.Schema{Fields: []runtime.Field{
+		{Name: "a", Type: runtime.Type{Kind: runtime.KindInt}},
+		{Name: "b", Type: runtime.Type{Kind: runtime.KindString}},
+		{Name: "v", Type: runtime.Type{Kind: runtime.KindString}},
+	}, Key: []int{1, 0}}
+	removed := &runtime.Schema{Fields: []runtime.Field{
+		{Name: "id", Type: runtime.Type{Kind: runtime.KindAbsent}},
+		{Name: "n", Type: runtime.Type{Kind: runtime.KindInt}},
+	}, Key: []int{0}}
+	batch := []runtime.Record{
+		{Stream: "s", Op: runtime.OpInsert, Schema: composite, Time: t0, Position: runtime.Position{Offset: 1},
+			After: []runtime.Value{runtime.Int(7), runtime.String("x"), runtime.String("first")}},
+		{Stream: "s", Op: runtime.OpDelete, Schema: composite, Time: t0, Position: runtime.Position{Offset: 2},
+			Before: []runtime.Value{runtime.Int(7), runtime.String("x"), runtime.Absent()}},
+		{Stream: "s", Op: runtime.OpInsert, Schema: composite, Time: t0, Position: runtime.Position{Offset: 3},
+			After: []runtime.Value{runtime.Null(), runtime.String("x"), runtime.String("null key")}},
+		{Stream: "s", Op: runtime.OpInsert, Schema: removed, Time: t0, Position: runtime.Position{Offset: 4},
+			After: []runtime.Value{runtime.Absent(), runtime.Int(1)}},
+	}
+	if err := s.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	keyless := 0
+	for p := range uint32(3) {
+		for _, m := range b.Records("ck", p) {
+			if m.Key == nil {
+				keyless++
+				continue
+			}
+			keys = append(keys, fmt.Sprintf("%s@%d", m.Key, p))
+		}
+	}
+	if keyless != 2 || len(keys) != 2 || keys[0] != keys[1] || !strings.HasPrefix(keys[0], `{"b":"x","a":7}@`) {
+		t.Fatalf("keys %v, %d keyless; want the insert and the delete both keyed {\"b\":\"x\",\"a\":7} on one partition, 2 keyless", keys, keyless)
 	}
 }
