@@ -38,7 +38,7 @@ func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("state: empty state_dir")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: create state_dir: %w", err)
 	}
 	return &Store{dir: dir}, nil

@@ -75,3 +75,25 @@ func TestCorruptFilesAreErrors(t *testing.T) {
 		})
 	}
 }
+
+// Positions describe the user's data: a state_dir the store creates is
+// 0700 and every state file 0600.
+func TestStateFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("p\x00source", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, s.Path("p\x00source")} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v: readable by others", p, fi.Mode().Perm())
+		}
+	}
+}

@@ -63,13 +63,22 @@ func OpenFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
 		return nil, errors.New("schema registry: empty store directory")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The schemas describe the user's data: the directory and the log are
+	// private (0700, 0600), also when an earlier version made them wider.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
 	path := filepath.Join(dir, LogFile)
 	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {

@@ -156,3 +156,29 @@ func TestReplayRejectsInconsistentLog(t *testing.T) {
 		t.Fatalf("err = %v, want a replay error at event 2", err)
 	}
 }
+
+// The schemas describe the user's data: the store's directory is 0700 and
+// its log 0600, also when an earlier version left them wider.
+func TestFileStoreIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "schema-registry")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logPath(dir), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{dir, logPath(dir)} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v: readable by others", p, fi.Mode().Perm())
+		}
+	}
+}
