@@ -10,12 +10,15 @@ import (
 // encode as null (callers that own the field skip them instead). Floats use
 // the shortest representation that round-trips; NaN and ±Inf, which JSON
 // cannot express, encode as the strings "NaN", "Infinity" and "-Infinity".
+// A value that carries its JSON text (Value.JSONText: parsed JSON) is
+// written as that text, byte for byte.
 func AppendJSON(buf []byte, v Value) []byte {
 	return appendJSON(buf, v, "", 0)
 }
 
 // AppendJSONIndent is AppendJSON with nested values on their own lines,
-// indented by indent per level, starting at depth.
+// indented by indent per level, starting at depth. The JSON text a value
+// carries is laid out the same way, its tokens unchanged.
 func AppendJSONIndent(buf []byte, v Value, indent string, depth int) []byte {
 	return appendJSON(buf, v, indent, depth)
 }
@@ -32,13 +35,25 @@ func appendJSON(buf []byte, v Value, indent string, depth int) []byte {
 	case KindInt:
 		return strconv.AppendInt(buf, int64(v.n), 10)
 	case KindFloat:
+		if v.s != "" {
+			return append(buf, v.s...)
+		}
 		return AppendJSONFloat(buf, math.Float64frombits(v.n))
 	case KindString:
+		if l, ok := v.x.(jsonLiteral); ok {
+			return append(buf, l...)
+		}
 		return AppendJSONString(buf, v.s)
 	case KindObject:
+		if v.s != "" {
+			return appendJSONText(buf, v.s, indent, depth)
+		}
 		o := v.AsObject()
 		return AppendJSONFields(buf, o.Keys, o.Values, indent, depth)
 	case KindArray:
+		if v.s != "" {
+			return appendJSONText(buf, v.s, indent, depth)
+		}
 		a := v.AsArray()
 		if len(a) == 0 {
 			return append(buf, "[]"...)
@@ -111,6 +126,51 @@ func AppendJSONRow(buf []byte, s *Schema, row []Value, indent string, depth int)
 		buf = newline(buf, indent, depth)
 	}
 	return append(buf, '}')
+}
+
+// appendJSONText appends the compact JSON text t (from ParseJSON); with an
+// indent, laid out as appendJSON lays out objects and arrays: each member
+// on its own line, ": " after keys, empty ones as {} and [].
+func appendJSONText(buf []byte, t string, indent string, depth int) []byte {
+	if indent == "" {
+		return append(buf, t...)
+	}
+	start := 0 // of the bytes not yet copied
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch c {
+		case '"':
+			for i++; i < len(t) && t[i] != '"'; i++ {
+				if t[i] == '\\' {
+					i++
+				}
+			}
+			continue
+		case '{', '[':
+			if i+1 < len(t) && (t[i+1] == '}' || t[i+1] == ']') {
+				i++
+				continue
+			}
+			buf = append(buf, t[start:i+1]...)
+			depth++
+			buf = newline(buf, indent, depth)
+		case '}', ']':
+			buf = append(buf, t[start:i]...)
+			depth--
+			buf = newline(buf, indent, depth)
+			buf = append(buf, c)
+		case ',':
+			buf = append(buf, t[start:i+1]...)
+			buf = newline(buf, indent, depth)
+		case ':':
+			buf = append(buf, t[start:i+1]...)
+			buf = append(buf, ' ')
+		default:
+			continue
+		}
+		start = i + 1
+	}
+	return append(buf, t[start:]...)
 }
 
 func newline(buf []byte, indent string, depth int) []byte {

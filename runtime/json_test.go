@@ -88,3 +88,30 @@ func TestSourceEventEnvelope(t *testing.T) {
 		t.Errorf("bad delete envelope %s", got)
 	}
 }
+
+// TestEnvelopesWriteJSONText: every envelope writes a parsed value's JSON
+// text, in rows and in metadata.
+func TestEnvelopesWriteJSONText(t *testing.T) {
+	const text = `{"a":1,"a":[1.0,1E+2,18446744073709551616,"\ud800"]}`
+	j, err := ParseJSON([]byte("{\"a\": 1, \"a\": [1.0, 1E+2,\n18446744073709551616, \"\\ud800\"]}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := ParseJSON([]byte(`0.1000000000000000000001`))
+	s := NewSchema(Field{Name: "j", Type: Any}, Field{Name: "n", Type: Any})
+	r := &Record{Stream: "public.t", Op: OpUpdate, Schema: s, Before: []Value{j, n}, After: []Value{j, n},
+		Meta: NewObject(1).Set("m", j)}
+	row := `{"j":` + text + `,"n":0.1000000000000000000001}`
+	for name, got := range map[string]string{
+		"source event": string(AppendSourceEvent(nil, r, true, false)),
+		"debezium":     string(AppendDebezium(nil, r)),
+	} {
+		if strings.Count(got, row) != 2 || !strings.Contains(got, `"m":`+text) {
+			t.Errorf("%s: %s lacks the exact rows and metadata", name, got)
+		}
+	}
+	if got, want := string(AppendData(nil, &Record{Op: OpInsert, Schema: s, After: []Value{j, n}}, "  ", 0)),
+		"{\n  \"j\": {\n    \"a\": 1,\n    \"a\": [\n      1.0,\n      1E+2,\n      18446744073709551616,\n      \"\\ud800\"\n    ]\n  },\n  \"n\": 0.1000000000000000000001\n}"; got != want {
+		t.Errorf("indented\n got %s\nwant %s", got, want)
+	}
+}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -17,11 +16,35 @@ const maxJSONDepth = 1000
 // position and its last value. A number without fraction or exponent that
 // fits in 64 bits is an int, any other number a float; the strings that
 // AppendJSON writes for NaN and infinities stay strings; invalid UTF-8 in
-// strings becomes U+FFFD. A number beyond the float64 range is an error
-// (a Value cannot hold it), as is nesting deeper than 1000. So for any JSON
-// text that AppendJSON wrote, AppendJSON(ParseJSON(text)) == text.
+// strings becomes U+FFFD. Nesting deeper than 1000 is an error.
+//
+// The value keeps its JSON text exactly (Value.JSONText): each object and
+// array its text as written, with the white space between tokens removed
+// (so repeated keys, key order, number spellings and string escapes
+// survive), each number that is not an int64 and whose text is not the
+// shortest form of its float64 its decimal text (so
+// "123456789012345678901234567890.5", "0.1000000000000000000001", "1.0",
+// "1E+2" and "1e400" are written back as they came, while their float64
+// — ±Inf beyond its range — is what conditions compare), and each string
+// whose literal AppendJSONString would not reproduce ("\ud800") its
+// literal. Inside strings, <, >, &, U+2028, U+2029 and invalid UTF-8 are
+// escaped as AppendJSONString escapes them. So AppendJSON(ParseJSON(text))
+// is text without its white space, and for any text AppendJSON wrote it is
+// text itself.
 func ParseJSON(data []byte) (Value, error) {
-	p := jsonParser{b: data}
+	text := compactJSON(data)
+	v, err := parseJSON(text, true)
+	if err != nil && text != string(data) {
+		// Report the error where it is in data, not in the compacted text.
+		if _, err2 := parseJSON(string(data), false); err2 != nil {
+			err = err2
+		}
+	}
+	return v, err
+}
+
+func parseJSON(text string, keep bool) (Value, error) {
+	p := jsonParser{b: text, keep: keep}
 	p.space()
 	v, err := p.value(0)
 	if err != nil {
@@ -34,6 +57,97 @@ func ParseJSON(data []byte) (Value, error) {
 	return v, nil
 }
 
+// compactJSON returns data without the white space between JSON tokens,
+// with <, >, &, U+2028, U+2029 and invalid UTF-8 inside strings escaped as
+// AppendJSONString writes them. It does not validate; it keeps one space
+// between two bytes that would otherwise join into one token ("1 2"), so
+// the result is valid JSON exactly when data is.
+func compactJSON(data []byte) string {
+	var out []byte // nil until the first change
+	changed := func(i int) {
+		if out == nil {
+			out = make([]byte, i, len(data)+16)
+			copy(out, data[:i])
+		}
+	}
+	inString := false
+	for i := 0; i < len(data); {
+		c := data[i]
+		if !inString {
+			switch c {
+			case ' ', '\t', '\n', '\r':
+				j := i
+				for j < len(data) && (data[j] == ' ' || data[j] == '\t' || data[j] == '\n' || data[j] == '\r') {
+					j++
+				}
+				changed(i)
+				if i > 0 && j < len(data) && jsonWordByte(data[i-1]) && jsonWordByte(data[j]) {
+					out = append(out, ' ')
+				}
+				i = j
+				continue
+			case '"':
+				inString = true
+			}
+			if out != nil {
+				out = append(out, c)
+			}
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(data):
+			// The escaped byte is copied as it is, whatever it is.
+			if out != nil {
+				out = append(out, c, data[i+1])
+			}
+			i += 2
+			continue
+		case c == '<' || c == '>' || c == '&':
+			changed(i)
+			out = append(out, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			i++
+			continue
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(data[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				changed(i)
+				out = append(out, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				changed(i)
+				out = append(out, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			default:
+				if out != nil {
+					out = append(out, data[i:i+size]...)
+				}
+			}
+			i += size
+			continue
+		}
+		if out != nil {
+			out = append(out, c)
+		}
+		i++
+	}
+	if out == nil {
+		return string(data)
+	}
+	return string(out)
+}
+
+// jsonWordByte reports whether c can be part of a literal or a number
+// (anything but structure, quotes and white space).
+func jsonWordByte(c byte) bool {
+	switch c {
+	case '{', '}', '[', ']', ',', ':', '"', ' ', '\t', '\n', '\r':
+		return false
+	}
+	return true
+}
+
 // JSONSyntaxError is a ParseJSON failure at byte Offset.
 type JSONSyntaxError struct {
 	Offset int
@@ -44,9 +158,13 @@ func (e *JSONSyntaxError) Error() string {
 	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
 }
 
+// jsonParser parses b. With keep, b is compact (compactJSON) and values
+// keep their text (ParseJSON).
 type jsonParser struct {
-	b []byte
-	i int
+	b       string
+	i       int
+	keep    bool
+	scratch []byte
 }
 
 func (p *jsonParser) errorf(format string, a ...any) error {
@@ -65,7 +183,7 @@ func (p *jsonParser) space() {
 }
 
 func (p *jsonParser) literal(word string, v Value) (Value, error) {
-	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+	if len(p.b)-p.i < len(word) || p.b[p.i:p.i+len(word)] != word {
 		return Value{}, p.errorf("invalid literal")
 	}
 	p.i += len(word)
@@ -82,8 +200,7 @@ func (p *jsonParser) value(depth int) (Value, error) {
 	case c == '[':
 		return p.array(depth + 1)
 	case c == '"':
-		s, err := p.str()
-		return String(s), err
+		return p.stringValue()
 	case c == 't':
 		return p.literal("true", Bool(true))
 	case c == 'f':
@@ -97,23 +214,33 @@ func (p *jsonParser) value(depth int) (Value, error) {
 	}
 }
 
+// withText returns v carrying b[start:p.i] as its JSON text (when keeping
+// text).
+func (p *jsonParser) withText(v Value, start int) Value {
+	if p.keep {
+		v.s = p.b[start:p.i]
+	}
+	return v
+}
+
 func (p *jsonParser) object(depth int) (Value, error) {
 	if depth > maxJSONDepth {
 		return Value{}, p.errorf("nesting deeper than %d", maxJSONDepth)
 	}
+	start := p.i
 	p.i++ // {
 	o := &Object{}
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
-		return ObjectValue(o), nil
+		return p.withText(ObjectValue(o), start), nil
 	}
 	for {
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return Value{}, p.errorf("expected a string key")
 		}
-		k, err := p.str()
+		k, _, err := p.str()
 		if err != nil {
 			return Value{}, err
 		}
@@ -137,7 +264,7 @@ func (p *jsonParser) object(depth int) (Value, error) {
 			p.i++
 		case '}':
 			p.i++
-			return ObjectValue(o), nil
+			return p.withText(ObjectValue(o), start), nil
 		default:
 			return Value{}, p.errorf("expected ',' or '}' in an object")
 		}
@@ -148,12 +275,13 @@ func (p *jsonParser) array(depth int) (Value, error) {
 	if depth > maxJSONDepth {
 		return Value{}, p.errorf("nesting deeper than %d", maxJSONDepth)
 	}
+	start := p.i
 	p.i++ // [
 	a := []Value{}
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
-		return ArrayValue(a), nil
+		return p.withText(ArrayValue(a), start), nil
 	}
 	for {
 		p.space()
@@ -171,11 +299,31 @@ func (p *jsonParser) array(depth int) (Value, error) {
 			p.i++
 		case ']':
 			p.i++
-			return ArrayValue(a), nil
+			return p.withText(ArrayValue(a), start), nil
 		default:
 			return Value{}, p.errorf("expected ',' or ']' in an array")
 		}
 	}
+}
+
+// stringValue reads a string literal at p.i; it keeps the literal when
+// AppendJSONString would write the string differently.
+func (p *jsonParser) stringValue() (Value, error) {
+	start := p.i
+	s, escaped, err := p.str()
+	if err != nil {
+		return Value{}, err
+	}
+	v := String(s)
+	// Without escapes the compact literal is what AppendJSONString writes.
+	if p.keep && escaped {
+		lit := p.b[start:p.i]
+		p.scratch = AppendJSONString(p.scratch[:0], s)
+		if string(p.scratch) != lit {
+			v.x = jsonLiteral(lit)
+		}
+	}
+	return v, nil
 }
 
 func (p *jsonParser) number() (Value, error) {
@@ -216,7 +364,7 @@ func (p *jsonParser) number() (Value, error) {
 			return Value{}, p.errorf("invalid number: no digits in the exponent")
 		}
 	}
-	text := string(p.b[start:p.i])
+	text := p.b[start:p.i]
 	if !isFloat {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			if n == 0 && text[0] == '-' {
@@ -225,18 +373,22 @@ func (p *jsonParser) number() (Value, error) {
 			return Int(n), nil
 		}
 	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return Value{}, p.errorf("invalid number %q", text)
+	// A syntactically valid number only fails with ErrRange: f is then
+	// ±Inf (or 0 for an underflow), and the text says what it is.
+	f, _ := strconv.ParseFloat(text, 64)
+	v := Float(f)
+	if p.keep {
+		p.scratch = AppendJSONFloat(p.scratch[:0], f)
+		if string(p.scratch) != text {
+			v.s = text
+		}
 	}
-	if math.IsInf(f, 0) {
-		return Value{}, p.errorf("number %q is out of range", text)
-	}
-	return Float(f), nil
+	return v, nil
 }
 
-// str reads a string literal at p.i.
-func (p *jsonParser) str() (string, error) {
+// str reads a string literal at p.i and returns the string and whether
+// the literal holds escapes.
+func (p *jsonParser) str() (string, bool, error) {
 	p.i++ // "
 	start := p.i
 	// Fast path: no escapes.
@@ -245,13 +397,13 @@ func (p *jsonParser) str() (string, error) {
 		if c == '"' {
 			s := validUTF8(p.b[start:p.i])
 			p.i++
-			return s, nil
+			return s, false, nil
 		}
 		if c == '\\' {
 			break
 		}
 		if c < 0x20 {
-			return "", p.errorf("control character in a string")
+			return "", true, p.errorf("control character in a string")
 		}
 		p.i++
 	}
@@ -261,9 +413,9 @@ func (p *jsonParser) str() (string, error) {
 		switch {
 		case c == '"':
 			p.i++
-			return validUTF8(buf), nil
+			return validUTF8(string(buf)), true, nil
 		case c < 0x20:
-			return "", p.errorf("control character in a string")
+			return "", true, p.errorf("control character in a string")
 		case c != '\\':
 			buf = append(buf, c)
 			p.i++
@@ -291,7 +443,7 @@ func (p *jsonParser) str() (string, error) {
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
-				return "", p.errorf("invalid \\u escape")
+				return "", true, p.errorf("invalid \\u escape")
 			}
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
@@ -300,7 +452,7 @@ func (p *jsonParser) str() (string, error) {
 					p.i += 2
 					var ok2 bool
 					if r2, ok2 = p.hex4(); !ok2 {
-						return "", p.errorf("invalid \\u escape")
+						return "", true, p.errorf("invalid \\u escape")
 					}
 					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 						r = d
@@ -314,21 +466,21 @@ func (p *jsonParser) str() (string, error) {
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", p.errorf("invalid escape \\%c", e)
+			return "", true, p.errorf("invalid escape \\%c", e)
 		}
 	}
-	return "", p.errorf("unterminated string")
+	return "", true, p.errorf("unterminated string")
 }
 
-// validUTF8 returns b as a string with each byte of an invalid UTF-8
-// sequence replaced by U+FFFD, as encoding/json does.
-func validUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+// validUTF8 returns b with each byte of an invalid UTF-8 sequence replaced
+// by U+FFFD, as encoding/json does.
+func validUTF8(b string) string {
+	if utf8.ValidString(b) {
+		return b
 	}
 	out := make([]byte, 0, len(b)+8)
 	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
+		r, n := utf8.DecodeRuneInString(b)
 		if r == utf8.RuneError && n == 1 {
 			out = utf8.AppendRune(out, utf8.RuneError)
 		} else {

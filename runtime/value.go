@@ -36,12 +36,25 @@ func (k Kind) String() string {
 //
 // A Value is immutable once built: transforms replace values, they never
 // mutate the Object or slice a Value points to, so records may share them.
+//
+// A value parsed from JSON (ParseJSON) may also carry its exact JSON text
+// (JSONText): the decimal text of a number that a float64 does not
+// reproduce, the text of an object or array as written (key order,
+// repeated keys, number spellings, string escapes), the literal of a
+// string whose escapes AppendJSONString would write differently. The
+// encoders write that text, so JSON passes through unchanged. A value
+// built from such a value's parts (a mask replacing one field of an
+// object) carries no text of its own; its unchanged parts keep theirs.
 type Value struct {
 	k Kind
 	n uint64 // bool (0/1), int64 bits or float64 bits
-	s string // string payload
-	x any    // *Object or []Value
+	s string // string payload; the JSON text of a float, object or array
+	x any    // *Object or []Value; the jsonLiteral of a string
 }
+
+// jsonLiteral is the JSON literal a string value was parsed from, kept in
+// Value.x when AppendJSONString would not reproduce it.
+type jsonLiteral string
 
 // Null returns the null value.
 func Null() Value { return Value{} }
@@ -110,7 +123,31 @@ func (v Value) AsFloat() float64 {
 }
 
 // AsString returns the string payload; "" for other kinds.
-func (v Value) AsString() string { return v.s }
+func (v Value) AsString() string {
+	if v.k != KindString {
+		return ""
+	}
+	return v.s
+}
+
+// JSONText returns the exact JSON text v carries and true, or "" and false
+// when v carries none and its JSON is what AppendJSON builds from its kind
+// and payload. Only ParseJSON makes values that carry text: numbers whose
+// text is not an int64 or the float64's shortest form
+// ("123456789012345678901234567890.5", "1.0", "1E+2", "1e400"), objects
+// and arrays (their compact text as written), and strings whose literal
+// AppendJSONString would write differently ("\ud800", "\u00e9").
+func (v Value) JSONText() (string, bool) {
+	switch v.k {
+	case KindFloat, KindObject, KindArray:
+		return v.s, v.s != ""
+	case KindString:
+		if l, ok := v.x.(jsonLiteral); ok {
+			return string(l), true
+		}
+	}
+	return "", false
+}
 
 // AsObject returns the object payload, or nil.
 func (v Value) AsObject() *Object {
@@ -124,7 +161,10 @@ func (v Value) AsArray() []Value {
 	return a
 }
 
-// Equal reports deep equality. Ints and floats compare numerically.
+// Equal reports deep equality of the decoded values. Ints and floats
+// compare numerically, by their float64 values; the JSON text a value
+// carries (JSONText) is not compared, so a repeated key of a parsed object
+// counts with its last value only.
 func (v Value) Equal(w Value) bool {
 	if v.IsNull() || w.IsNull() {
 		return v.IsNull() && w.IsNull()

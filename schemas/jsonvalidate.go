@@ -179,7 +179,8 @@ func (e *JSONValidationError) Error() string {
 
 // jsonInstance converts v to the value encoding/json would decode from
 // runtime.AppendJSON's output: NaN and infinities become their strings,
-// absent values null, and absent object members are left out.
+// absent values null, and absent object members are left out; a number
+// that carries its decimal text (parsed JSON) is that text, exactly.
 func jsonInstance(v runtime.Value) any {
 	switch v.Kind() {
 	case runtime.KindBool:
@@ -187,6 +188,9 @@ func jsonInstance(v runtime.Value) any {
 	case runtime.KindInt:
 		return v.AsInt()
 	case runtime.KindFloat:
+		if text, ok := v.JSONText(); ok {
+			return json.Number(text)
+		}
 		f := v.AsFloat()
 		switch {
 		case math.IsNaN(f):

@@ -95,8 +95,10 @@ func Asterisks(n int) string {
 	return strings.Repeat("*", n)
 }
 
-// text is the string a strategy works on: the string itself, or the JSON
-// text of any other value.
+// text is the string a strategy works on: the string itself, or the
+// compact JSON of any other value as the sinks write it — for a value
+// parsed from JSON (a json/jsonb column) its exact text
+// (runtime.Value.JSONText), so numbers are hashed as their decimal text.
 func text(v runtime.Value) string {
 	if v.Kind() == runtime.KindString {
 		return v.AsString()

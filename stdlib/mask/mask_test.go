@@ -302,3 +302,48 @@ func sameAbsent(a, b runtime.Value) bool {
 	}
 	return true
 }
+
+// TestMaskExactJSON: the strategies work on the exact text of a parsed JSON
+// value (the text a sink writes), and masking a field inside it keeps the
+// other numbers, keys and strings exact.
+func TestMaskExactJSON(t *testing.T) {
+	const text = `{"n":123456789012345678901234567890.5,"a":1,"a":2,"f":[1.0,1E+2],"s":"\ud800","secret":"x"}`
+	v, err := runtime.ParseJSON([]byte(" {\"n\" : 123456789012345678901234567890.5, \"a\":1,\"a\":2,\n\"f\":[1.0, 1E+2],\"s\":\"\\ud800\",\"secret\":\"x\"}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mask.HashValue(v, "s").AsString(); got != sha("s", text) {
+		t.Errorf("hash of the whole value = %s, want the hash of %s", got, text)
+	}
+	if got := mask.RedactValue(v).AsString(); got != strings.Repeat("*", len(text)) {
+		t.Errorf("redact of the whole value = %s", got)
+	}
+	if got := mask.PartialValue(v, 5, 2).AsString(); got != `{"n":`+strings.Repeat("*", len(text)-7)+`"}` {
+		t.Errorf("partial of the whole value = %s", got)
+	}
+	n, _ := v.AsObject().Get("n")
+	if got := mask.HashValue(n, "").AsString(); got != sha("", "123456789012345678901234567890.5") {
+		t.Errorf("hash of a number = %s, want the hash of its decimal text", got)
+	}
+	for _, c := range []struct {
+		spec mask.Spec
+		want string
+	}{
+		{mask.Spec{Strategy: mask.Redact}, `{"n":123456789012345678901234567890.5,"a":2,"f":[1.0,1E+2],"s":"\ud800","secret":"*"}`},
+		{mask.Spec{Strategy: mask.Remove}, `{"n":123456789012345678901234567890.5,"a":2,"f":[1.0,1E+2],"s":"\ud800"}`},
+	} {
+		row := []runtime.Value{v}
+		c.spec.Apply(row, 0, []string{"secret"})
+		if got := string(runtime.AppendJSON(nil, row[0])); got != c.want {
+			t.Errorf("%s inside: got %s, want %s", c.spec.Strategy, got, c.want)
+		}
+		if got := string(runtime.AppendJSON(nil, v)); got != text {
+			t.Errorf("%s inside changed the shared value: %s", c.spec.Strategy, got)
+		}
+	}
+	row := []runtime.Value{v}
+	(&mask.Spec{Strategy: mask.Hash}).Apply(row, 0, []string{"f"})
+	if got, want := string(runtime.AppendJSON(nil, row[0])), `{"n":123456789012345678901234567890.5,"a":2,"f":"`+sha("", "[1.0,1E+2]")+`","s":"\ud800","secret":"x"}`; got != want {
+		t.Errorf("hash of a nested array: got %s, want %s", got, want)
+	}
+}

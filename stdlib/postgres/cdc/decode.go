@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,15 +21,16 @@ import (
 type decodeKind uint8
 
 const (
-	kString      decodeKind = iota // text as is (text, varchar, uuid, enums, date, time, interval, …)
+	kString      decodeKind = iota // text as is (text, varchar, uuid, enums, time, interval, …)
 	kBool                          // t / f
 	kInt                           // int2, int4, int8, oid
 	kFloat                         // float4, float8 (NaN, ±Infinity)
 	kNumeric                       // exact decimal text
 	kBytea                         // \x… hex → base64
-	kJSON                          // json, jsonb → parsed value
-	kTimestamp                     // "2006-01-02 15:04:05.999999" → "2006-01-02T15:04:05.999999"
-	kTimestamptz                   // with +00 (the session is UTC) → …Z
+	kJSON                          // json, jsonb → parsed value carrying its exact text
+	kDate                          // "2006-01-02", "0044-03-15 BC" → ISO 8601 with signed expanded years (isoDateTime)
+	kTimestamp                     // "2006-01-02 15:04:05.999999" → "2006-01-02T15:04:05.999999" (isoDateTime)
+	kTimestamptz                   // with +00 (the session is UTC) → …Z (isoDateTime)
 	kArray                         // {…} → array of the element type
 )
 
@@ -65,7 +65,7 @@ var builtinKinds = map[uint32]decodeKind{
 	pgtype.XIDOID: kInt, pgtype.CIDOID: kInt,
 	pgtype.Float4OID: kFloat, pgtype.Float8OID: kFloat, pgtype.NumericOID: kNumeric,
 	pgtype.ByteaOID: kBytea, pgtype.JSONOID: kJSON, pgtype.JSONBOID: kJSON,
-	pgtype.TimestampOID: kTimestamp, pgtype.TimestamptzOID: kTimestamptz,
+	pgtype.DateOID: kDate, pgtype.TimestampOID: kTimestamp, pgtype.TimestamptzOID: kTimestamptz,
 }
 
 // typeCache resolves type OIDs: built-in types through pgx's type map,
@@ -183,16 +183,15 @@ func decodeText(t *pgType, src []byte) (runtime.Value, error) {
 			}
 		}
 	case kJSON:
-		return decodeJSON(src)
-	case kTimestamp, kTimestamptz:
-		s := string(src)
-		if len(s) > 10 && s[10] == ' ' && !strings.HasSuffix(s, " BC") {
-			s = s[:10] + "T" + s[11:]
-			if t.kind == kTimestamptz && strings.HasSuffix(s, "+00") {
-				s = s[:len(s)-3] + "Z"
-			}
+		v, err := runtime.ParseJSON(src)
+		if err != nil {
+			return runtime.Value{}, fmt.Errorf("postgres-cdc: %s: %w", t.name, err)
 		}
-		return runtime.String(s), nil
+		return v, nil
+	case kDate, kTimestamp, kTimestamptz:
+		if s, ok := isoDateTime(t.kind, src); ok {
+			return runtime.String(s), nil
+		}
 	case kArray:
 		v, rest, err := parseArray(t.elem, src)
 		if err == nil && len(rest) == 0 {
@@ -282,77 +281,101 @@ func parseArray(elem *pgType, src []byte) (runtime.Value, []byte, error) {
 	}
 }
 
-// decodeJSON parses a json/jsonb text into a Value, keeping object key
-// order. Integers that fit 64 bits are ints; larger integers stay exact as
-// strings of their digits; other numbers are floats.
-func decodeJSON(src []byte) (runtime.Value, error) {
-	d := json.NewDecoder(bytes.NewReader(src))
-	d.UseNumber()
-	v, err := jsonValue(d)
-	if err != nil {
-		return runtime.Value{}, fmt.Errorf("postgres-cdc: json: %w", err)
+// isoDateTime rewrites PostgreSQL's text of a date, timestamp or
+// timestamptz (DateStyle ISO; TimeZone UTC, so timestamptz ends in +00) in
+// ISO 8601 with signed expanded years, as java.time's ISO parsers read
+// them: "2006-01-02", "2006-01-02T15:04:05.999999" (the fraction as the
+// server prints it: up to 6 digits, trailing zeros dropped) and
+// "2006-01-02T15:04:05.999999Z" (another offset as "+05:30", "-08:00").
+// Years 0001–9999 AD have 4 digits; later years a "+" and all their digits
+// ("+294276-12-31T23:59:59.999999"); BC years count astronomically, 1 BC
+// being year 0000 and 44 BC year -0043 ("-0043-03-15T12:00:00"). infinity
+// and -infinity stay as they are. It reports false for any other text.
+func isoDateTime(kind decodeKind, src []byte) (string, bool) {
+	s := string(src)
+	if s == "infinity" || s == "-infinity" {
+		return s, true
 	}
-	return v, nil
+	bc := strings.HasSuffix(s, " BC")
+	if bc {
+		s = s[:len(s)-3]
+	}
+	n := 0
+	for n < len(s) && isDigit(s[n]) {
+		n++
+	}
+	if n < 4 || !digitsAt(s, n, "-00-00") {
+		return "", false
+	}
+	year, rest := s[:n], s[n:]
+	out := make([]byte, 0, len(s)+2)
+	switch {
+	case bc:
+		y, err := strconv.Atoi(year)
+		if err != nil || y < 1 {
+			return "", false
+		}
+		if y == 1 {
+			out = append(out, "0000"...)
+		} else {
+			out = fmt.Appendf(out, "-%04d", y-1)
+		}
+	case n > 4:
+		out = append(append(out, '+'), year...)
+	default:
+		out = append(out, year...)
+	}
+	out = append(out, rest[:6]...)
+	rest = rest[6:]
+	if kind == kDate {
+		return string(out), rest == ""
+	}
+	if !digitsAt(rest, 0, " 00:00:00") {
+		return "", false
+	}
+	out = append(append(out, 'T'), rest[1:9]...)
+	rest = rest[9:]
+	if rest != "" && rest[0] == '.' {
+		f := 1
+		for f < len(rest) && isDigit(rest[f]) {
+			f++
+		}
+		if f == 1 || f > 7 {
+			return "", false
+		}
+		out = append(out, rest[:f]...)
+		rest = rest[f:]
+	}
+	if kind == kTimestamp {
+		return string(out), rest == ""
+	}
+	switch {
+	case rest == "+00" || rest == "+00:00" || rest == "+00:00:00":
+		out = append(out, 'Z')
+	case len(rest) == 3 && (digitsAt(rest, 0, "+00") || digitsAt(rest, 0, "-00")):
+		out = append(append(out, rest...), ":00"...)
+	case (len(rest) == 6 || len(rest) == 9) && (rest[0] == '+' || rest[0] == '-') &&
+		digitsAt(rest, 1, "00:00:00"[:len(rest)-1]):
+		out = append(out, rest...)
+	default:
+		return "", false
+	}
+	return string(out), true
 }
 
-func jsonValue(d *json.Decoder) (runtime.Value, error) {
-	tok, err := d.Token()
-	if err != nil {
-		return runtime.Value{}, err
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// digitsAt reports whether s at i has the shape of pattern, where 0 stands
+// for any digit and other bytes for themselves.
+func digitsAt(s string, i int, pattern string) bool {
+	if len(s)-i < len(pattern) {
+		return false
 	}
-	switch x := tok.(type) {
-	case nil:
-		return runtime.Null(), nil
-	case bool:
-		return runtime.Bool(x), nil
-	case string:
-		return runtime.String(x), nil
-	case json.Number:
-		s := string(x)
-		if !strings.ContainsAny(s, ".eE") {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return runtime.Int(n), nil
-			}
-			return runtime.String(s), nil
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return runtime.String(s), nil
-		}
-		return runtime.Float(f), nil
-	case json.Delim:
-		switch x {
-		case '{':
-			o := runtime.NewObject(4)
-			for d.More() {
-				kt, err := d.Token()
-				if err != nil {
-					return runtime.Value{}, err
-				}
-				v, err := jsonValue(d)
-				if err != nil {
-					return runtime.Value{}, err
-				}
-				o.Set(kt.(string), v)
-			}
-			if _, err := d.Token(); err != nil {
-				return runtime.Value{}, err
-			}
-			return runtime.ObjectValue(o), nil
-		case '[':
-			a := []runtime.Value{}
-			for d.More() {
-				v, err := jsonValue(d)
-				if err != nil {
-					return runtime.Value{}, err
-				}
-				a = append(a, v)
-			}
-			if _, err := d.Token(); err != nil {
-				return runtime.Value{}, err
-			}
-			return runtime.ArrayValue(a), nil
+	for j := 0; j < len(pattern); j++ {
+		c := s[i+j]
+		if pattern[j] == '0' && !isDigit(c) || pattern[j] != '0' && c != pattern[j] {
+			return false
 		}
 	}
-	return runtime.Value{}, fmt.Errorf("unexpected token %v", tok)
+	return true
 }

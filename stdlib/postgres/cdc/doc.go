@@ -19,8 +19,10 @@
 // memory, then on its disk) and sends it after its commit.
 //
 // The record envelope, the value encoding (numeric as an exact string,
-// bytea as standard base64, timestamps as RFC 3339-like strings with
-// "infinity"/"-infinity", json parsed with big integers kept exact) and the
+// bytea as standard base64, dates and timestamps as ISO 8601 with signed
+// expanded years (-0043-03-15T12:00:00, +294276-12-31T23:59:59.999999Z) or
+// "infinity"/"-infinity", json/jsonb parsed and keeping PostgreSQL's exact
+// text) and the
 // unchanged-TOAST marker (UnchangedToast) are specified in SPEC.md §2.2.
 //
 // Values are decoded from PostgreSQL's text form by type OID (built-in

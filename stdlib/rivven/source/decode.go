@@ -22,8 +22,12 @@ import (
 //     <topic>; any other value becomes the row {"value": …} (the JSON value,
 //     or the bytes as a string when they are not JSON).
 //
-// Field order is kept. Each distinct list of field names of a stream gets
-// one shared *runtime.Schema whose fields have type any.
+// Field order is kept. Values are decoded by runtime.ParseJSON, so they
+// keep their JSON text: a number that an int64 or a float64 does not carry
+// exactly (18446744073709551616, 0.1000000000000000000001, 1.0) and a json
+// value (repeated keys and all) are written again as they were read. Each
+// distinct list of field names of a stream gets one shared *runtime.Schema
+// whose fields have type any.
 type decoder struct {
 	schemas map[string][]*runtime.Schema // by stream
 }
