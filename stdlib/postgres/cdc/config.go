@@ -23,9 +23,16 @@ type Config struct {
 	SlotName string
 	// Publication names the publication; default "rivven_pub".
 	Publication string
-	// Schemas and Tables choose what the publication covers when this
-	// source creates it. A table is "name" (in the first of Schemas, or
-	// public) or "schema.name".
+	// Schemas and Tables choose what the source reads, and what the
+	// publication covers when this source creates it. A table is "name"
+	// (in the first of Schemas, or public) or "schema.name", split at the
+	// dot outside double quotes. Publication, schemas and tables are
+	// written as SQL writes identifiers: unquoted — a letter or _, then
+	// letters, digits, _ or $, without A-Z (PostgreSQL would fold them to
+	// lower case: refused as ambiguous) — or double-quoted, keeping case,
+	// spaces, dots and any other character but NUL, with "" for a "
+	// (public."Order Items"); at most 63 bytes each once unquoted.
+	// QuoteName spells an exact name so.
 	Schemas []string
 	Tables  []string
 	// SnapshotMode is initial (default), always, never, when_needed or
@@ -74,10 +81,15 @@ const (
 	DefaultPublication = "rivven_pub"
 )
 
-// table is a configured table, validated.
+// table is a table by its exact names (as the catalogs hold them).
 type table struct{ schema, name string }
 
-func (t table) String() string { return t.schema + "." + t.name }
+// names are the config's identifiers, validated, as exact names.
+type names struct {
+	publication string
+	schemas     []string
+	tables      []table
+}
 
 // withDefaults returns cfg with its zero fields defaulted.
 func withDefaults(cfg Config) Config {
@@ -108,17 +120,6 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// ValidIdent reports whether s is an identifier this source accepts for a
-// schema, table or publication: a lower-case letter or _, then lower-case
-// letters, digits or _, at most 63 bytes. Such a name never needs quoting,
-// but the source quotes it anyway.
-func ValidIdent(s string) bool {
-	if len(s) == 0 || len(s) > 63 || !(s[0] == '_' || s[0] >= 'a' && s[0] <= 'z') {
-		return false
-	}
-	return ValidSlot(s)
-}
-
 // ValidSlot reports whether s is a valid replication slot name: lower-case
 // letters, digits and _, 1 to 63 bytes (PostgreSQL's own rule).
 func ValidSlot(s string) bool {
@@ -134,13 +135,16 @@ func ValidSlot(s string) bool {
 	return true
 }
 
-// validate checks cfg (defaulted) and returns its tables.
-func validate(cfg Config) ([]table, error) {
+// validate checks cfg (defaulted) and returns its identifiers as exact
+// names.
+func validate(cfg Config) (names, error) {
 	var errs []error
 	bad := func(what, v, rule string) {
 		errs = append(errs, fmt.Errorf("postgres-cdc: %s %q is not valid: %s", what, v, rule))
 	}
-	const identRule = "use lower-case letters, digits and _, starting with a letter or _, at most 63 bytes"
+	badName := func(what, v string, err error) {
+		errs = append(errs, fmt.Errorf("postgres-cdc: %s %s is not valid: %w", what, shown(v), err))
+	}
 	if cfg.Database == "" {
 		errs = append(errs, errors.New("postgres-cdc: database is required"))
 	}
@@ -153,29 +157,33 @@ func validate(cfg Config) ([]table, error) {
 	if !ValidSlot(cfg.SlotName) {
 		bad("slot_name", cfg.SlotName, "use lower-case letters, digits and _, 1 to 63 bytes")
 	}
-	if !ValidIdent(cfg.Publication) {
-		bad("publication", cfg.Publication, identRule)
+	var n names
+	var err error
+	if n.publication, err = parseName("publication", cfg.Publication); err != nil {
+		badName("publication", cfg.Publication, err)
 	}
 	for _, s := range cfg.Schemas {
-		if !ValidIdent(s) {
-			bad("schema", s, identRule)
-		}
-	}
-	defSchema := "public"
-	if len(cfg.Schemas) > 0 {
-		defSchema = cfg.Schemas[0]
-	}
-	var tables []table
-	for _, t := range cfg.Tables {
-		tb := table{schema: defSchema, name: t}
-		if i := strings.IndexByte(t, '.'); i >= 0 {
-			tb = table{schema: t[:i], name: t[i+1:]}
-		}
-		if !ValidIdent(tb.schema) || !ValidIdent(tb.name) {
-			bad("table", t, "write name or schema.name, each "+identRule)
+		name, err := parseName("schema", s)
+		if err != nil {
+			badName("schema", s, err)
 			continue
 		}
-		tables = append(tables, tb)
+		n.schemas = append(n.schemas, name)
+	}
+	defSchema := "public"
+	if len(n.schemas) > 0 {
+		defSchema = n.schemas[0]
+	}
+	for _, t := range cfg.Tables {
+		schema, name, err := parseTable(t)
+		if err != nil {
+			badName("table", t, err)
+			continue
+		}
+		if schema == "" {
+			schema = defSchema
+		}
+		n.tables = append(n.tables, table{schema: schema, name: name})
 	}
 	switch cfg.SnapshotMode {
 	case SnapshotInitial, SnapshotAlways, SnapshotNever, SnapshotWhenNeeded, SnapshotInitialOnly:
@@ -194,13 +202,13 @@ func validate(cfg Config) ([]table, error) {
 		bad("host", cfg.Host, "a host name or address")
 	}
 	if len(errs) == 0 {
-		return tables, nil
+		return n, nil
 	}
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
 		msgs[i] = strings.TrimPrefix(e.Error(), "postgres-cdc: ")
 	}
-	return tables, errors.New("postgres-cdc: " + strings.Join(msgs, "; "))
+	return n, errors.New("postgres-cdc: " + strings.Join(msgs, "; "))
 }
 
 // protocolFor returns the pgoutput protocol version to use with a server
@@ -276,16 +284,18 @@ func (cfg Config) Validate() error {
 	return err
 }
 
-// SelectedTables returns the tables cfg selects as [schema, name] pairs
-// (defaults applied: an unqualified name is in the first of Schemas, or
-// public), in config order; nil when the selection is every table of
+// SelectedTables returns the tables cfg selects as [schema, name] pairs of
+// exact names (unquoted: public."Order Items" gives ["public", "Order
+// Items"]; defaults applied: an unqualified name is in the first of
+// Schemas, or public), in config order, leaving out those that are not
+// valid (Validate reports them); nil when the selection is every table of
 // Schemas, or every table of the publication. Only selected tables are
 // read and streamed: changes of other published tables are dropped when
 // they arrive.
 func (cfg Config) SelectedTables() [][2]string {
-	tables, _ := validate(withDefaults(cfg))
+	n, _ := validate(withDefaults(cfg))
 	var out [][2]string
-	for _, t := range tables {
+	for _, t := range n.tables {
 		out = append(out, [2]string{t.schema, t.name})
 	}
 	return out

@@ -28,18 +28,18 @@ func (s *Source) discover(ctx context.Context, c *pgx.Conn) ([]runtime.Discovere
 	var list []table
 	var err error
 	var exists bool
-	if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, s.cfg.Publication).Scan(&exists); err != nil {
+	if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, s.pub).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("postgres-cdc: discover: %w", err)
 	}
 	switch {
 	case exists:
-		list, err = tablesOf(ctx, c, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, s.cfg.Publication)
+		list, err = tablesOf(ctx, c, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, s.pub)
 	case len(s.tables) > 0:
 		list = s.tables
 	default:
 		var schemas []string
-		if len(s.cfg.Schemas) > 0 {
-			schemas = s.cfg.Schemas
+		if len(s.schemas) > 0 {
+			schemas = s.schemas
 		}
 		list, err = tablesOf(ctx, c, `
 SELECT n.nspname::text, c.relname::text

@@ -111,12 +111,12 @@ FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`, nil, &repl, &super, 
 func (p *prober) publication(ctx context.Context, canCreate bool) []table {
 	cfg := p.s.cfg
 	var exists bool
-	p.query(ctx, "publication", `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, []any{cfg.Publication}, &exists)
+	p.query(ctx, "publication", `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, []any{p.s.pub}, &exists)
 	if p.err != nil {
 		return nil
 	}
 	if exists {
-		rows, err := p.c.Query(ctx, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, cfg.Publication)
+		rows, err := p.c.Query(ctx, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, p.s.pub)
 		if err != nil {
 			p.err = fmt.Errorf("postgres-cdc: check publication: %w", err)
 			return nil
@@ -135,14 +135,14 @@ func (p *prober) publication(ctx context.Context, canCreate bool) []table {
 			names[i], in[t] = t.String(), true
 		}
 		if len(pub) == 0 {
-			p.add("publication", runtime.FindingWarn, "%q exists but publishes no table: nothing will be captured", cfg.Publication)
+			p.add("publication", runtime.FindingWarn, "%q exists but publishes no table: nothing will be captured", p.s.pub)
 		} else {
-			p.add("publication", runtime.FindingOK, "%q publishes %s", cfg.Publication, strings.Join(names, ", "))
+			p.add("publication", runtime.FindingOK, "%q publishes %s", p.s.pub, strings.Join(names, ", "))
 		}
 		for _, t := range p.s.tables {
 			if !in[t] {
 				p.add("table "+t.String(), runtime.FindingWarn, "listed in tables but not published by %q (an existing publication is used as it is): ALTER PUBLICATION %s ADD TABLE %s",
-					cfg.Publication, quote(cfg.Publication), quote(t.schema, t.name))
+					p.s.pub, quote(p.s.pub), quote(t.schema, t.name))
 			}
 		}
 		var chosen []table
@@ -156,17 +156,17 @@ func (p *prober) publication(ctx context.Context, canCreate bool) []table {
 		}
 		if len(ignored) > 0 {
 			p.add("selection", runtime.FindingOK, "%q also publishes %s, which this source does not select: their changes are dropped when they arrive (never delivered)",
-				cfg.Publication, strings.Join(ignored, ", "))
+				p.s.pub, strings.Join(ignored, ", "))
 		}
 		return chosen
 	}
 	switch {
 	case !cfg.AutoCreatePublication:
-		p.add("publication", runtime.FindingFail, "%q does not exist and auto_create_publication is false", cfg.Publication)
+		p.add("publication", runtime.FindingFail, "%q does not exist and auto_create_publication is false", p.s.pub)
 	case !canCreate:
-		p.add("publication", runtime.FindingFail, "%q does not exist, and user %q may not create it (needs CREATE on database %q)", cfg.Publication, cfg.User, cfg.Database)
+		p.add("publication", runtime.FindingFail, "%q does not exist, and user %q may not create it (needs CREATE on database %q)", p.s.pub, cfg.User, cfg.Database)
 	default:
-		p.add("publication", runtime.FindingOK, "%q does not exist yet; it will be created", cfg.Publication)
+		p.add("publication", runtime.FindingOK, "%q does not exist yet; it will be created", p.s.pub)
 	}
 	var want []table
 	for _, t := range p.s.tables {

@@ -16,8 +16,8 @@ func (s *Source) selected(schema, name string) bool {
 		}
 		return false
 	}
-	if len(s.cfg.Schemas) > 0 {
-		for _, n := range s.cfg.Schemas {
+	if len(s.schemas) > 0 {
+		for _, n := range s.schemas {
 			if n == schema {
 				return true
 			}
@@ -30,7 +30,7 @@ func (s *Source) selected(schema, name string) bool {
 // ignoring logs, once per table and run, that a published table is not
 // selected.
 func (s *Source) ignoring(schema, name string) {
-	key := schema + "." + name
+	key := table{schema, name}.String()
 	s.ignoredMu.Lock()
 	defer s.ignoredMu.Unlock()
 	if s.ignored[key] {
@@ -41,5 +41,5 @@ func (s *Source) ignoring(schema, name string) {
 	}
 	s.ignored[key] = true
 	s.logger().Info("publication covers a table this source does not select: its changes are dropped",
-		"publication", s.cfg.Publication, "table", key)
+		"publication", s.pub, "table", key)
 }

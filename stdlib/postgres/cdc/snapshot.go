@@ -24,6 +24,9 @@ type relation struct {
 	ignored bool
 }
 
+// name is the relation's table (its String is how messages show it).
+func (r *relation) name() table { return table{r.schema, r.table} }
+
 type column struct {
 	name  string
 	typ   *pgType
@@ -88,7 +91,7 @@ func (s *Source) beginSnapshot(ctx context.Context, name, lsn string) error {
 			return fmt.Errorf("postgres-cdc: import snapshot: %w", err)
 		}
 	}
-	rows, err := tx.Query(ctx, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, s.cfg.Publication)
+	rows, err := tx.Query(ctx, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, s.pub)
 	if err != nil {
 		return fmt.Errorf("postgres-cdc: list published tables: %w", err)
 	}
@@ -119,13 +122,13 @@ func (s *Source) beginSnapshot(ctx context.Context, name, lsn string) error {
 func (s *Source) describe(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 	QueryRow(context.Context, string, ...any) pgx.Row
-}, schema, table string) (snapTable, error) {
+}, schema, name string) (snapTable, error) {
 	var relid uint32
 	var estimate int64
 	if err := q.QueryRow(ctx, `
 SELECT c.oid, GREATEST(c.reltuples, 0)::int8 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1 AND c.relname = $2`, schema, table).Scan(&relid, &estimate); err != nil {
-		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s.%s: %w", schema, table, err)
+WHERE n.nspname = $1 AND c.relname = $2`, schema, name).Scan(&relid, &estimate); err != nil {
+		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s: %w", table{schema, name}, err)
 	}
 	key, err := rowKey(ctx, q, relid)
 	if err != nil {
@@ -139,9 +142,9 @@ JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
 WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-ORDER BY a.attnum`, schema, table)
+ORDER BY a.attnum`, schema, name)
 	if err != nil {
-		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s.%s: %w", schema, table, err)
+		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s: %w", table{schema, name}, err)
 	}
 	type col struct {
 		name    string
@@ -153,7 +156,7 @@ ORDER BY a.attnum`, schema, table)
 		return c, err
 	})
 	if err != nil {
-		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s.%s: %w", schema, table, err)
+		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s: %w", table{schema, name}, err)
 	}
 	cols := make([]column, len(cs))
 	var pkPos []int64
@@ -165,7 +168,7 @@ ORDER BY a.attnum`, schema, table)
 		cols[i] = column{name: c.name, typ: t}
 		pkPos = append(pkPos, c.pk)
 	}
-	tb := snapTable{rel: newRelation(schema, table, cols, key), estimate: estimate}
+	tb := snapTable{rel: newRelation(schema, name, cols, key), estimate: estimate}
 	for k := int64(1); ; k++ {
 		found := false
 		for i, p := range pkPos {
@@ -192,7 +195,7 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 		}
 		tb := &sn.tables[sn.ti]
 		if sn.after == nil && !sn.cursor {
-			s.setDoing("snapshotting "+tb.rel.schema+"."+tb.rel.table, tb.estimate)
+			s.setDoing("snapshotting "+tb.rel.name().String(), tb.estimate)
 		}
 		more, err := s.fetchChunk(ctx, tb)
 		if err != nil {
@@ -238,7 +241,7 @@ func (s *Source) fetchChunk(ctx context.Context, tb *snapTable) (bool, error) {
 	} else {
 		if !sn.cursor {
 			if _, err := sn.tx.Exec(ctx, "DECLARE rivven_snapshot NO SCROLL CURSOR FOR SELECT "+strings.Join(names, ", ")+" FROM "+from); err != nil {
-				return false, fmt.Errorf("postgres-cdc: snapshot %s: %w", rel.schema+"."+rel.table, err)
+				return false, fmt.Errorf("postgres-cdc: snapshot %s: %w", rel.name(), err)
 			}
 			sn.cursor = true
 		}
@@ -257,7 +260,7 @@ func (s *Source) fetchChunk(ctx context.Context, tb *snapTable) (bool, error) {
 			v, err := decodeText(rel.cols[i].typ, raw)
 			if err != nil {
 				_, _ = rr.Close()
-				return false, fmt.Errorf("%w (column %s of %s.%s)", err, rel.cols[i].name, rel.schema, rel.table)
+				return false, fmt.Errorf("%w (column %s of %s)", err, QuoteName(rel.cols[i].name), rel.name())
 			}
 			row[i] = v
 		}
@@ -277,7 +280,7 @@ func (s *Source) fetchChunk(ctx context.Context, tb *snapTable) (bool, error) {
 		})
 	}
 	if _, err := rr.Close(); err != nil {
-		return false, fmt.Errorf("postgres-cdc: snapshot %s.%s: %w", rel.schema, rel.table, err)
+		return false, fmt.Errorf("postgres-cdc: snapshot %s: %w", rel.name(), err)
 	}
 	if rows > 0 {
 		sn.emitted = true
@@ -288,7 +291,7 @@ func (s *Source) fetchChunk(ctx context.Context, tb *snapTable) (bool, error) {
 	}
 	if rows == 0 {
 		if _, err := sn.tx.Exec(ctx, "CLOSE rivven_snapshot"); err != nil {
-			return false, fmt.Errorf("postgres-cdc: snapshot %s.%s: %w", rel.schema, rel.table, err)
+			return false, fmt.Errorf("postgres-cdc: snapshot %s: %w", rel.name(), err)
 		}
 		return false, nil
 	}

@@ -29,9 +29,14 @@ import (
 // status updates (also while Read is not being called, so a slow sink never
 // makes the server time the connection out).
 type Source struct {
-	cfg    Config
-	tables []table
-	now    func() time.Time
+	cfg Config
+	// The config's identifiers as exact names (cfg keeps them as written:
+	// quoted or not). Every statement quotes them; catalog queries take
+	// them as parameters.
+	pub     string   // the publication
+	schemas []string // cfg.Schemas
+	tables  []table  // cfg.Tables, with the default schema applied
+	now     func() time.Time
 
 	sqlCfg  *pgx.ConnConfig
 	replCfg *pgconn.Config
@@ -100,14 +105,15 @@ var _ runtime.Source = (*Source)(nil)
 // server before Open, so an invalid identifier is rejected here.
 func New(cfg Config, now func() time.Time) (*Source, error) {
 	cfg = withDefaults(cfg)
-	tables, err := validate(cfg)
+	n, err := validate(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if now == nil {
 		now = time.Now
 	}
-	s := &Source{cfg: cfg, tables: tables, now: now, types: newTypeCache(), kick: make(chan struct{}, 1)}
+	s := &Source{cfg: cfg, pub: n.publication, schemas: n.schemas, tables: n.tables, now: now,
+		types: newTypeCache(), kick: make(chan struct{}, 1)}
 	pc, err := cfg.connConfig(false)
 	if err != nil {
 		return nil, s.redact(err)
@@ -332,6 +338,9 @@ func (s *Source) connectError(err error) error {
 		return fmt.Errorf("%s: connection refused (is the server running and accepting TCP connections there?)", what)
 	case errors.As(err, &dns):
 		return fmt.Errorf("%s: %v", what, dns)
+	case errors.Is(err, context.Canceled):
+		// A stop while connecting: keep it recognisable (errors.Is).
+		return fmt.Errorf("%s: %w", what, context.Canceled)
 	case errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err):
 		return fmt.Errorf("%s: timed out after %ds", what, s.cfg.ConnectTimeoutSecs)
 	}
@@ -358,14 +367,14 @@ func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 // when auto_create_publication allows.
 func (s *Source) provisionPublication(ctx context.Context) error {
 	var exists bool
-	if err := s.sql.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, s.cfg.Publication).Scan(&exists); err != nil {
+	if err := s.sql.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1)`, s.pub).Scan(&exists); err != nil {
 		return fmt.Errorf("postgres-cdc: look up publication: %w", err)
 	}
 	if exists {
 		return nil
 	}
 	if !s.cfg.AutoCreatePublication {
-		return fmt.Errorf("postgres-cdc: publication %q does not exist and auto_create_publication is false", s.cfg.Publication)
+		return fmt.Errorf("postgres-cdc: publication %q does not exist and auto_create_publication is false", s.pub)
 	}
 	var stmt string
 	switch {
@@ -374,24 +383,24 @@ func (s *Source) provisionPublication(ctx context.Context) error {
 		for i, t := range s.tables {
 			qs[i] = quote(t.schema, t.name)
 		}
-		stmt = "CREATE PUBLICATION " + quote(s.cfg.Publication) + " FOR TABLE " + strings.Join(qs, ", ")
-	case len(s.cfg.Schemas) > 0:
-		if err := s.checkReplicaIdentity(ctx, s.cfg.Schemas); err != nil {
+		stmt = "CREATE PUBLICATION " + quote(s.pub) + " FOR TABLE " + strings.Join(qs, ", ")
+	case len(s.schemas) > 0:
+		if err := s.checkReplicaIdentity(ctx, s.schemas); err != nil {
 			return err
 		}
-		qs := make([]string, len(s.cfg.Schemas))
-		for i, n := range s.cfg.Schemas {
+		qs := make([]string, len(s.schemas))
+		for i, n := range s.schemas {
 			qs[i] = quote(n)
 		}
-		stmt = "CREATE PUBLICATION " + quote(s.cfg.Publication) + " FOR TABLES IN SCHEMA " + strings.Join(qs, ", ")
+		stmt = "CREATE PUBLICATION " + quote(s.pub) + " FOR TABLES IN SCHEMA " + strings.Join(qs, ", ")
 	default:
 		if err := s.checkReplicaIdentity(ctx, nil); err != nil {
 			return err
 		}
-		stmt = "CREATE PUBLICATION " + quote(s.cfg.Publication) + " FOR ALL TABLES"
+		stmt = "CREATE PUBLICATION " + quote(s.pub) + " FOR ALL TABLES"
 	}
 	if _, err := s.sql.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("postgres-cdc: create publication %q: %w", s.cfg.Publication, err)
+		return fmt.Errorf("postgres-cdc: create publication %q: %w", s.pub, err)
 	}
 	return nil
 }
@@ -401,26 +410,33 @@ func (s *Source) provisionPublication(ctx context.Context) error {
 // REPLICA IDENTITY NOTHING, or DEFAULT without a primary key.
 func (s *Source) checkReplicaIdentity(ctx context.Context, schemas []string) error {
 	rows, err := s.sql.Query(ctx, `
-SELECT n.nspname || '.' || c.relname
+SELECT n.nspname::text, c.relname::text
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
   AND ($1::text[] IS NULL OR n.nspname = ANY($1))
   AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))
-ORDER BY 1`, schemas)
+ORDER BY 1, 2`, schemas)
 	if err != nil {
 		return fmt.Errorf("postgres-cdc: check replica identities: %w", err)
 	}
-	bad, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
+		var t table
+		return t, r.Scan(&t.schema, &t.name)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres-cdc: check replica identities: %w", err)
+	}
+	bad := make([]string, len(list))
+	for i, t := range list {
+		bad[i] = t.String()
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("postgres-cdc: refusing to create publication %q for all tables: these tables have no replica identity "+
 			"(no primary key, or REPLICA IDENTITY NOTHING), so publishing them would make their UPDATEs and DELETEs fail: %s; "+
 			"add primary keys or ALTER TABLE … REPLICA IDENTITY FULL, or list the tables to publish in `tables`",
-			s.cfg.Publication, strings.Join(bad, ", "))
+			s.pub, strings.Join(bad, ", "))
 	}
 	return nil
 }

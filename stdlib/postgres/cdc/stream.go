@@ -193,7 +193,7 @@ func (s *Source) reconnect(ctx context.Context) error {
 // session streams from the slot until the connection fails or ctx ends.
 func (s *Source) session(ctx context.Context) error {
 	conn := s.repl
-	args := []string{fmt.Sprintf("proto_version '%d'", s.proto), "publication_names '" + quote(s.cfg.Publication) + "'"}
+	args := []string{fmt.Sprintf("proto_version '%d'", s.proto), publicationNames(s.pub)}
 	if s.proto >= 2 {
 		// Large transactions arrive while in progress, in chunks, and are
 		// kept in spill files until their commit (see spill).
@@ -700,7 +700,7 @@ func (ss *session) tuple(rel *relation, td *pglogrepl.TupleData, old []runtime.V
 		case pglogrepl.TupleDataTypeText:
 			v, err := decodeText(rel.cols[i].typ, c.Data)
 			if err != nil {
-				return nil, nil, fatalError{fmt.Errorf("%w (column %s of %s.%s)", err, rel.cols[i].name, rel.schema, rel.table)}
+				return nil, nil, fatalError{fmt.Errorf("%w (column %s of %s)", err, QuoteName(rel.cols[i].name), table{rel.schema, rel.table})}
 			}
 			row[i] = v
 		case pglogrepl.TupleDataTypeToast:
