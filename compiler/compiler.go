@@ -28,7 +28,7 @@ func Compile(name string, data []byte, env config.Env) (*plan.Plan, source.Error
 	if len(errs) > 0 {
 		return nil, errs.Sorted()
 	}
-	return plan.Build(c), nil
+	return plan.Build(c, plan.Options{}), nil
 }
 
 // Interpret instantiates the enabled pipelines of p with the interpreter.

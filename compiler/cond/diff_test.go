@@ -325,7 +325,7 @@ func (o outcome) same(p outcome) bool {
 // lowered compiles c (which must be lowered) for the interpreter.
 func lowered(t testing.TB, c *cond.Condition) runtime.Program {
 	t.Helper()
-	pp := &plan.Pipeline{Name: "p", Stages: []*plan.Stage{{Kind: plan.Filter, Names: []string{"f"}, Cond: c}}}
+	pp := &plan.Pipeline{Name: "p", Stages: []*plan.Stage{{Kind: plan.Filter, Parts: []plan.Part{{Name: "f", Cond: c}}, Cond: c}}}
 	prog, err := interp.Program(pp)
 	if err != nil {
 		t.Fatalf("interp.Program(%q): %v", c.Source, err)

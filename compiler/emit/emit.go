@@ -244,7 +244,7 @@ func (g *generator) needed(b check.EnvBinding) bool {
 	case "transforms":
 		for _, pp := range g.plan.Pipelines {
 			for _, st := range pp.Stages {
-				if pp.Enabled && contains(st.Names, b.Path[1]) {
+				if pp.Enabled && contains(st.Names(), b.Path[1]) {
 					return true
 				}
 			}

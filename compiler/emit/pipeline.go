@@ -3,6 +3,7 @@ package emit
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -84,7 +85,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	pg := &progGen{generator: g, pp: pp, typ: g.ident(pp.Name, "Program")}
 	var body []jen.Code
 	for i, st := range pp.Stages {
-		pg.stage = st.Names[0]
+		pg.stage = st.Parts[0].Name
 		stmts, err := pg.stageCode(i, st)
 		if err != nil {
 			return nil, nil, err
@@ -110,7 +111,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	}
 	var names []string
 	for _, st := range pp.Stages {
-		names = append(names, st.Names...)
+		names = append(names, st.Names()...)
 	}
 	doc := fmt.Sprintf("%s is the fused per-record function of pipeline %q", pg.typ, pp.Name)
 	if len(names) > 0 {
@@ -244,10 +245,19 @@ func (pg *progGen) stageCode(i int, st *plan.Stage) ([]jen.Code, error) {
 	var blk *jen.Statement
 	switch st.Kind {
 	case plan.Filter:
-		comment := fmt.Sprintf("stage %d: filter %s keeps records where %s", i, strings.Join(quoteAll(st.Names), " "), oneLine(st.Cond.Source))
+		comment := fmt.Sprintf("stage %d: filter %s keeps records where %s", i, strings.Join(quoteAll(st.Names()), " "), oneLine(st.Cond.Source))
 		blk = jen.BlockFunc(func(b *jen.Group) {
-			keep := pg.condition(b, st.Cond)
-			b.If(jen.Op("!").Id(keep)).Block(jen.Return(jen.False(), jen.Nil()))
+			if len(st.Parts) == 1 {
+				keep := pg.condition(b, st.Cond)
+				b.If(jen.Op("!").Id(keep)).Block(jen.Return(jen.False(), jen.Nil()))
+				return
+			}
+			// The parts in order, each failure attributed to its own part.
+			for _, part := range st.Parts {
+				pg.stage = part.Name
+				keep := pg.condition(b, part.Cond)
+				b.If(jen.Op("!").Id(keep)).Block(jen.Return(jen.False(), jen.Nil()))
+			}
 		})
 		out = append(out, jen.Comment(comment), blk)
 	case plan.Mask:
@@ -255,7 +265,7 @@ func (pg *progGen) stageCode(i int, st *plan.Stage) ([]jen.Code, error) {
 		for _, f := range st.Fields {
 			fields = append(fields, f.Path)
 		}
-		comment := fmt.Sprintf("stage %d: mask %s: %s %s", i, strings.Join(quoteAll(st.Names), " "), st.Mask.Strategy, strings.Join(fields, ", "))
+		comment := fmt.Sprintf("stage %d: mask %s: %s %s", i, strings.Join(quoteAll(st.Names()), " "), st.Mask.Strategy, strings.Join(fields, ", "))
 		if st.Cond != nil {
 			comment += " where " + oneLine(st.Cond.Source)
 		}
@@ -282,8 +292,17 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // maskCode writes the statements applying a mask stage to both rows.
 func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
+	// Fused parts share their spec's values and origins (plan's
+	// fuseMasks): the first part's variables stand for all of them.
+	for _, part := range st.Parts[1:] {
+		for i, eb := range pg.envFor("transforms", part.Name, "config") {
+			if k := eb.Path[len(eb.Path)-1]; len(eb.Path) == 4 && slices.Contains([]string{"salt", "value", "keep_first", "keep_last"}, k) {
+				pg.use(i)
+			}
+		}
+	}
 	env := map[string]envRef{}
-	for i, eb := range pg.envFor("transforms", st.Names[0], "config") {
+	for i, eb := range pg.envFor("transforms", st.Parts[0].Name, "config") {
 		switch eb.Path[len(eb.Path)-1] {
 		case "salt":
 			env["Salt"] = envRef{i, eb}

@@ -69,19 +69,45 @@ func recordPredicate(c *cond.Condition) (recPred, error) {
 }
 
 func stage(st *plan.Stage) (stageFn, error) {
-	name := st.Names[0]
+	name := st.Parts[0].Name
 	switch st.Kind {
 	case plan.Filter:
-		pred, err := recordPredicate(st.Cond)
-		if err != nil {
-			return nil, err
+		// The parts in order, each failure attributed to its own part: the
+		// same as their conjunction, short-circuit included.
+		preds := make([]recPred, len(st.Parts))
+		names := make([]string, len(st.Parts))
+		for i, part := range st.Parts {
+			c := part.Cond
+			if len(st.Parts) == 1 {
+				c = st.Cond
+			}
+			pred, err := recordPredicate(c)
+			if err != nil {
+				return nil, err
+			}
+			preds[i], names[i] = pred, part.Name
+		}
+		if len(preds) == 1 {
+			pred := preds[0]
+			return func(r *runtime.Record) (bool, error) {
+				ok, err := pred(r)
+				if err != nil {
+					return false, &runtime.StageError{Stage: name, Err: err}
+				}
+				return ok, nil
+			}, nil
 		}
 		return func(r *runtime.Record) (bool, error) {
-			ok, err := pred(r)
-			if err != nil {
-				return false, &runtime.StageError{Stage: name, Err: err}
+			for i, pred := range preds {
+				ok, err := pred(r)
+				if err != nil {
+					return false, &runtime.StageError{Stage: names[i], Err: err}
+				}
+				if !ok {
+					return false, nil
+				}
 			}
-			return ok, nil
+			return true, nil
 		}, nil
 	default: // plan.Mask
 		var when recPred

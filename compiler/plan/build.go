@@ -5,8 +5,8 @@ import (
 )
 
 // Build makes the plan of a checked config and runs the passes in their
-// fixed order.
-func Build(c *check.Config) *Plan {
+// fixed order (unless o.NoPasses).
+func Build(c *check.Config, o Options) *Plan {
 	p := &Plan{File: c.File, Secrets: c.Secrets, Env: c.Env, Broker: c.Broker}
 	for _, cp := range c.Pipelines {
 		pp := &Pipeline{
@@ -19,12 +19,14 @@ func Build(c *check.Config) *Plan {
 			Settings: cp.Settings,
 		}
 		for _, st := range cp.Steps {
+			part := Part{Name: st.Name, Origins: origins(c.Env, st.Name)}
 			switch {
 			case st.Filter != nil:
-				pp.Stages = append(pp.Stages, &Stage{Kind: Filter, Names: []string{st.Name}, Cond: st.Filter})
+				part.Cond = st.Filter
+				pp.Stages = append(pp.Stages, &Stage{Kind: Filter, Parts: []Part{part}, Cond: st.Filter})
 			case st.Mask != nil:
 				spec := st.Mask.Spec
-				s := &Stage{Kind: Mask, Names: []string{st.Name}, Cond: st.Mask.When, Mask: &spec}
+				s := &Stage{Kind: Mask, Parts: []Part{part}, Cond: st.Mask.When, Mask: &spec}
 				for _, f := range st.Mask.Fields {
 					s.Fields = append(s.Fields, FieldPath{Path: f.Path, Index: f.Index, Keys: f.Keys})
 				}
@@ -45,12 +47,36 @@ func Build(c *check.Config) *Plan {
 	for _, s := range c.Sinks {
 		p.Sinks = append(p.Sinks, component(s))
 	}
-	for _, pass := range passes {
-		for _, pp := range p.Pipelines {
-			pass.run(pp)
+	if !o.NoPasses {
+		for _, pass := range passes {
+			for _, pp := range p.Pipelines {
+				pass.run(pp)
+			}
 		}
 	}
 	return p
+}
+
+// Options tune Build.
+type Options struct {
+	// NoPasses leaves every transform its own stage (the passes must not
+	// change records or errors; tests compare both ways).
+	NoPasses bool
+}
+
+// origins maps the config keys of transform name that came from the
+// environment to their text as written.
+func origins(env []check.EnvBinding, name string) map[string]string {
+	var out map[string]string
+	for _, b := range env {
+		if len(b.Path) == 4 && b.Path[0] == "transforms" && b.Path[1] == name && b.Path[2] == "config" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[b.Path[3]] = b.Raw
+		}
+	}
+	return out
 }
 
 func component(c *check.Component) Component {

@@ -84,8 +84,8 @@ func (d *dumper) component(role string, c Component) {
 }
 
 func (d *dumper) stage(i int, s *Stage) {
-	names := make([]string, len(s.Names))
-	for j, n := range s.Names {
+	names := make([]string, len(s.Parts))
+	for j, n := range s.Names() {
 		names[j] = strconv.Quote(n)
 	}
 	d.f("  stage %d %s [%s]", i, s.Kind, strings.Join(names, " "))

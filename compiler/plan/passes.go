@@ -28,7 +28,7 @@ func fuseFilters(p *Pipeline) {
 			prev := out[n-1]
 			out[n-1] = &Stage{
 				Kind:  Filter,
-				Names: append(append([]string(nil), prev.Names...), s.Names...),
+				Parts: append(append([]Part(nil), prev.Parts...), s.Parts...),
 				Cond: &cond.Condition{
 					Source:   "(" + prev.Cond.Source + ") && (" + s.Cond.Source + ")",
 					Strategy: cond.Lowered,
@@ -46,7 +46,10 @@ func fuseFilters(p *Pipeline) {
 }
 
 // fuseMasks merges adjacent unconditional masks with the same strategy and
-// settings into one stage over all their fields.
+// settings — the same values from the same origins: a literal salt and a
+// ${SALT} that happens to equal it at compile time are not the same
+// setting, since a compiled binary reads the variable at start-up — into
+// one stage over all their fields.
 func fuseMasks(p *Pipeline) {
 	var out []*Stage
 	var schemas []*runtime.Schema
@@ -56,7 +59,7 @@ func fuseMasks(p *Pipeline) {
 			prev := out[n-1]
 			out[n-1] = &Stage{
 				Kind:   Mask,
-				Names:  append(append([]string(nil), prev.Names...), s.Names...),
+				Parts:  append(append([]Part(nil), prev.Parts...), s.Parts...),
 				Mask:   prev.Mask,
 				Fields: append(append([]FieldPath(nil), prev.Fields...), s.Fields...),
 			}
@@ -74,7 +77,22 @@ func lowered(c *cond.Condition) bool { return c != nil && c.Strategy == cond.Low
 func sameSpec(a, b *Stage) bool {
 	x, y := a.Mask, b.Mask
 	return x.Strategy == y.Strategy && x.Salt == y.Salt && x.KeepFirst == y.KeepFirst &&
-		x.KeepLast == y.KeepLast && x.Value.Equal(y.Value) && x.Value.Kind() == y.Value.Kind()
+		x.KeepLast == y.KeepLast && x.Value.Equal(y.Value) && x.Value.Kind() == y.Value.Kind() &&
+		sameOrigins(a.Parts[0].Origins, b.Parts[0].Origins, maskSpecKeys)
+}
+
+// maskSpecKeys are the field-mask config keys that make up its mask.Spec.
+var maskSpecKeys = []string{"strategy", "salt", "keep_first", "keep_last", "value"}
+
+// sameOrigins reports whether keys came from the same place in a and b:
+// both literal, or both the same ${VAR} text.
+func sameOrigins(a, b map[string]string, keys []string) bool {
+	for _, k := range keys {
+		if a[k] != b[k] {
+			return false
+		}
+	}
+	return true
 }
 
 func mergeRefs(a, b []cond.FieldRef) []cond.FieldRef {

@@ -88,14 +88,40 @@ func (k StageKind) String() string { return [...]string{"filter", "mask"}[k] }
 // Stage is one step of the per-record function.
 type Stage struct {
 	Kind StageKind
-	// Names are the config transforms this stage implements (several after
-	// fusion).
-	Names []string
-	// Cond is a filter's condition, or a mask's `when` (nil: always).
+	// Parts are the config transforms this stage implements, in order:
+	// one, or several after fusion. Fusion merges stages, never the
+	// provenance of their parts: a back end attributes a failure to the
+	// part that failed, and reads a part's ${VAR} values from that part's
+	// config.
+	Parts []Part
+	// Cond is a filter's condition (after fusion the conjunction of its
+	// parts' conditions), or a mask's `when` (nil: always).
 	Cond *cond.Condition
-	// Mask and Fields: the strategy and the resolved paths it masks.
+	// Mask and Fields: the strategy and the resolved paths it masks (after
+	// fusion, every part's paths in order).
 	Mask   *mask.Spec
 	Fields []FieldPath
+}
+
+// Part is one config transform inside a stage.
+type Part struct {
+	// Name is the transform's name in the config.
+	Name string
+	// Cond is a filter part's own condition (nil for masks).
+	Cond *cond.Condition
+	// Origins maps each config key of the transform whose value came from
+	// the environment (e.g. "salt") to its text as written ("${SALT}");
+	// keys written literally are absent.
+	Origins map[string]string
+}
+
+// Names returns the names of the config transforms s implements, in order.
+func (s *Stage) Names() []string {
+	out := make([]string, len(s.Parts))
+	for i, p := range s.Parts {
+		out[i] = p.Name
+	}
+	return out
 }
 
 // FieldPath is a field's position in the record layout (-1: looked up by

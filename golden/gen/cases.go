@@ -22,6 +22,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/filterin"
 	"github.com/rivven/rivven-connect/golden/gen/filternested"
 	"github.com/rivven/rivven-connect/golden/gen/filterquickstart"
+	"github.com/rivven/rivven-connect/golden/gen/fusedfiltererrorstage"
 	"github.com/rivven/rivven-connect/golden/gen/maskcdcbeforeafter"
 	"github.com/rivven/rivven-connect/golden/gen/maskfixed"
 	"github.com/rivven/rivven-connect/golden/gen/maskhash"
@@ -30,6 +31,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/maskpartial"
 	"github.com/rivven/rivven-connect/golden/gen/maskredact"
 	"github.com/rivven/rivven-connect/golden/gen/maskremove"
+	"github.com/rivven/rivven-connect/golden/gen/masksaltorigins"
 	"github.com/rivven/rivven-connect/golden/gen/maskwhen"
 	"github.com/rivven/rivven-connect/golden/gen/metricsenabled"
 	"github.com/rivven/rivven-connect/golden/gen/patternevents"
@@ -66,6 +68,7 @@ var Cases = map[string]*app.Spec{
 	"filter-in":                  &filterin.Spec,
 	"filter-nested":              &filternested.Spec,
 	"filter-quickstart":          &filterquickstart.Spec,
+	"fused-filter-error-stage":   &fusedfiltererrorstage.Spec,
 	"mask-cdc-before-after":      &maskcdcbeforeafter.Spec,
 	"mask-fixed":                 &maskfixed.Spec,
 	"mask-hash":                  &maskhash.Spec,
@@ -74,6 +77,7 @@ var Cases = map[string]*app.Spec{
 	"mask-partial":               &maskpartial.Spec,
 	"mask-redact":                &maskredact.Spec,
 	"mask-remove":                &maskremove.Spec,
+	"mask-salt-origins":          &masksaltorigins.Spec,
 	"mask-when":                  &maskwhen.Spec,
 	"metrics-enabled":            &metricsenabled.Spec,
 	"pattern-events":             &patternevents.Spec,

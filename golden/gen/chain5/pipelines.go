@@ -89,40 +89,39 @@ func (p *chainProgram) Process(r *runtime.Record) (bool, error) {
 	row := r.Row()
 	// stage 0: filter "adults" "no-test-domains" keeps records where (age >= 21) && (not (email endsWith "test.org") && country in ["US", "UK", "DE", "FR", "JP", "CA"])
 	{
-		v2 := row[4]
-		var b3 bool
-		if v2.Kind() == runtime.KindInt {
-			b3 = v2.AsInt() >= int64(21)
+		v1 := row[4]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() >= int64(21)
 		} else {
 			var err error
-			if b3, err = ops.Compare(">=", v2, runtime.Int(21)); err != nil {
+			if b2, err = ops.Compare(">=", v1, runtime.Int(21)); err != nil {
 				return false, &runtime.StageError{
 					Err:   err,
 					Stage: "adults",
 				}
 			}
 		}
-		b1 := b3
-		if b1 {
-			v5 := row[3]
-			v6 := runtime.String("test.org")
-			b7, err := ops.StringOp("endsWith", v5, v6)
-			if err != nil {
-				return false, &runtime.StageError{
-					Err:   err,
-					Stage: "adults",
-				}
-			}
-			b8 := !b7
-			b4 := b8
-			if b4 {
-				v9 := row[5]
-				b10 := ops.In(v9, set0)
-				b4 = b10
-			}
-			b1 = b4
+		if !b2 {
+			return false, nil
 		}
-		if !b1 {
+		v4 := row[3]
+		v5 := runtime.String("test.org")
+		b6, err := ops.StringOp("endsWith", v4, v5)
+		if err != nil {
+			return false, &runtime.StageError{
+				Err:   err,
+				Stage: "no-test-domains",
+			}
+		}
+		b7 := !b6
+		b3 := b7
+		if b3 {
+			v8 := row[5]
+			b9 := ops.In(v8, set0)
+			b3 = b9
+		}
+		if !b3 {
 			return false, nil
 		}
 	}
@@ -154,15 +153,15 @@ func (p *chainProgram) Process(r *runtime.Record) (bool, error) {
 	}
 	// stage 3: mask "hide-premium-dates": redact signup_date where premium
 	{
-		v11 := row[6]
-		b12, err := ops.Truth(v11)
+		v10 := row[6]
+		b11, err := ops.Truth(v10)
 		if err != nil {
 			return false, &runtime.StageError{
 				Err:   err,
 				Stage: "hide-premium-dates",
 			}
 		}
-		if b12 {
+		if b11 {
 			if r.After != nil {
 				if v := r.After[7]; v.Kind() == runtime.KindString {
 					r.After[7] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))

@@ -81,27 +81,26 @@ func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 	row := r.Row()
 	// stage 0: filter "f" "g" keeps records where (total_amount > 50) && (not (currency in ["JPY", "AUD"]))
 	{
-		v2 := row[5]
-		var b3 bool
-		if v2.Kind() == runtime.KindFloat {
-			b3 = v2.AsFloat() > 50.0
+		v1 := row[5]
+		var b2 bool
+		if v1.Kind() == runtime.KindFloat {
+			b2 = v1.AsFloat() > 50.0
 		} else {
 			var err error
-			if b3, err = ops.Compare(">", v2, runtime.Int(50)); err != nil {
+			if b2, err = ops.Compare(">", v1, runtime.Int(50)); err != nil {
 				return false, &runtime.StageError{
 					Err:   err,
 					Stage: "f",
 				}
 			}
 		}
-		b1 := b3
-		if b1 {
-			v4 := row[6]
-			b5 := ops.In(v4, set0)
-			b6 := !b5
-			b1 = b6
+		if !b2 {
+			return false, nil
 		}
-		if !b1 {
+		v3 := row[6]
+		b4 := ops.In(v3, set0)
+		b5 := !b4
+		if !b5 {
 			return false, nil
 		}
 	}

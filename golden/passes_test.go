@@ -1,0 +1,61 @@
+package golden
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/rivven/rivven-connect/compiler/check"
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/interp"
+	"github.com/rivven/rivven-connect/compiler/plan"
+	"github.com/rivven/rivven-connect/golden/goldentest"
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// TestPassesChangeNothing runs every golden case with the optimisation
+// passes on and off: the records and the errors (dead letters name the
+// failing transform) must be the same byte for byte.
+func TestPassesChangeNothing(t *testing.T) {
+	cases, err := goldentest.Load(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, c := range cases {
+		cfg, ok := c.Sections["pipeline.yaml"]
+		if !ok {
+			continue
+		}
+		f, errs := config.Parse("pipeline.yaml", []byte(cfg), c.Lookup)
+		if f == nil || len(errs) > 0 {
+			continue
+		}
+		checked, errs := check.Check(f)
+		if len(errs) > 0 {
+			continue
+		}
+		on := runPlan(t, plan.Build(checked, plan.Options{}))
+		off := runPlan(t, plan.Build(checked, plan.Options{NoPasses: true}))
+		if on != off {
+			t.Errorf("%s: the passes change the output\n--- with ---\n%s\n--- without ---\n%s", c.Name, on, off)
+		}
+		ran++
+	}
+	if ran < 20 {
+		t.Fatalf("only %d golden cases ran", ran)
+	}
+}
+
+// runPlan runs p with the interpreter and returns its records and errors.
+func runPlan(t *testing.T, p *plan.Plan) string {
+	var out bytes.Buffer
+	pipes, err := interp.New(p, runtime.Env{Now: goldentest.Clock, Stdout: &out, Stderr: &out})
+	if err != nil {
+		return "instantiate: " + err.Error()
+	}
+	runErr, err := goldentest.RunAll(pipes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String() + runErr
+}
