@@ -1,0 +1,25 @@
+package rivvenconnect
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Generated pipeline binaries link runtime/ and stdlib/ only: neither may
+// depend on the compiler or on the code generator.
+func TestRuntimeAndStdlibDoNotImportTheCompiler(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./runtime/...", "./stdlib/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list returned %d packages; want the dependency closure", len(deps))
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, "github.com/rivven/rivven-connect/compiler") || strings.HasPrefix(d, "github.com/dave/jennifer") {
+			t.Errorf("runtime/ or stdlib/ depends on %s", d)
+		}
+	}
+}
