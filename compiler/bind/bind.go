@@ -141,6 +141,10 @@ func Shown(n *config.Node) string {
 // runtime.Env field passed as the second argument.
 type GoCtor struct {
 	Pkg, Func, Env string
+	// Formats: the component uses the process's typed formats (the schema
+	// registry); generated code calls its UseFormats(env.Formats) after
+	// the constructor, as NewSink does for the interpreter.
+	Formats bool
 }
 
 // fieldsByKey builds a GoField function from a key → Go field table.

@@ -62,7 +62,7 @@ func init() {
 		},
 		Wire: wireRivvenSink,
 		Conn: true,
-		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/sink", Func: "New", Env: "Stderr"},
+		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/sink", Func: "New", Env: "Stderr", Formats: true},
 		GoField: func(cfg any, key []string) (string, bool) {
 			c := cfg.(sink.Config)
 			if f, ok := brokerGoField(c.Broker, key); ok {

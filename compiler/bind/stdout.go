@@ -27,7 +27,7 @@ func init() {
 			return stdout.Config{Format: j.Format, IncludeMetadata: j.IncludeMetadata, IncludeTimestamp: j.IncludeTimestamp}, nil
 		},
 		Misfits: stdoutMisfits,
-		Go:      &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/stdout", Func: "New", Env: "Stdout"},
+		Go:      &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/stdout", Func: "New", Env: "Stdout", Formats: true},
 		GoField: fieldsByKey(map[string]string{
 			"format": "Format", "include_metadata": "IncludeMetadata", "include_timestamp": "IncludeTimestamp",
 		}),

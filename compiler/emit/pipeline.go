@@ -73,7 +73,10 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	if err != nil {
 		return nil, nil, err
 	}
-	settings, err := g.literal(reflect.ValueOf(pp.Settings), "", g.settingsEnv(pp))
+	// The registry is the process's (openProcess), not the pipeline's.
+	st := pp.Settings
+	st.Process.Registry = runtime.Registry{}
+	settings, err := g.literal(reflect.ValueOf(st), "", g.settingsEnv(pp))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,6 +144,9 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		b.Add(wrap("source", pp.Source.Name))
 		b.List(jen.Id("to"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkConfig"), jen.Id("env").Dot(kb.Go.Env))
 		b.Add(wrap("sink", pp.Sink.Name))
+		if kb.Go.Formats {
+			b.Id("to").Dot("UseFormats").Call(jen.Id("env").Dot("Formats"))
+		}
 		fields := jen.Dict{
 			jen.Id("Name"):            jen.Lit(pp.Name),
 			jen.Id("SourceName"):      jen.Lit(pp.Source.Name),

@@ -46,13 +46,27 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 		}
 		return v, ok
 	}
+	closeProcess := func() error { return nil }
 	build := func() ([]*runtime.Pipeline, int) {
 		now, err := Clock(lookup)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return nil, ExitUsage
 		}
-		pipes, err := spec.Build(runtime.Env{Now: now, Stdout: stdout, Stderr: stderr}, recorded)
+		env := runtime.Env{Now: now, Stdout: stdout, Stderr: stderr}
+		if spec.Open != nil {
+			c, err := spec.Open(&env, recorded)
+			if err != nil {
+				fmt.Fprintln(stderr, runtime.Redactor(secrets)(err.Error()))
+				var ee *EnvError
+				if errors.As(err, &ee) {
+					return nil, ExitUsage
+				}
+				return nil, ExitFailure
+			}
+			closeProcess = c
+		}
+		pipes, err := spec.Build(env, recorded)
 		if err != nil {
 			fmt.Fprintln(stderr, runtime.Redactor(secrets)(err.Error()))
 			var ee *EnvError
@@ -66,12 +80,14 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 	switch cmd {
 	case "run":
 		pipes, code := build()
+		defer closeProcess()
 		if code != ExitOK {
 			return code
 		}
 		return Run(pipes, RunOptions{Stderr: stderr, Verbose: verbose, Secrets: secrets})
 	case "check":
 		pipes, code := build()
+		defer closeProcess()
 		if code != ExitOK {
 			return code
 		}

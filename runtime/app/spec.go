@@ -18,4 +18,9 @@ type Spec struct {
 	// variables (os.LookupEnv in production); a missing variable is an
 	// *EnvError.
 	Build func(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipeline, error)
+	// Open, when set, opens what the whole process shares before Build —
+	// the schema registry, stored in env.Formats — and returns the
+	// function that closes it once the pipelines have ended. Values from
+	// environment variables are read through lookup as in Build.
+	Open func(env *runtime.Env, lookup func(string) (string, bool)) (close func() error, err error)
 }

@@ -75,6 +75,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"users\": sink \"bus\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "users",
 			Now:             env.Now,

@@ -60,6 +60,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		deadLetters, err := sink.New(sink.Config{
 			AutoCreate: true,
 			Broker:     broker.Conn{BootstrapServers: []string{"127.0.0.1:1"}},

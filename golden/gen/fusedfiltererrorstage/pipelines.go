@@ -57,6 +57,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		deadLetters, err := stdout.New(stdout.Config{
 			Format:           "json",
 			IncludeTimestamp: true,

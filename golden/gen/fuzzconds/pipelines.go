@@ -1330,6 +1330,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p000\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p000",
 			Now:             env.Now,
@@ -1368,6 +1369,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p001\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p001",
 			Now:             env.Now,
@@ -1406,6 +1408,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p002\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p002",
 			Now:             env.Now,
@@ -1444,6 +1447,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p003\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p003",
 			Now:             env.Now,
@@ -1482,6 +1486,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p004\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p004",
 			Now:             env.Now,
@@ -1520,6 +1525,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p005\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p005",
 			Now:             env.Now,
@@ -1558,6 +1564,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p006\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p006",
 			Now:             env.Now,
@@ -1596,6 +1603,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p007\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p007",
 			Now:             env.Now,
@@ -1634,6 +1642,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p008\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p008",
 			Now:             env.Now,
@@ -1672,6 +1681,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p009\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p009",
 			Now:             env.Now,
@@ -1710,6 +1720,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p010\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p010",
 			Now:             env.Now,
@@ -1748,6 +1759,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p011\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p011",
 			Now:             env.Now,
@@ -1786,6 +1798,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p012\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p012",
 			Now:             env.Now,
@@ -1824,6 +1837,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p013\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p013",
 			Now:             env.Now,
@@ -1862,6 +1876,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p014\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p014",
 			Now:             env.Now,
@@ -1900,6 +1915,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p015\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p015",
 			Now:             env.Now,
@@ -1938,6 +1954,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p016\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p016",
 			Now:             env.Now,
@@ -1976,6 +1993,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p017\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p017",
 			Now:             env.Now,
@@ -2014,6 +2032,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p018\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p018",
 			Now:             env.Now,
@@ -2052,6 +2071,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p019\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p019",
 			Now:             env.Now,
@@ -2090,6 +2110,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p020\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p020",
 			Now:             env.Now,
@@ -2128,6 +2149,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p021\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p021",
 			Now:             env.Now,
@@ -2166,6 +2188,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p022\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p022",
 			Now:             env.Now,
@@ -2204,6 +2227,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p023\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p023",
 			Now:             env.Now,
@@ -2242,6 +2266,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p024\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p024",
 			Now:             env.Now,
@@ -2280,6 +2305,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p025\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p025",
 			Now:             env.Now,
@@ -2318,6 +2344,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p026\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p026",
 			Now:             env.Now,
@@ -2356,6 +2383,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p027\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p027",
 			Now:             env.Now,
@@ -2394,6 +2422,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p028\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p028",
 			Now:             env.Now,
@@ -2432,6 +2461,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p029\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p029",
 			Now:             env.Now,
@@ -2470,6 +2500,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p030\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p030",
 			Now:             env.Now,
@@ -2508,6 +2539,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p031\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p031",
 			Now:             env.Now,
@@ -2546,6 +2578,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p032\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p032",
 			Now:             env.Now,
@@ -2584,6 +2617,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p033\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p033",
 			Now:             env.Now,
@@ -2622,6 +2656,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p034\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p034",
 			Now:             env.Now,
@@ -2660,6 +2695,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p035\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p035",
 			Now:             env.Now,
@@ -2698,6 +2734,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p036\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p036",
 			Now:             env.Now,
@@ -2736,6 +2773,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p037\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p037",
 			Now:             env.Now,
@@ -2774,6 +2812,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p038\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p038",
 			Now:             env.Now,
@@ -2812,6 +2851,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p039\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p039",
 			Now:             env.Now,
@@ -2850,6 +2890,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p040\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p040",
 			Now:             env.Now,
@@ -2888,6 +2929,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p041\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p041",
 			Now:             env.Now,
@@ -2926,6 +2968,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p042\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p042",
 			Now:             env.Now,
@@ -2964,6 +3007,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p043\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p043",
 			Now:             env.Now,
@@ -3002,6 +3046,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p044\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p044",
 			Now:             env.Now,
@@ -3040,6 +3085,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p045\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p045",
 			Now:             env.Now,
@@ -3078,6 +3124,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p046\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p046",
 			Now:             env.Now,
@@ -3116,6 +3163,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p047\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p047",
 			Now:             env.Now,
@@ -3154,6 +3202,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p048\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p048",
 			Now:             env.Now,
@@ -3192,6 +3241,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p049\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p049",
 			Now:             env.Now,
@@ -3230,6 +3280,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p050\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p050",
 			Now:             env.Now,
@@ -3268,6 +3319,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p051\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p051",
 			Now:             env.Now,
@@ -3306,6 +3358,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p052\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p052",
 			Now:             env.Now,
@@ -3344,6 +3397,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p053\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p053",
 			Now:             env.Now,
@@ -3382,6 +3436,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p054\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p054",
 			Now:             env.Now,
@@ -3420,6 +3475,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p055\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p055",
 			Now:             env.Now,
@@ -3458,6 +3514,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p056\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p056",
 			Now:             env.Now,
@@ -3496,6 +3553,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p057\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p057",
 			Now:             env.Now,
@@ -3534,6 +3592,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p058\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p058",
 			Now:             env.Now,
@@ -3572,6 +3631,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p059\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p059",
 			Now:             env.Now,
@@ -3610,6 +3670,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p060\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p060",
 			Now:             env.Now,
@@ -3648,6 +3709,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p061\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p061",
 			Now:             env.Now,
@@ -3686,6 +3748,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p062\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p062",
 			Now:             env.Now,
@@ -3724,6 +3787,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p063\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p063",
 			Now:             env.Now,
@@ -3762,6 +3826,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p064\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p064",
 			Now:             env.Now,
@@ -3800,6 +3865,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p065\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p065",
 			Now:             env.Now,
@@ -3838,6 +3904,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p066\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p066",
 			Now:             env.Now,
@@ -3876,6 +3943,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p067\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p067",
 			Now:             env.Now,
@@ -3914,6 +3982,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p068\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p068",
 			Now:             env.Now,
@@ -3952,6 +4021,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p069\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p069",
 			Now:             env.Now,
@@ -3990,6 +4060,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p070\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p070",
 			Now:             env.Now,
@@ -4028,6 +4099,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p071\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p071",
 			Now:             env.Now,
@@ -4066,6 +4138,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p072\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p072",
 			Now:             env.Now,
@@ -4104,6 +4177,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p073\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p073",
 			Now:             env.Now,
@@ -4142,6 +4216,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p074\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p074",
 			Now:             env.Now,
@@ -4180,6 +4255,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p075\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p075",
 			Now:             env.Now,
@@ -4218,6 +4294,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p076\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p076",
 			Now:             env.Now,
@@ -4256,6 +4333,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p077\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p077",
 			Now:             env.Now,
@@ -4294,6 +4372,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p078\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p078",
 			Now:             env.Now,
@@ -4332,6 +4411,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p079\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p079",
 			Now:             env.Now,
@@ -4370,6 +4450,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p080\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p080",
 			Now:             env.Now,
@@ -4408,6 +4489,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p081\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p081",
 			Now:             env.Now,
@@ -4446,6 +4528,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p082\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p082",
 			Now:             env.Now,
@@ -4484,6 +4567,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p083\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p083",
 			Now:             env.Now,
@@ -4522,6 +4606,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p084\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p084",
 			Now:             env.Now,
@@ -4560,6 +4645,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p085\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p085",
 			Now:             env.Now,
@@ -4598,6 +4684,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p086\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p086",
 			Now:             env.Now,
@@ -4636,6 +4723,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p087\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p087",
 			Now:             env.Now,
@@ -4674,6 +4762,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p088\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p088",
 			Now:             env.Now,
@@ -4712,6 +4801,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p089\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p089",
 			Now:             env.Now,
@@ -4750,6 +4840,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p090\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p090",
 			Now:             env.Now,
@@ -4788,6 +4879,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p091\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p091",
 			Now:             env.Now,
@@ -4826,6 +4918,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p092\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p092",
 			Now:             env.Now,
@@ -4864,6 +4957,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p093\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p093",
 			Now:             env.Now,
@@ -4902,6 +4996,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p094\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p094",
 			Now:             env.Now,
@@ -4940,6 +5035,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p095\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p095",
 			Now:             env.Now,
@@ -4978,6 +5074,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p096\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p096",
 			Now:             env.Now,
@@ -5016,6 +5113,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p097\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p097",
 			Now:             env.Now,
@@ -5054,6 +5152,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p098\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p098",
 			Now:             env.Now,
@@ -5092,6 +5191,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p099\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p099",
 			Now:             env.Now,
@@ -5130,6 +5230,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p100\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p100",
 			Now:             env.Now,
@@ -5168,6 +5269,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p101\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p101",
 			Now:             env.Now,
@@ -5206,6 +5308,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p102\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p102",
 			Now:             env.Now,
@@ -5244,6 +5347,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p103\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p103",
 			Now:             env.Now,
@@ -5282,6 +5386,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p104\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p104",
 			Now:             env.Now,
@@ -5320,6 +5425,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p105\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p105",
 			Now:             env.Now,
@@ -5358,6 +5464,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p106\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p106",
 			Now:             env.Now,
@@ -5396,6 +5503,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p107\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p107",
 			Now:             env.Now,
@@ -5434,6 +5542,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p108\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p108",
 			Now:             env.Now,
@@ -5472,6 +5581,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p109\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p109",
 			Now:             env.Now,
@@ -5510,6 +5620,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p110\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p110",
 			Now:             env.Now,
@@ -5548,6 +5659,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p111\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p111",
 			Now:             env.Now,
@@ -5586,6 +5698,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p112\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p112",
 			Now:             env.Now,
@@ -5624,6 +5737,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p113\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p113",
 			Now:             env.Now,
@@ -5662,6 +5776,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p114\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p114",
 			Now:             env.Now,
@@ -5700,6 +5815,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p115\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p115",
 			Now:             env.Now,
@@ -5738,6 +5854,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p116\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p116",
 			Now:             env.Now,
@@ -5776,6 +5893,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p117\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p117",
 			Now:             env.Now,
@@ -5814,6 +5932,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p118\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p118",
 			Now:             env.Now,
@@ -5852,6 +5971,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p119\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p119",
 			Now:             env.Now,
@@ -5890,6 +6010,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p120\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p120",
 			Now:             env.Now,
@@ -5928,6 +6049,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p121\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p121",
 			Now:             env.Now,
@@ -5966,6 +6088,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p122\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p122",
 			Now:             env.Now,
@@ -6004,6 +6127,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p123\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p123",
 			Now:             env.Now,
@@ -6042,6 +6166,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p124\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p124",
 			Now:             env.Now,
@@ -6080,6 +6205,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p125\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p125",
 			Now:             env.Now,
@@ -6118,6 +6244,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p126\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p126",
 			Now:             env.Now,
@@ -6156,6 +6283,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p127\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p127",
 			Now:             env.Now,
@@ -6194,6 +6322,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p128\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p128",
 			Now:             env.Now,
@@ -6232,6 +6361,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p129\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p129",
 			Now:             env.Now,
@@ -6270,6 +6400,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p130\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p130",
 			Now:             env.Now,
@@ -6308,6 +6439,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p131\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p131",
 			Now:             env.Now,
@@ -6346,6 +6478,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p132\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p132",
 			Now:             env.Now,
@@ -6384,6 +6517,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p133\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p133",
 			Now:             env.Now,
@@ -6422,6 +6556,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p134\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p134",
 			Now:             env.Now,
@@ -6460,6 +6595,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p135\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p135",
 			Now:             env.Now,
@@ -6498,6 +6634,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p136\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p136",
 			Now:             env.Now,
@@ -6536,6 +6673,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p137\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p137",
 			Now:             env.Now,
@@ -6574,6 +6712,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p138\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p138",
 			Now:             env.Now,
@@ -6612,6 +6751,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p139\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p139",
 			Now:             env.Now,
@@ -6650,6 +6790,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p140\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p140",
 			Now:             env.Now,
@@ -6688,6 +6829,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p141\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p141",
 			Now:             env.Now,
@@ -6726,6 +6868,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p142\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p142",
 			Now:             env.Now,
@@ -6764,6 +6907,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p143\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p143",
 			Now:             env.Now,
@@ -6802,6 +6946,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p144\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p144",
 			Now:             env.Now,
@@ -6840,6 +6985,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p145\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p145",
 			Now:             env.Now,
@@ -6878,6 +7024,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p146\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p146",
 			Now:             env.Now,
@@ -6916,6 +7063,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p147\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p147",
 			Now:             env.Now,
@@ -6954,6 +7102,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p148\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p148",
 			Now:             env.Now,
@@ -6992,6 +7141,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p149\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p149",
 			Now:             env.Now,
@@ -7030,6 +7180,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p150\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p150",
 			Now:             env.Now,
@@ -7068,6 +7219,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p151\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p151",
 			Now:             env.Now,
@@ -7106,6 +7258,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p152\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p152",
 			Now:             env.Now,
@@ -7144,6 +7297,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p153\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p153",
 			Now:             env.Now,
@@ -7182,6 +7336,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p154\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p154",
 			Now:             env.Now,
@@ -7220,6 +7375,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p155\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p155",
 			Now:             env.Now,
@@ -7258,6 +7414,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p156\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p156",
 			Now:             env.Now,
@@ -7296,6 +7453,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p157\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p157",
 			Now:             env.Now,
@@ -7334,6 +7492,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p158\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p158",
 			Now:             env.Now,
@@ -7372,6 +7531,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p159\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p159",
 			Now:             env.Now,

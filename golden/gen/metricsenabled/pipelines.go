@@ -53,6 +53,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:    "p",
 			Now:     env.Now,

@@ -54,6 +54,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": sink \"out\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "main",
 			Now:             env.Now,

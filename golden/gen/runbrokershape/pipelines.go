@@ -71,6 +71,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"demo-orders-to-topic\": sink \"broker\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "demo-orders-to-topic",
 			Now:             env.Now,
@@ -108,6 +109,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"topic-to-console\": sink \"console\": %w", err)
 		}
+		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "topic-to-console",
 			Now:             env.Now,
