@@ -326,7 +326,7 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 		return nil, err
 	}
 	specField := ""
-	needSpec := len(env) > 0 || spec.Strategy == mask.Fixed
+	needSpec := len(env) > 0 || spec.Strategy == mask.Fixed || spec.Strategy == mask.Null || spec.Strategy == mask.Remove
 	for _, f := range st.Fields {
 		if len(f.Keys) > 0 || f.Index < 0 {
 			needSpec = true
@@ -368,14 +368,10 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 			v := jen.Id("v")
 			var masked jen.Code
 			switch spec.Strategy {
-			case mask.Null:
-				stmts = append(stmts, jen.Add(target).Op("=").Qual(rtPkg, "Null").Call())
-				continue
-			case mask.Remove:
-				stmts = append(stmts, jen.Add(target).Op("=").Qual(rtPkg, "Absent").Call())
-				continue
-			case mask.Fixed:
-				stmts = append(stmts, jen.Add(target).Op("=").Id("p").Dot(specField).Dot("Value"))
+			case mask.Null, mask.Remove, mask.Fixed:
+				// mask.Spec.Mask, as the interpreter calls it: a field a
+				// transform removed stays removed.
+				stmts = append(stmts, jen.Add(target).Op("=").Id("p").Dot(specField).Dot("Mask").Call(target))
 				continue
 			case mask.Redact:
 				masked = jen.Qual(maskPkg, "RedactValue").Call(v)
@@ -393,8 +389,10 @@ func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
 				masked = jen.Qual(maskPkg, "PartialValue").Call(v, first, last)
 			}
 			if spec.Strategy == mask.Redact {
-				// Strings, the common case, inline: the same computation as
-				// mask.RedactValue, without the call.
+				// Strings, the common case, without RedactValue's dispatch:
+				// the same stdlib computation (mask.Redacted's body, which
+				// the Go compiler does not inline; measured 12% on the
+				// quick start's fused function).
 				stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Id("v").Dot("Kind").Call().Op("==").Qual(rtPkg, "KindString")).Block(
 					jen.Add(target).Op("=").Qual(rtPkg, "String").Call(jen.Qual(maskPkg, "Asterisks").Call(jen.Qual("unicode/utf8", "RuneCountInString").Call(jen.Id("v").Dot("AsString").Call()))),
 				).Else().If(jen.Op("!").Id("v").Dot("IsNull").Call()).Block(

@@ -13,6 +13,26 @@ import (
 // FuzzConditionCount is how many random conditions FuzzConfig holds.
 const FuzzConditionCount = 160
 
+// fuzzMasks are the field-mask settings FuzzConfig applies to each field of
+// the random pattern, alone and with a `when`. (A removed value reaches
+// them from the fuzzed rows: the config refuses a mask after a remove of
+// the same field.)
+var fuzzMasks = []string{
+	"strategy: redact",
+	"strategy: hash, salt: s4lt",
+	"strategy: partial, keep_first: 2, keep_last: 1",
+	"strategy: fixed, value: 42",
+	"strategy: \"null\"",
+	"strategy: remove",
+}
+
+// fuzzMaskFields are the fields of the random pattern that masks reach.
+var fuzzMaskFields = []string{"id", "value", "ratio", "active", "category"}
+
+// FuzzPipelineCount is how many pipelines FuzzConfig holds: one per
+// condition, then the mask pipelines.
+var FuzzPipelineCount = FuzzConditionCount + 2*len(fuzzMasks)*len(fuzzMaskFields)
+
 // FuzzConfig returns a config with one pipeline per random condition, each
 // a filter over datagen's `random` pattern (id string, value int, ratio
 // float, active bool, category string). The conditions are well typed,
@@ -43,9 +63,21 @@ func FuzzConfig() string {
 	for i, c := range conds {
 		fmt.Fprintf(&b, "  c%03d: {type: filter, config: {condition: %q}}\n", i, c)
 	}
+	for i, m := range fuzzMasks {
+		for _, f := range fuzzMaskFields {
+			fmt.Fprintf(&b, "  m%d_%s: {type: field-mask, config: {fields: [%s], %s}}\n", i, f, f, m)
+			fmt.Fprintf(&b, "  w%d_%s: {type: field-mask, config: {fields: [%s], %s, when: 'value > 0'}}\n", i, f, f, m)
+		}
+	}
 	b.WriteString("pipelines:\n")
 	for i := range conds {
 		fmt.Fprintf(&b, "  p%03d: {source: gen, sink: out, transforms: [c%03d]}\n", i, i)
+	}
+	for i := range fuzzMasks {
+		for _, f := range fuzzMaskFields {
+			fmt.Fprintf(&b, "  q%d_%s: {source: gen, sink: out, transforms: [m%d_%s]}\n", i, f, i, f)
+			fmt.Fprintf(&b, "  s%d_%s: {source: gen, sink: out, transforms: [w%d_%s]}\n", i, f, i, f)
+		}
 	}
 	return b.String()
 }

@@ -92,8 +92,12 @@ func Asterisks(n int) string {
 	if n <= len(stars) {
 		return stars[:n]
 	}
-	return strings.Repeat("*", n)
+	return manyAsterisks(n)
 }
+
+// manyAsterisks is Asterisks beyond the constant, out of line so that
+// Asterisks and Redacted inline.
+func manyAsterisks(n int) string { return strings.Repeat("*", n) }
 
 // text is the string a strategy works on: the string itself, or the
 // compact JSON of any other value as the sinks write it — for a value
@@ -108,11 +112,16 @@ func text(v runtime.Value) string {
 
 // RedactValue replaces every character of v's text with '*'.
 func RedactValue(v runtime.Value) runtime.Value {
-	if v.Kind() == runtime.KindString { // the common case, small enough to inline
-		return runtime.String(Asterisks(utf8.RuneCountInString(v.AsString())))
+	if v.Kind() == runtime.KindString { // the common case
+		return runtime.String(Redacted(v.AsString()))
 	}
-	return runtime.String(Asterisks(utf8.RuneCountInString(text(v))))
+	return runtime.String(Redacted(text(v)))
 }
+
+// Redacted is the redaction of the string s: one '*' per character.
+// RedactValue uses it; generated code calls it for string values (it is
+// small enough to inline).
+func Redacted(s string) string { return Asterisks(utf8.RuneCountInString(s)) }
 
 // HashValue returns the lower-case hex SHA-256 of salt followed by v's text.
 func HashValue(v runtime.Value, salt string) runtime.Value {

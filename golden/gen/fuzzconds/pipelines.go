@@ -7,9 +7,11 @@ import (
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/runtime/app"
 	datagen "github.com/rivven/rivven-connect/stdlib/datagen"
+	"github.com/rivven/rivven-connect/stdlib/mask"
 	"github.com/rivven/rivven-connect/stdlib/ops"
 	stdout "github.com/rivven/rivven-connect/stdlib/stdout"
 	"regexp"
+	"unicode/utf8"
 )
 
 // Spec is the compiled config: its plan and how to instantiate it.
@@ -1294,6 +1296,486 @@ pipeline "p159" (enabled)
   schema: id string, value int, ratio float, active bool, category string
   stage 0 filter ["c159"]: keep where lowered (cond (not (compare >= (const 0.5 : float) (const 0.5 : float) : bool) : bool) (eq (arith + (const "A" : string) (field category#4 : string) : string) (const "ab" : string) : bool) (string endsWith (arith + (field category#4 : string) (const "ab" : string) : string) (arith + (field category#4 : string) (const "ab" : string) : string) : bool) : bool)
   schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q0_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m0_active"]: redact active#3
+  schema: id string, value int, ratio float, active string, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q0_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m0_category"]: redact category#4
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q0_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m0_id"]: redact id#0
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q0_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m0_ratio"]: redact ratio#2
+  schema: id string, value int, ratio string, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q0_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m0_value"]: redact value#1
+  schema: id string, value string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q1_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m1_active"]: hash salt="s4lt" active#3
+  schema: id string, value int, ratio float, active string, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q1_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m1_category"]: hash salt="s4lt" category#4
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q1_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m1_id"]: hash salt="s4lt" id#0
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q1_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m1_ratio"]: hash salt="s4lt" ratio#2
+  schema: id string, value int, ratio string, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q1_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m1_value"]: hash salt="s4lt" value#1
+  schema: id string, value string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q2_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m2_active"]: partial keep_first=2 keep_last=1 active#3
+  schema: id string, value int, ratio float, active string, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q2_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m2_category"]: partial keep_first=2 keep_last=1 category#4
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q2_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m2_id"]: partial keep_first=2 keep_last=1 id#0
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q2_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m2_ratio"]: partial keep_first=2 keep_last=1 ratio#2
+  schema: id string, value int, ratio string, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q2_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m2_value"]: partial keep_first=2 keep_last=1 value#1
+  schema: id string, value string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q3_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m3_active"]: fixed value=42 active#3
+  schema: id string, value int, ratio float, active int, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q3_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m3_category"]: fixed value=42 category#4
+  schema: id string, value int, ratio float, active bool, category int
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q3_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m3_id"]: fixed value=42 id#0
+  schema: id int, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q3_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m3_ratio"]: fixed value=42 ratio#2
+  schema: id string, value int, ratio int, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q3_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m3_value"]: fixed value=42 value#1
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q4_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m4_active"]: null active#3
+  schema: id string, value int, ratio float, active ?bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q4_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m4_category"]: null category#4
+  schema: id string, value int, ratio float, active bool, category ?string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q4_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m4_id"]: null id#0
+  schema: id ?string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q4_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m4_ratio"]: null ratio#2
+  schema: id string, value int, ratio ?float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q4_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m4_value"]: null value#1
+  schema: id string, value ?int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q5_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m5_active"]: remove active#3
+  schema: id string, value int, ratio float, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q5_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m5_category"]: remove category#4
+  schema: id string, value int, ratio float, active bool
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q5_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m5_id"]: remove id#0
+  schema: value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q5_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m5_ratio"]: remove ratio#2
+  schema: id string, value int, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "q5_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["m5_value"]: remove value#1
+  schema: id string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s0_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w0_active"]: redact active#3 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active string, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s0_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w0_category"]: redact category#4 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s0_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w0_id"]: redact id#0 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s0_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w0_ratio"]: redact ratio#2 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio string, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s0_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w0_value"]: redact value#1 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s1_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w1_active"]: hash salt="s4lt" active#3 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active string, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s1_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w1_category"]: hash salt="s4lt" category#4 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s1_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w1_id"]: hash salt="s4lt" id#0 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s1_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w1_ratio"]: hash salt="s4lt" ratio#2 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio string, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s1_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w1_value"]: hash salt="s4lt" value#1 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s2_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w2_active"]: partial keep_first=2 keep_last=1 active#3 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active string, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s2_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w2_category"]: partial keep_first=2 keep_last=1 category#4 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s2_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w2_id"]: partial keep_first=2 keep_last=1 id#0 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s2_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w2_ratio"]: partial keep_first=2 keep_last=1 ratio#2 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio string, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s2_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w2_value"]: partial keep_first=2 keep_last=1 value#1 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value string, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s3_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w3_active"]: fixed value=42 active#3 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active int, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s3_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w3_category"]: fixed value=42 category#4 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category int
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s3_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w3_id"]: fixed value=42 id#0 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id int, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s3_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w3_ratio"]: fixed value=42 ratio#2 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio int, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s3_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w3_value"]: fixed value=42 value#1 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s4_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w4_active"]: null active#3 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active ?bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s4_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w4_category"]: null category#4 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool, category ?string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s4_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w4_id"]: null id#0 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id ?string, value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s4_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w4_ratio"]: null ratio#2 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio ?float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s4_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w4_value"]: null value#1 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value ?int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s5_active" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w5_active"]: remove active#3 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s5_category" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w5_category"]: remove category#4 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, ratio float, active bool
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s5_id" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w5_id"]: remove id#0 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: value int, ratio float, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s5_ratio" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w5_ratio"]: remove ratio#2 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, value int, active bool, category string
+  sink "out": stdout {Format: "json", IncludeTimestamp: true}
+  settings: on_error=stop rate_limit=0
+
+pipeline "s5_value" (enabled)
+  source "gen": datagen {Pattern: "random", MaxEvents: 1, StreamName: "datagen", Seed: 1, HasSeed: true}
+  schema: id string, value int, ratio float, active bool, category string
+  stage 0 mask ["w5_value"]: remove value#1 when lowered (compare > (field value#1 : int) (const 0 : int) : bool)
+  schema: id string, ratio float, active bool, category string
   sink "out": stdout {Format: "json", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
 `,
@@ -7534,6 +8016,2376 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			Name:            "p159",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q0_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q0ActiveProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q0_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q0_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q0CategoryProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q0_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q0_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q0IdProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q0_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q0_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q0RatioProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q0_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q0_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q0ValueProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q0_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q0_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q1_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q1ActiveProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q1_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q1_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q1CategoryProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q1_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q1_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q1IdProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q1_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q1_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q1RatioProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q1_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q1_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q1ValueProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q1_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q1_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q2_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q2ActiveProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q2_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q2_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q2CategoryProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q2_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q2_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q2IdProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q2_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q2_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q2RatioProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q2_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q2_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q2ValueProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q2_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q2_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q3_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q3ActiveProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q3_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q3_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q3CategoryProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q3_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q3_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q3IdProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q3_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q3_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q3RatioProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q3_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q3_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q3ValueProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q3_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q3_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q4_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q4ActiveProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q4_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q4_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q4CategoryProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q4_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q4_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q4IdProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q4_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q4_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q4RatioProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q4_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q4_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q4ValueProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q4_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q4_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q5_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q5ActiveProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q5_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q5_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q5CategoryProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q5_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q5_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q5IdProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q5_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q5_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q5RatioProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q5_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "q5_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &q5ValueProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"q5_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "q5_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s0_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s0ActiveProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s0_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s0_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s0CategoryProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s0_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s0_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s0IdProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s0_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s0_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s0RatioProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s0_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s0_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s0ValueProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s0_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s0_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s1_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s1ActiveProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s1_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s1_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s1CategoryProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s1_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s1_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s1IdProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s1_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s1_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s1RatioProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s1_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s1_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s1ValueProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s1_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s1_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s2_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s2ActiveProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s2_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s2_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s2CategoryProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s2_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s2_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s2IdProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s2_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s2_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s2RatioProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s2_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s2_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s2ValueProgram{}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s2_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s2_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s3_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s3ActiveProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s3_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s3_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s3CategoryProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s3_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s3_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s3IdProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s3_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s3_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s3RatioProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s3_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s3_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s3ValueProgram{mask0: mask.Spec{
+			Strategy: mask.Fixed,
+			Value:    runtime.Int(42),
+		}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s3_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s3_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s4_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s4ActiveProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s4_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s4_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s4CategoryProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s4_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s4_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s4IdProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s4_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s4_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s4RatioProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s4_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s4_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s4ValueProgram{mask0: mask.Spec{Strategy: mask.Null}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s4_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s4_value",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s5_active": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s5ActiveProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_active\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_active\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s5_active",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s5_category": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s5CategoryProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_category\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_category\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s5_category",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s5_id": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s5IdProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_id\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_id\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s5_id",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s5_ratio": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s5RatioProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_ratio\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_ratio\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s5_ratio",
+			Now:             env.Now,
+			Program:         prog,
+			Settings:        runtime.Settings{},
+			Sink:            to,
+			SinkConnector:   "stdout",
+			SinkName:        "out",
+			Source:          from,
+			SourceConnector: "datagen",
+			SourceName:      "gen",
+		})
+	}
+	{
+		// pipeline "s5_value": datagen "gen" → stdout "out"
+		sourceConfig := datagen.Config{
+			HasSeed:    true,
+			MaxEvents:  1,
+			Pattern:    "random",
+			Seed:       1,
+			StreamName: "datagen",
+		}
+		sinkConfig := stdout.Config{
+			Format:           "json",
+			IncludeTimestamp: true,
+		}
+		prog := &s5ValueProgram{mask0: mask.Spec{Strategy: mask.Remove}}
+		if e.Err != nil {
+			return nil, e.Err
+		}
+		from, err := datagen.New(sourceConfig, env.Now)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_value\": source \"gen\": %w", err)
+		}
+		to, err := stdout.New(sinkConfig, env.Stdout)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"s5_value\": sink \"out\": %w", err)
+		}
+		to.UseFormats(env.Formats)
+		pipes = append(pipes, &runtime.Pipeline{
+			Name:            "s5_value",
 			Now:             env.Now,
 			Program:         prog,
 			Settings:        runtime.Settings{},
@@ -15740,6 +18592,1726 @@ func (p *p159Program) Process(r *runtime.Record) (bool, error) {
 		}
 		if !b22 {
 			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// q0ActiveProgram is the fused per-record function of pipeline "q0_active": transforms "m0_active", in order.
+type q0ActiveProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q0ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m0_active": redact active
+	{
+		if r.After != nil {
+			if v := r.After[3]; v.Kind() == runtime.KindString {
+				r.After[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.After[3] = mask.RedactValue(v)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[3]; v.Kind() == runtime.KindString {
+				r.Before[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.Before[3] = mask.RedactValue(v)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q0CategoryProgram is the fused per-record function of pipeline "q0_category": transforms "m0_category", in order.
+type q0CategoryProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q0CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m0_category": redact category
+	{
+		if r.After != nil {
+			if v := r.After[4]; v.Kind() == runtime.KindString {
+				r.After[4] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.After[4] = mask.RedactValue(v)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[4]; v.Kind() == runtime.KindString {
+				r.Before[4] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.Before[4] = mask.RedactValue(v)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q0IdProgram is the fused per-record function of pipeline "q0_id": transforms "m0_id", in order.
+type q0IdProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q0IdProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m0_id": redact id
+	{
+		if r.After != nil {
+			if v := r.After[0]; v.Kind() == runtime.KindString {
+				r.After[0] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.After[0] = mask.RedactValue(v)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[0]; v.Kind() == runtime.KindString {
+				r.Before[0] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.Before[0] = mask.RedactValue(v)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q0RatioProgram is the fused per-record function of pipeline "q0_ratio": transforms "m0_ratio", in order.
+type q0RatioProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q0RatioProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m0_ratio": redact ratio
+	{
+		if r.After != nil {
+			if v := r.After[2]; v.Kind() == runtime.KindString {
+				r.After[2] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.After[2] = mask.RedactValue(v)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[2]; v.Kind() == runtime.KindString {
+				r.Before[2] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.Before[2] = mask.RedactValue(v)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q0ValueProgram is the fused per-record function of pipeline "q0_value": transforms "m0_value", in order.
+type q0ValueProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q0ValueProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m0_value": redact value
+	{
+		if r.After != nil {
+			if v := r.After[1]; v.Kind() == runtime.KindString {
+				r.After[1] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.After[1] = mask.RedactValue(v)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[1]; v.Kind() == runtime.KindString {
+				r.Before[1] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+			} else if !v.IsNull() {
+				r.Before[1] = mask.RedactValue(v)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q1ActiveProgram is the fused per-record function of pipeline "q1_active": transforms "m1_active", in order.
+type q1ActiveProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q1ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m1_active": hash active
+	{
+		if r.After != nil {
+			if v := r.After[3]; !v.IsNull() {
+				r.After[3] = mask.HashValue(v, "s4lt")
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[3]; !v.IsNull() {
+				r.Before[3] = mask.HashValue(v, "s4lt")
+			}
+		}
+	}
+	return true, nil
+}
+
+// q1CategoryProgram is the fused per-record function of pipeline "q1_category": transforms "m1_category", in order.
+type q1CategoryProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q1CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m1_category": hash category
+	{
+		if r.After != nil {
+			if v := r.After[4]; !v.IsNull() {
+				r.After[4] = mask.HashValue(v, "s4lt")
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[4]; !v.IsNull() {
+				r.Before[4] = mask.HashValue(v, "s4lt")
+			}
+		}
+	}
+	return true, nil
+}
+
+// q1IdProgram is the fused per-record function of pipeline "q1_id": transforms "m1_id", in order.
+type q1IdProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q1IdProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m1_id": hash id
+	{
+		if r.After != nil {
+			if v := r.After[0]; !v.IsNull() {
+				r.After[0] = mask.HashValue(v, "s4lt")
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[0]; !v.IsNull() {
+				r.Before[0] = mask.HashValue(v, "s4lt")
+			}
+		}
+	}
+	return true, nil
+}
+
+// q1RatioProgram is the fused per-record function of pipeline "q1_ratio": transforms "m1_ratio", in order.
+type q1RatioProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q1RatioProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m1_ratio": hash ratio
+	{
+		if r.After != nil {
+			if v := r.After[2]; !v.IsNull() {
+				r.After[2] = mask.HashValue(v, "s4lt")
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[2]; !v.IsNull() {
+				r.Before[2] = mask.HashValue(v, "s4lt")
+			}
+		}
+	}
+	return true, nil
+}
+
+// q1ValueProgram is the fused per-record function of pipeline "q1_value": transforms "m1_value", in order.
+type q1ValueProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q1ValueProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m1_value": hash value
+	{
+		if r.After != nil {
+			if v := r.After[1]; !v.IsNull() {
+				r.After[1] = mask.HashValue(v, "s4lt")
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[1]; !v.IsNull() {
+				r.Before[1] = mask.HashValue(v, "s4lt")
+			}
+		}
+	}
+	return true, nil
+}
+
+// q2ActiveProgram is the fused per-record function of pipeline "q2_active": transforms "m2_active", in order.
+type q2ActiveProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q2ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m2_active": partial active
+	{
+		if r.After != nil {
+			if v := r.After[3]; !v.IsNull() {
+				r.After[3] = mask.PartialValue(v, 2, 1)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[3]; !v.IsNull() {
+				r.Before[3] = mask.PartialValue(v, 2, 1)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q2CategoryProgram is the fused per-record function of pipeline "q2_category": transforms "m2_category", in order.
+type q2CategoryProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q2CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m2_category": partial category
+	{
+		if r.After != nil {
+			if v := r.After[4]; !v.IsNull() {
+				r.After[4] = mask.PartialValue(v, 2, 1)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[4]; !v.IsNull() {
+				r.Before[4] = mask.PartialValue(v, 2, 1)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q2IdProgram is the fused per-record function of pipeline "q2_id": transforms "m2_id", in order.
+type q2IdProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q2IdProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m2_id": partial id
+	{
+		if r.After != nil {
+			if v := r.After[0]; !v.IsNull() {
+				r.After[0] = mask.PartialValue(v, 2, 1)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[0]; !v.IsNull() {
+				r.Before[0] = mask.PartialValue(v, 2, 1)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q2RatioProgram is the fused per-record function of pipeline "q2_ratio": transforms "m2_ratio", in order.
+type q2RatioProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q2RatioProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m2_ratio": partial ratio
+	{
+		if r.After != nil {
+			if v := r.After[2]; !v.IsNull() {
+				r.After[2] = mask.PartialValue(v, 2, 1)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[2]; !v.IsNull() {
+				r.Before[2] = mask.PartialValue(v, 2, 1)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q2ValueProgram is the fused per-record function of pipeline "q2_value": transforms "m2_value", in order.
+type q2ValueProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q2ValueProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m2_value": partial value
+	{
+		if r.After != nil {
+			if v := r.After[1]; !v.IsNull() {
+				r.After[1] = mask.PartialValue(v, 2, 1)
+			}
+		}
+		if r.Before != nil {
+			if v := r.Before[1]; !v.IsNull() {
+				r.Before[1] = mask.PartialValue(v, 2, 1)
+			}
+		}
+	}
+	return true, nil
+}
+
+// q3ActiveProgram is the fused per-record function of pipeline "q3_active": transforms "m3_active", in order.
+type q3ActiveProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q3ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m3_active": fixed active
+	{
+		if r.After != nil {
+			r.After[3] = p.mask0.Mask(r.After[3])
+		}
+		if r.Before != nil {
+			r.Before[3] = p.mask0.Mask(r.Before[3])
+		}
+	}
+	return true, nil
+}
+
+// q3CategoryProgram is the fused per-record function of pipeline "q3_category": transforms "m3_category", in order.
+type q3CategoryProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q3CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m3_category": fixed category
+	{
+		if r.After != nil {
+			r.After[4] = p.mask0.Mask(r.After[4])
+		}
+		if r.Before != nil {
+			r.Before[4] = p.mask0.Mask(r.Before[4])
+		}
+	}
+	return true, nil
+}
+
+// q3IdProgram is the fused per-record function of pipeline "q3_id": transforms "m3_id", in order.
+type q3IdProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q3IdProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m3_id": fixed id
+	{
+		if r.After != nil {
+			r.After[0] = p.mask0.Mask(r.After[0])
+		}
+		if r.Before != nil {
+			r.Before[0] = p.mask0.Mask(r.Before[0])
+		}
+	}
+	return true, nil
+}
+
+// q3RatioProgram is the fused per-record function of pipeline "q3_ratio": transforms "m3_ratio", in order.
+type q3RatioProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q3RatioProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m3_ratio": fixed ratio
+	{
+		if r.After != nil {
+			r.After[2] = p.mask0.Mask(r.After[2])
+		}
+		if r.Before != nil {
+			r.Before[2] = p.mask0.Mask(r.Before[2])
+		}
+	}
+	return true, nil
+}
+
+// q3ValueProgram is the fused per-record function of pipeline "q3_value": transforms "m3_value", in order.
+type q3ValueProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q3ValueProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m3_value": fixed value
+	{
+		if r.After != nil {
+			r.After[1] = p.mask0.Mask(r.After[1])
+		}
+		if r.Before != nil {
+			r.Before[1] = p.mask0.Mask(r.Before[1])
+		}
+	}
+	return true, nil
+}
+
+// q4ActiveProgram is the fused per-record function of pipeline "q4_active": transforms "m4_active", in order.
+type q4ActiveProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q4ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m4_active": null active
+	{
+		if r.After != nil {
+			r.After[3] = p.mask0.Mask(r.After[3])
+		}
+		if r.Before != nil {
+			r.Before[3] = p.mask0.Mask(r.Before[3])
+		}
+	}
+	return true, nil
+}
+
+// q4CategoryProgram is the fused per-record function of pipeline "q4_category": transforms "m4_category", in order.
+type q4CategoryProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q4CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m4_category": null category
+	{
+		if r.After != nil {
+			r.After[4] = p.mask0.Mask(r.After[4])
+		}
+		if r.Before != nil {
+			r.Before[4] = p.mask0.Mask(r.Before[4])
+		}
+	}
+	return true, nil
+}
+
+// q4IdProgram is the fused per-record function of pipeline "q4_id": transforms "m4_id", in order.
+type q4IdProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q4IdProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m4_id": null id
+	{
+		if r.After != nil {
+			r.After[0] = p.mask0.Mask(r.After[0])
+		}
+		if r.Before != nil {
+			r.Before[0] = p.mask0.Mask(r.Before[0])
+		}
+	}
+	return true, nil
+}
+
+// q4RatioProgram is the fused per-record function of pipeline "q4_ratio": transforms "m4_ratio", in order.
+type q4RatioProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q4RatioProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m4_ratio": null ratio
+	{
+		if r.After != nil {
+			r.After[2] = p.mask0.Mask(r.After[2])
+		}
+		if r.Before != nil {
+			r.Before[2] = p.mask0.Mask(r.Before[2])
+		}
+	}
+	return true, nil
+}
+
+// q4ValueProgram is the fused per-record function of pipeline "q4_value": transforms "m4_value", in order.
+type q4ValueProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q4ValueProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m4_value": null value
+	{
+		if r.After != nil {
+			r.After[1] = p.mask0.Mask(r.After[1])
+		}
+		if r.Before != nil {
+			r.Before[1] = p.mask0.Mask(r.Before[1])
+		}
+	}
+	return true, nil
+}
+
+// q5ActiveProgram is the fused per-record function of pipeline "q5_active": transforms "m5_active", in order.
+type q5ActiveProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q5ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m5_active": remove active
+	{
+		if r.After != nil {
+			r.After[3] = p.mask0.Mask(r.After[3])
+		}
+		if r.Before != nil {
+			r.Before[3] = p.mask0.Mask(r.Before[3])
+		}
+	}
+	return true, nil
+}
+
+// q5CategoryProgram is the fused per-record function of pipeline "q5_category": transforms "m5_category", in order.
+type q5CategoryProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q5CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m5_category": remove category
+	{
+		if r.After != nil {
+			r.After[4] = p.mask0.Mask(r.After[4])
+		}
+		if r.Before != nil {
+			r.Before[4] = p.mask0.Mask(r.Before[4])
+		}
+	}
+	return true, nil
+}
+
+// q5IdProgram is the fused per-record function of pipeline "q5_id": transforms "m5_id", in order.
+type q5IdProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q5IdProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m5_id": remove id
+	{
+		if r.After != nil {
+			r.After[0] = p.mask0.Mask(r.After[0])
+		}
+		if r.Before != nil {
+			r.Before[0] = p.mask0.Mask(r.Before[0])
+		}
+	}
+	return true, nil
+}
+
+// q5RatioProgram is the fused per-record function of pipeline "q5_ratio": transforms "m5_ratio", in order.
+type q5RatioProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q5RatioProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m5_ratio": remove ratio
+	{
+		if r.After != nil {
+			r.After[2] = p.mask0.Mask(r.After[2])
+		}
+		if r.Before != nil {
+			r.Before[2] = p.mask0.Mask(r.Before[2])
+		}
+	}
+	return true, nil
+}
+
+// q5ValueProgram is the fused per-record function of pipeline "q5_value": transforms "m5_value", in order.
+type q5ValueProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *q5ValueProgram) Process(r *runtime.Record) (bool, error) {
+	// stage 0: mask "m5_value": remove value
+	{
+		if r.After != nil {
+			r.After[1] = p.mask0.Mask(r.After[1])
+		}
+		if r.Before != nil {
+			r.Before[1] = p.mask0.Mask(r.Before[1])
+		}
+	}
+	return true, nil
+}
+
+// s0ActiveProgram is the fused per-record function of pipeline "s0_active": transforms "w0_active", in order.
+type s0ActiveProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s0ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w0_active": redact active where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w0_active",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[3]; v.Kind() == runtime.KindString {
+					r.After[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.After[3] = mask.RedactValue(v)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[3]; v.Kind() == runtime.KindString {
+					r.Before[3] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.Before[3] = mask.RedactValue(v)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s0CategoryProgram is the fused per-record function of pipeline "s0_category": transforms "w0_category", in order.
+type s0CategoryProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s0CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w0_category": redact category where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w0_category",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[4]; v.Kind() == runtime.KindString {
+					r.After[4] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.After[4] = mask.RedactValue(v)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[4]; v.Kind() == runtime.KindString {
+					r.Before[4] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.Before[4] = mask.RedactValue(v)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s0IdProgram is the fused per-record function of pipeline "s0_id": transforms "w0_id", in order.
+type s0IdProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s0IdProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w0_id": redact id where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w0_id",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[0]; v.Kind() == runtime.KindString {
+					r.After[0] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.After[0] = mask.RedactValue(v)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[0]; v.Kind() == runtime.KindString {
+					r.Before[0] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.Before[0] = mask.RedactValue(v)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s0RatioProgram is the fused per-record function of pipeline "s0_ratio": transforms "w0_ratio", in order.
+type s0RatioProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s0RatioProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w0_ratio": redact ratio where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w0_ratio",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[2]; v.Kind() == runtime.KindString {
+					r.After[2] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.After[2] = mask.RedactValue(v)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[2]; v.Kind() == runtime.KindString {
+					r.Before[2] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.Before[2] = mask.RedactValue(v)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s0ValueProgram is the fused per-record function of pipeline "s0_value": transforms "w0_value", in order.
+type s0ValueProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s0ValueProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w0_value": redact value where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w0_value",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[1]; v.Kind() == runtime.KindString {
+					r.After[1] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.After[1] = mask.RedactValue(v)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[1]; v.Kind() == runtime.KindString {
+					r.Before[1] = runtime.String(mask.Asterisks(utf8.RuneCountInString(v.AsString())))
+				} else if !v.IsNull() {
+					r.Before[1] = mask.RedactValue(v)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s1ActiveProgram is the fused per-record function of pipeline "s1_active": transforms "w1_active", in order.
+type s1ActiveProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s1ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w1_active": hash active where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w1_active",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[3]; !v.IsNull() {
+					r.After[3] = mask.HashValue(v, "s4lt")
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[3]; !v.IsNull() {
+					r.Before[3] = mask.HashValue(v, "s4lt")
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s1CategoryProgram is the fused per-record function of pipeline "s1_category": transforms "w1_category", in order.
+type s1CategoryProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s1CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w1_category": hash category where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w1_category",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[4]; !v.IsNull() {
+					r.After[4] = mask.HashValue(v, "s4lt")
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[4]; !v.IsNull() {
+					r.Before[4] = mask.HashValue(v, "s4lt")
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s1IdProgram is the fused per-record function of pipeline "s1_id": transforms "w1_id", in order.
+type s1IdProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s1IdProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w1_id": hash id where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w1_id",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[0]; !v.IsNull() {
+					r.After[0] = mask.HashValue(v, "s4lt")
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[0]; !v.IsNull() {
+					r.Before[0] = mask.HashValue(v, "s4lt")
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s1RatioProgram is the fused per-record function of pipeline "s1_ratio": transforms "w1_ratio", in order.
+type s1RatioProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s1RatioProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w1_ratio": hash ratio where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w1_ratio",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[2]; !v.IsNull() {
+					r.After[2] = mask.HashValue(v, "s4lt")
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[2]; !v.IsNull() {
+					r.Before[2] = mask.HashValue(v, "s4lt")
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s1ValueProgram is the fused per-record function of pipeline "s1_value": transforms "w1_value", in order.
+type s1ValueProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s1ValueProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w1_value": hash value where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w1_value",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[1]; !v.IsNull() {
+					r.After[1] = mask.HashValue(v, "s4lt")
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[1]; !v.IsNull() {
+					r.Before[1] = mask.HashValue(v, "s4lt")
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s2ActiveProgram is the fused per-record function of pipeline "s2_active": transforms "w2_active", in order.
+type s2ActiveProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s2ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w2_active": partial active where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w2_active",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[3]; !v.IsNull() {
+					r.After[3] = mask.PartialValue(v, 2, 1)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[3]; !v.IsNull() {
+					r.Before[3] = mask.PartialValue(v, 2, 1)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s2CategoryProgram is the fused per-record function of pipeline "s2_category": transforms "w2_category", in order.
+type s2CategoryProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s2CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w2_category": partial category where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w2_category",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[4]; !v.IsNull() {
+					r.After[4] = mask.PartialValue(v, 2, 1)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[4]; !v.IsNull() {
+					r.Before[4] = mask.PartialValue(v, 2, 1)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s2IdProgram is the fused per-record function of pipeline "s2_id": transforms "w2_id", in order.
+type s2IdProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s2IdProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w2_id": partial id where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w2_id",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[0]; !v.IsNull() {
+					r.After[0] = mask.PartialValue(v, 2, 1)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[0]; !v.IsNull() {
+					r.Before[0] = mask.PartialValue(v, 2, 1)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s2RatioProgram is the fused per-record function of pipeline "s2_ratio": transforms "w2_ratio", in order.
+type s2RatioProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s2RatioProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w2_ratio": partial ratio where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w2_ratio",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[2]; !v.IsNull() {
+					r.After[2] = mask.PartialValue(v, 2, 1)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[2]; !v.IsNull() {
+					r.Before[2] = mask.PartialValue(v, 2, 1)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s2ValueProgram is the fused per-record function of pipeline "s2_value": transforms "w2_value", in order.
+type s2ValueProgram struct{}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s2ValueProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w2_value": partial value where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w2_value",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				if v := r.After[1]; !v.IsNull() {
+					r.After[1] = mask.PartialValue(v, 2, 1)
+				}
+			}
+			if r.Before != nil {
+				if v := r.Before[1]; !v.IsNull() {
+					r.Before[1] = mask.PartialValue(v, 2, 1)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// s3ActiveProgram is the fused per-record function of pipeline "s3_active": transforms "w3_active", in order.
+type s3ActiveProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s3ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w3_active": fixed active where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w3_active",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[3] = p.mask0.Mask(r.After[3])
+			}
+			if r.Before != nil {
+				r.Before[3] = p.mask0.Mask(r.Before[3])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s3CategoryProgram is the fused per-record function of pipeline "s3_category": transforms "w3_category", in order.
+type s3CategoryProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s3CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w3_category": fixed category where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w3_category",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[4] = p.mask0.Mask(r.After[4])
+			}
+			if r.Before != nil {
+				r.Before[4] = p.mask0.Mask(r.Before[4])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s3IdProgram is the fused per-record function of pipeline "s3_id": transforms "w3_id", in order.
+type s3IdProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s3IdProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w3_id": fixed id where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w3_id",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[0] = p.mask0.Mask(r.After[0])
+			}
+			if r.Before != nil {
+				r.Before[0] = p.mask0.Mask(r.Before[0])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s3RatioProgram is the fused per-record function of pipeline "s3_ratio": transforms "w3_ratio", in order.
+type s3RatioProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s3RatioProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w3_ratio": fixed ratio where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w3_ratio",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[2] = p.mask0.Mask(r.After[2])
+			}
+			if r.Before != nil {
+				r.Before[2] = p.mask0.Mask(r.Before[2])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s3ValueProgram is the fused per-record function of pipeline "s3_value": transforms "w3_value", in order.
+type s3ValueProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s3ValueProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w3_value": fixed value where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w3_value",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[1] = p.mask0.Mask(r.After[1])
+			}
+			if r.Before != nil {
+				r.Before[1] = p.mask0.Mask(r.Before[1])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s4ActiveProgram is the fused per-record function of pipeline "s4_active": transforms "w4_active", in order.
+type s4ActiveProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s4ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w4_active": null active where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w4_active",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[3] = p.mask0.Mask(r.After[3])
+			}
+			if r.Before != nil {
+				r.Before[3] = p.mask0.Mask(r.Before[3])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s4CategoryProgram is the fused per-record function of pipeline "s4_category": transforms "w4_category", in order.
+type s4CategoryProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s4CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w4_category": null category where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w4_category",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[4] = p.mask0.Mask(r.After[4])
+			}
+			if r.Before != nil {
+				r.Before[4] = p.mask0.Mask(r.Before[4])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s4IdProgram is the fused per-record function of pipeline "s4_id": transforms "w4_id", in order.
+type s4IdProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s4IdProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w4_id": null id where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w4_id",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[0] = p.mask0.Mask(r.After[0])
+			}
+			if r.Before != nil {
+				r.Before[0] = p.mask0.Mask(r.Before[0])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s4RatioProgram is the fused per-record function of pipeline "s4_ratio": transforms "w4_ratio", in order.
+type s4RatioProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s4RatioProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w4_ratio": null ratio where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w4_ratio",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[2] = p.mask0.Mask(r.After[2])
+			}
+			if r.Before != nil {
+				r.Before[2] = p.mask0.Mask(r.Before[2])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s4ValueProgram is the fused per-record function of pipeline "s4_value": transforms "w4_value", in order.
+type s4ValueProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s4ValueProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w4_value": null value where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w4_value",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[1] = p.mask0.Mask(r.After[1])
+			}
+			if r.Before != nil {
+				r.Before[1] = p.mask0.Mask(r.Before[1])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s5ActiveProgram is the fused per-record function of pipeline "s5_active": transforms "w5_active", in order.
+type s5ActiveProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s5ActiveProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w5_active": remove active where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w5_active",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[3] = p.mask0.Mask(r.After[3])
+			}
+			if r.Before != nil {
+				r.Before[3] = p.mask0.Mask(r.Before[3])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s5CategoryProgram is the fused per-record function of pipeline "s5_category": transforms "w5_category", in order.
+type s5CategoryProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s5CategoryProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w5_category": remove category where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w5_category",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[4] = p.mask0.Mask(r.After[4])
+			}
+			if r.Before != nil {
+				r.Before[4] = p.mask0.Mask(r.Before[4])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s5IdProgram is the fused per-record function of pipeline "s5_id": transforms "w5_id", in order.
+type s5IdProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s5IdProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w5_id": remove id where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w5_id",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[0] = p.mask0.Mask(r.After[0])
+			}
+			if r.Before != nil {
+				r.Before[0] = p.mask0.Mask(r.Before[0])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s5RatioProgram is the fused per-record function of pipeline "s5_ratio": transforms "w5_ratio", in order.
+type s5RatioProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s5RatioProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w5_ratio": remove ratio where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w5_ratio",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[2] = p.mask0.Mask(r.After[2])
+			}
+			if r.Before != nil {
+				r.Before[2] = p.mask0.Mask(r.Before[2])
+			}
+		}
+	}
+	return true, nil
+}
+
+// s5ValueProgram is the fused per-record function of pipeline "s5_value": transforms "w5_value", in order.
+type s5ValueProgram struct {
+	mask0 mask.Spec
+}
+
+// Process runs every stage on r in place; false means a filter dropped it.
+func (p *s5ValueProgram) Process(r *runtime.Record) (bool, error) {
+	row := r.Row()
+	// stage 0: mask "w5_value": remove value where value > 0
+	{
+		v1 := row[1]
+		var b2 bool
+		if v1.Kind() == runtime.KindInt {
+			b2 = v1.AsInt() > int64(0)
+		} else {
+			var err error
+			if b2, err = ops.Compare(">", v1, runtime.Int(0)); err != nil {
+				return false, &runtime.StageError{
+					Err:   err,
+					Stage: "w5_value",
+				}
+			}
+		}
+		if b2 {
+			if r.After != nil {
+				r.After[1] = p.mask0.Mask(r.After[1])
+			}
+			if r.Before != nil {
+				r.Before[1] = p.mask0.Mask(r.Before[1])
+			}
 		}
 	}
 	return true, nil

@@ -87,10 +87,10 @@ func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 	// stage 0: mask "m": fixed age
 	{
 		if r.After != nil {
-			r.After[4] = p.mask0.Value
+			r.After[4] = p.mask0.Mask(r.After[4])
 		}
 		if r.Before != nil {
-			r.Before[4] = p.mask0.Value
+			r.Before[4] = p.mask0.Mask(r.Before[4])
 		}
 	}
 	return true, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/runtime/app"
 	datagen "github.com/rivven/rivven-connect/stdlib/datagen"
+	"github.com/rivven/rivven-connect/stdlib/mask"
 	stdout "github.com/rivven/rivven-connect/stdlib/stdout"
 )
 
@@ -44,7 +45,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Format:           "json",
 			IncludeTimestamp: true,
 		}
-		prog := &mainProgram{}
+		prog := &mainProgram{mask0: mask.Spec{Strategy: mask.Null}}
 		if e.Err != nil {
 			return nil, e.Err
 		}
@@ -74,17 +75,19 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 }
 
 // mainProgram is the fused per-record function of pipeline "main": transforms "m", in order.
-type mainProgram struct{}
+type mainProgram struct {
+	mask0 mask.Spec
+}
 
 // Process runs every stage on r in place; false means a filter dropped it.
 func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 	// stage 0: mask "m": null email
 	{
 		if r.After != nil {
-			r.After[3] = runtime.Null()
+			r.After[3] = p.mask0.Mask(r.After[3])
 		}
 		if r.Before != nil {
-			r.Before[3] = runtime.Null()
+			r.Before[3] = p.mask0.Mask(r.Before[3])
 		}
 	}
 	return true, nil
