@@ -16,10 +16,14 @@ build:
 run: build
 	./$(BIN) run -c examples/quickstart.yaml
 
-## test: the whole suite (CI runs exactly this)
+## test: the whole suite (CI runs exactly this), and a short run of the
+## mutation fuzz target: every golden config and example, mutated, checks in
+## under 2 s without a panic, an error without a position or a variable's value
+MUTATIONFUZZTIME ?= 20s
 test: check
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -count=1 -race $(RACEPKGS)
+	$(GO) test ./golden -run '^$$' -fuzz FuzzCheckMutations -fuzztime $(MUTATIONFUZZTIME)
 
 ## check: formatting, vet, staticcheck and tidy modules
 check: fmt vet staticcheck
@@ -63,6 +67,7 @@ soak:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./compiler/config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./golden -run '^$$' -fuzz FuzzCheckMutations -fuzztime $(FUZZTIME)
 	$(GO) test ./compiler/cond -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	$(GO) test ./golden/gen -run '^$$' -fuzz FuzzInterpVsCompiled -fuzztime $(FUZZTIME)
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzAvroDecode -fuzztime $(FUZZTIME)

@@ -104,6 +104,15 @@ func (c *checker) checkConn(n *config.Node, path []string, what string) bool {
 // shown quotes a value for a message, unless it came from the environment.
 func (c *checker) shown(n *config.Node) string { return bind.Shown(n) }
 
+// shownPlain is a value as written, unquoted, unless it came from the
+// environment (then "(from ${VAR})").
+func (c *checker) shownPlain(n *config.Node) string {
+	if len(n.Vars) > 0 {
+		return bind.Shown(n)
+	}
+	return n.Text
+}
+
 // topicDefaults is settings.topic: what every rivven sink does with a
 // missing topic unless its own topic_config says otherwise, and whether
 // the broker-topic sources wait for one.
@@ -281,7 +290,11 @@ func (c *checker) deadLetterTopic(t *config.Node, path []string) *Component {
 		return nil
 	}
 	if err := broker.ValidateTopic(t.Text); err != nil {
-		c.errs.Add(t.Pos, source.CodeInvalidValue, config.JoinPath(path), "%s", err)
+		msg := err.Error()
+		if len(t.Vars) > 0 {
+			msg = fmt.Sprintf("the topic from ${%s} is not a valid topic name", t.Vars[0].Name)
+		}
+		c.errs.Add(t.Pos, source.CodeInvalidValue, config.JoinPath(path), "%s", msg)
 		return nil
 	}
 	conn, ok := c.brokerConn()
@@ -289,15 +302,17 @@ func (c *checker) deadLetterTopic(t *config.Node, path []string) *Component {
 		return nil
 	}
 	name := "dead-letter-topic:" + t.Text
-	for _, s := range c.out.Sinks {
-		if s.Name == name {
-			return s
-		}
+	if s := c.deadLetterSinks[name]; s != nil {
+		return s
 	}
 	autoCreate, partitions := c.sinkTopics(nil, nil)
 	b, _ := bind.Lookup(bind.Sink, "rivven")
 	comp := &Component{Name: name, Connector: "rivven", Bind: b, Implied: true,
 		Config: sink.Config{Broker: conn, Topic: t.Text, Idempotent: true, Format: "source_event", AutoCreate: autoCreate, Partitions: partitions}}
 	c.out.Sinks = append(c.out.Sinks, comp)
+	if c.deadLetterSinks == nil {
+		c.deadLetterSinks = map[string]*Component{}
+	}
+	c.deadLetterSinks[name] = comp
 	return comp
 }

@@ -35,6 +35,18 @@ type checker struct {
 	// defaultPartitionsUsed: some rivven sink creates topics with
 	// settings.topic.default_partitions (sinkTopics).
 	defaultPartitionsUsed bool
+	// deferred holds, during validate, the collections it validates a
+	// chunk at a time.
+	deferred map[*config.Node]bool
+	// fields caches the fields of struct schemas (validate).
+	fields schemaFields
+	// valid holds the values of the valid component configs met, by
+	// definition and content (validate).
+	valid map[cue.Value]map[string]cue.Value
+	// suggested counts the candidates of suggestions made (suggest).
+	suggested int
+	// deadLetterSinks are the sinks implied by dead_letter_topic, by name.
+	deadLetterSinks map[string]*Component
 }
 
 type transformDecl struct {
@@ -52,7 +64,7 @@ func Check(f *config.File) (*Config, source.Errors) {
 		// The embedded definitions are part of the binary; a failure here is
 		// a build defect, reported rather than panicking.
 		var errs source.Errors
-		errs.Add(source.Pos{File: f.Name}, source.CodeInvalidValue, "", "internal error: %v", err)
+		errs.Add(source.Pos{File: f.Name, Line: 1, Column: 1}, source.CodeInvalidValue, "", "internal error: %v", err)
 		return nil, errs
 	}
 	c := &checker{
@@ -65,10 +77,87 @@ func Check(f *config.File) (*Config, source.Errors) {
 	}
 	c.run()
 	if len(c.errs) > 0 {
+		c.hideSecrets()
 		return nil, c.errs.Sorted()
 	}
 	return c.out, nil
 }
+
+// hideSecrets is the last guard of SPEC §2.1 (the values of variables
+// never appear in messages), behind the checks that name the variable
+// instead of quoting its value: errors passed on from components
+// (decoding, schemas, stream lists) may quote config values. In each error
+// it replaces the text of every value from a variable at or under the
+// error's path with "(from ${NAME})" — quoted, or, when it is at least
+// secretLength bytes long (a shorter one could be a word of the message),
+// as it is.
+func (c *checker) hideSecrets() {
+	type secret struct{ path, text, shown string }
+	var secrets []secret
+	var walk func(n *config.Node, path []string)
+	walk = func(n *config.Node, path []string) {
+		if len(n.Vars) > 0 && n.Text != "" {
+			secrets = append(secrets, secret{config.JoinPath(path), n.Text, "(from ${" + n.Vars[0].Name + "})"})
+		}
+		for i, it := range n.Items {
+			key := strconv.Itoa(i)
+			if n.Kind == config.Map {
+				key = n.Keys[i]
+			}
+			walk(it, append(path[:len(path):len(path)], key))
+		}
+	}
+	walk(c.file.Root, nil)
+	if len(secrets) == 0 {
+		return
+	}
+	sort.Slice(secrets, func(i, j int) bool { return secrets[i].path < secrets[j].path })
+	for _, e := range c.errs {
+		var found []secret
+		for i := sort.Search(len(secrets), func(i int) bool { return secrets[i].path >= e.Path }); i < len(secrets) && strings.HasPrefix(secrets[i].path, e.Path); i++ {
+			if rest := secrets[i].path[len(e.Path):]; e.Path == "" || rest == "" || rest[0] == '.' || rest[0] == '[' {
+				found = append(found, secrets[i])
+			}
+		}
+		// The longest first, so a secret holding another is replaced whole.
+		sort.Slice(found, func(i, j int) bool { return len(found[i].text) > len(found[j].text) })
+		for _, s := range found {
+			e.Message = strings.ReplaceAll(e.Message, strconv.Quote(s.text), s.shown)
+			if len(s.text) >= secretLength {
+				e.Message = strings.ReplaceAll(e.Message, s.text, s.shown)
+			}
+		}
+	}
+}
+
+// redact replaces in msg, a message passed on from elsewhere, the text of
+// every value from a variable in the subtrees at (nil ones are skipped),
+// as hideSecrets does.
+func (c *checker) redact(msg string, at ...*config.Node) string {
+	var walk func(n *config.Node)
+	walk = func(n *config.Node) {
+		if len(n.Vars) > 0 && n.Text != "" {
+			shown := "(from ${" + n.Vars[0].Name + "})"
+			msg = strings.ReplaceAll(msg, strconv.Quote(n.Text), shown)
+			if len(n.Text) >= secretLength {
+				msg = strings.ReplaceAll(msg, n.Text, shown)
+			}
+		}
+		for _, it := range n.Items {
+			walk(it)
+		}
+	}
+	for _, n := range at {
+		if n != nil {
+			walk(n)
+		}
+	}
+	return msg
+}
+
+// secretLength is the length from which hideSecrets replaces a value that
+// is not quoted.
+const secretLength = 4
 
 func (c *checker) posOf(path []string) source.Pos {
 	n, _ := c.file.Root.Nearest(path...)
@@ -84,7 +173,7 @@ func (c *checker) run() {
 	if root.Kind != config.Map {
 		return // config.Parse reported it; nothing below can be checked
 	}
-	c.validate(c.schema.Def("#Config"), root, nil)
+	c.validate(c.schema.Def("#Config"), root, nil, false)
 	c.unavailable(root)
 	if root.Get("broker") != nil {
 		c.brokerConn() // checked whether or not anything uses it
@@ -198,7 +287,7 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 			continue
 		}
 		if !ok || !inCUE {
-			msg := fmt.Sprintf("unknown %s connector %q", kind, conn.Text)
+			msg := fmt.Sprintf("unknown %s connector %s", kind, c.shown(conn))
 			if s := source.Suggest(conn.Text, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
@@ -206,7 +295,7 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 			continue
 		}
 		cfgNode := n.Get("config")
-		v, valid := c.validate(def, cfgNode, append(path, "config"))
+		v, valid := c.validate(def, cfgNode, append(path, "config"), true)
 		if cfgNode == nil || cfgNode.Kind == config.Map {
 			// A block of another kind is reported by the validation.
 			if b.Conn && !c.checkConn(cfgNode, append(path, "config"), fmt.Sprintf("the config of %s %q", kind, name)) {
@@ -273,7 +362,7 @@ func (c *checker) transformDecls() {
 			continue
 		}
 		if !ok {
-			msg := fmt.Sprintf("unknown transform type %q", typ.Text)
+			msg := fmt.Sprintf("unknown transform type %s", c.shown(typ))
 			if s := source.Suggest(typ.Text, names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
@@ -281,7 +370,7 @@ func (c *checker) transformDecls() {
 			continue
 		}
 		cfgNode := n.Get("config")
-		v, valid := c.validate(def, cfgNode, append(path, "config"))
+		v, valid := c.validate(def, cfgNode, append(path, "config"), true)
 		if typ.Text == "field-mask" && cfgNode != nil && cfgNode.Kind == config.Map {
 			c.maskMisfits(cfgNode, append(path, "config"))
 		}
@@ -311,7 +400,7 @@ func (c *checker) pipeline(name string, n *config.Node) {
 			if c.file.Root.Lookup(section, ref.Text) != nil {
 				return nil // declared but invalid: already reported
 			}
-			c.errs.Add(ref.Pos, source.CodeUnknownRef, config.JoinPath(append(path, key)), "%s", c.refMessage(what, ref.Text, section))
+			c.errs.Add(ref.Pos, source.CodeUnknownRef, config.JoinPath(append(path, key)), "%s", c.refMessage(what, ref, section))
 		}
 		return comp
 	}
@@ -328,7 +417,7 @@ func (c *checker) pipeline(name string, n *config.Node) {
 			if d == nil {
 				ok = false
 				if c.file.Root.Lookup("transforms", t.Text) == nil {
-					c.errs.Add(t.Pos, source.CodeUnknownRef, config.JoinPath(append(path, "transforms", fmt.Sprint(i))), "%s", c.refMessage("transform", t.Text, "transforms"))
+					c.errs.Add(t.Pos, source.CodeUnknownRef, config.JoinPath(append(path, "transforms", fmt.Sprint(i))), "%s", c.refMessage("transform", t, "transforms"))
 				}
 				continue
 			}
@@ -360,7 +449,8 @@ func (c *checker) wire(p *Pipeline, pos source.Pos, path string) bool {
 	}
 	cfg, notes, err := p.Sink.Bind.Wire(p.Sink.Config, in)
 	if err != nil {
-		c.errs.Add(pos, source.CodeInvalidValue, path, "sink %q in pipeline %q: %v", p.Sink.Name, p.Name, err)
+		msg := c.redact(err.Error(), c.file.Root.Lookup("sinks", p.Sink.Name), c.file.Root.Lookup("sources", p.Source.Name))
+		c.errs.Add(pos, source.CodeInvalidValue, path, "sink %q in pipeline %q: %s", p.Sink.Name, p.Name, msg)
 		return false
 	}
 	own := *p.Sink
@@ -369,21 +459,45 @@ func (c *checker) wire(p *Pipeline, pos source.Pos, path string) bool {
 	return true
 }
 
-func (c *checker) refMessage(what, name, section string) string {
+// refMessage says that ref (a string node) names no what under section,
+// suggesting a near name and listing the names declared (the first
+// listedNames of them). The reference is named by its variable when it
+// came from one.
+func (c *checker) refMessage(what string, ref *config.Node, section string) string {
 	var names []string
 	if sec := c.file.Root.Get(section); sec != nil {
 		names = sec.Keys
 	}
-	msg := fmt.Sprintf("no %s named %q", what, name)
-	if s := source.Suggest(name, names); s != "" {
+	msg := fmt.Sprintf("no %s named %s", what, c.shown(ref))
+	if s := c.suggest(ref.Text, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
-	if len(names) > 0 {
+	switch {
+	case len(names) > listedNames:
+		msg += fmt.Sprintf("; %s declared: %s, … (%d in all)", section, strings.Join(names[:listedNames], ", "), len(names))
+	case len(names) > 0:
 		msg += fmt.Sprintf("; %s declared: %s", section, strings.Join(names, ", "))
-	} else {
+	default:
 		msg += fmt.Sprintf("; the config declares no %s", section)
 	}
 	return msg
+}
+
+// listedNames is how many declared names a message lists.
+const listedNames = 20
+
+// suggestBudget bounds the candidates all suggestions of one check
+// compare a name with: a config with thousands of names and as many
+// mistaken references is checked in linear time (the later mistakes
+// without a suggestion).
+const suggestBudget = 200_000
+
+// suggest is source.Suggest within suggestBudget.
+func (c *checker) suggest(word string, candidates []string) string {
+	if c.suggested += len(candidates); c.suggested > suggestBudget {
+		return ""
+	}
+	return source.Suggest(word, candidates)
 }
 
 func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
@@ -404,7 +518,7 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 	if dl != nil && dl.Kind == config.String {
 		// The name must resolve whatever on_error says.
 		if c.sinks[dl.Text] == nil && c.file.Root.Lookup("sinks", dl.Text) == nil {
-			c.errs.Add(dl.Pos, source.CodeUnknownRef, at("dead_letter_sink"), "%s", c.refMessage("sink", dl.Text, "sinks"))
+			c.errs.Add(dl.Pos, source.CodeUnknownRef, at("dead_letter_sink"), "%s", c.refMessage("sink", dl, "sinks"))
 		}
 	}
 	if dl != nil && dlt != nil {
@@ -443,7 +557,7 @@ func (c *checker) settings(p *Pipeline, n *config.Node, path []string) {
 		if dl != nil && dl.Kind == config.String {
 			if sk := c.sinks[dl.Text]; sk != nil && sk.Bind != nil && sk.Bind.Wire != nil && sk.Config != nil {
 				if _, _, err := sk.Bind.Wire(sk.Config, bind.WireInput{DeadLetter: true}); err != nil {
-					c.errs.Add(dl.Pos, source.CodeInvalidValue, at("dead_letter_sink"), "dead-letter sink %q: %v", dl.Text, err)
+					c.errs.Add(dl.Pos, source.CodeInvalidValue, at("dead_letter_sink"), "dead-letter sink %s: %s", c.shown(dl), c.redact(err.Error(), c.file.Root.Lookup("sinks", dl.Text)))
 				}
 			}
 			p.Settings.DeadLetterSink = dl.Text
@@ -472,7 +586,7 @@ func (c *checker) desugar() {
 				continue
 			}
 			if root.Get("broker") == nil {
-				c.errs.Add(t.Pos, source.CodeMissingKey, "broker", "source %q publishes to topic %q, which needs a top-level broker section (bootstrap_servers)", name, t.Text)
+				c.errs.Add(t.Pos, source.CodeMissingKey, "broker", "source %q publishes to topic %s, which needs a top-level broker section (bootstrap_servers)", name, c.shown(t))
 				continue
 			}
 			sink := c.brokerSink(name, sec.Items[i], t, src)
@@ -480,7 +594,7 @@ func (c *checker) desugar() {
 				continue
 			}
 			p := &Pipeline{Name: name + "-to-topic", Enabled: true, Source: src, Sink: sink,
-				Origin: fmt.Sprintf("source %q publishes to broker topic %q", name, t.Text)}
+				Origin: fmt.Sprintf("source %q publishes to broker topic %s", name, c.shown(t))}
 			c.processSettings(p)
 			c.steps(p, nil)
 			if c.wire(p, t.Pos, config.JoinPath([]string{"sources", name, "topic"})) {
@@ -501,7 +615,7 @@ func (c *checker) desugar() {
 			}
 			var topics []string
 			for _, t := range ts.Items {
-				topics = append(topics, t.Text)
+				topics = append(topics, c.shownPlain(t))
 			}
 			p := &Pipeline{Name: "topic-to-" + name, Enabled: true, Sink: sink,
 				Origin: fmt.Sprintf("sink %q consumes broker topics %s", name, strings.Join(topics, ", "))}
@@ -719,8 +833,10 @@ func (c *checker) registryPlacement() {
 }
 
 // sourceStreams applies a source's `streams` list: for postgres-cdc it
-// chooses the tables (name, namespace = schema) and, with sync_mode
-// full_refresh, a one-off snapshot; other sources have no stream list.
+// chooses the tables (name, namespace = schema: exact names, any text
+// without NUL of at most 63 bytes, written into config.tables quoted as
+// needed) and, with sync_mode full_refresh, a one-off snapshot; other
+// sources have no stream list.
 func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (any, bool) {
 	if streams == nil || streams.Kind != config.Seq {
 		return cfg, true
@@ -736,6 +852,7 @@ func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (a
 	}
 	modes := map[string]bool{}
 	ok = true
+	namesOK := true // else Validate would report the same names again
 	for i, st := range streams.Items {
 		ipath := append(append([]string{}, path...), fmt.Sprint(i))
 		if cf := st.Get("cursor_field"); cf != nil {
@@ -743,10 +860,21 @@ func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (a
 				"postgres-cdc orders changes by their WAL position; a cursor_field does not apply (remove it)")
 			ok = false
 		}
+		// The names are literal (not SQL): the table's and schema's exact
+		// names, spelled for config.tables as SQL would (quoted when
+		// needed: public."Order Items").
 		name, ns := stringAt(st, "name"), stringAt(st, "namespace")
-		t := name
+		for _, k := range []string{"name", "namespace"} {
+			if v := st.Get(k); v != nil && v.Kind == config.String && (k == "name" || v.Text != "") {
+				if err := cdc.CheckName(v.Text); err != nil {
+					c.errs.Add(v.Pos, source.CodeInvalidValue, config.JoinPath(append(ipath, k)), "%v", err)
+					ok, namesOK = false, false
+				}
+			}
+		}
+		t := cdc.QuoteName(name)
 		if ns != "" {
-			t = ns + "." + name
+			t = cdc.QuoteName(ns) + "." + t
 		}
 		pg.Tables = append(pg.Tables, t)
 		mode := stringAt(st, "sync_mode")
@@ -763,7 +891,7 @@ func (c *checker) sourceStreams(cfg any, streams *config.Node, path []string) (a
 	if modes["full_refresh"] {
 		pg.SnapshotMode = cdc.SnapshotInitialOnly // a one-off consistent read, no slot
 	}
-	if err := pg.Validate(); err != nil {
+	if err := pg.Validate(); err != nil && namesOK {
 		c.errs.Add(streams.Pos, source.CodeInvalidValue, config.JoinPath(path), "%v", err)
 		ok = false
 	}

@@ -106,7 +106,7 @@ func (c *checker) maskStep(d *transformDecl, s *runtime.Schema, path []string, p
 		for i, f := range fields.Items {
 			parts := strings.Split(f.Text, ".")
 			if f.Kind != config.String || contains(parts, "") {
-				c.errs.Add(f.Pos, source.CodeBadMaskPath, config.JoinPath(append(path, "fields", fmt.Sprint(i))), "field path %q has an empty segment", f.Text)
+				c.errs.Add(f.Pos, source.CodeBadMaskPath, config.JoinPath(append(path, "fields", fmt.Sprint(i))), "field path %s has an empty segment", c.shown(f))
 				continue
 			}
 			m.Fields = append(m.Fields, FieldPath{Path: f.Text, Index: -1, Keys: parts[1:]})
@@ -130,9 +130,19 @@ func (c *checker) maskPath(n *config.Node, s *runtime.Schema, path []string) (Fi
 	parts := strings.Split(n.Text, ".")
 	for _, p := range parts {
 		if p == "" {
-			c.errs.Add(n.Pos, source.CodeBadMaskPath, config.JoinPath(path), "field path %q has an empty segment", n.Text)
+			c.errs.Add(n.Pos, source.CodeBadMaskPath, config.JoinPath(path), "field path %s has an empty segment", c.shown(n))
 			return FieldPath{}, false
 		}
+	}
+	if len(n.Vars) > 0 {
+		// Name the variable, not its value (a secret), nor any part of it.
+		before := len(c.errs)
+		defer func() {
+			for _, e := range c.errs[before:] {
+				e.Message = fmt.Sprintf("the field path from ${%s} is not a field of the stream (its value is not shown because it comes from the environment); fields: %s",
+					n.Vars[0].Name, strings.Join(liveNames(s), ", "))
+			}
+		}()
 	}
 	idx := s.Index(parts[0])
 	if idx < 0 || s.Fields[idx].Type.Kind == runtime.KindAbsent {

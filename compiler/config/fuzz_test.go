@@ -135,7 +135,7 @@ func check(t *testing.T, n *Node, data []byte, depth int) {
 	if n == nil {
 		t.Fatal("nil node")
 	}
-	if depth > maxDepth+2 {
+	if depth > MaxDepth+2 {
 		t.Fatalf("tree deeper than the limit")
 	}
 	if n.Kind == Map && len(n.Keys) != len(n.Items) {

@@ -70,6 +70,23 @@ type Node struct {
 	Bad bool
 
 	block *block // block scalars: where their lines are, for OffsetPos
+	// index maps the keys of a map with many of them to their position in
+	// Keys, so that Get does not scan them (Parse builds it).
+	index map[string]int
+}
+
+// indexedKeys is the number of keys from which Parse indexes a map.
+const indexedKeys = 16
+
+// buildIndex indexes the keys of a map node with many of them.
+func (n *Node) buildIndex() {
+	if len(n.Keys) < indexedKeys {
+		return
+	}
+	n.index = make(map[string]int, len(n.Keys))
+	for i, k := range n.Keys {
+		n.index[k] = i
+	}
 }
 
 // Var is one ${NAME} or ${NAME:-default} reference inside a scalar.
@@ -82,6 +99,12 @@ type Var struct {
 // Get returns the value of key in a map node, or nil.
 func (n *Node) Get(key string) *Node {
 	if n == nil || n.Kind != Map {
+		return nil
+	}
+	if n.index != nil {
+		if i, ok := n.index[key]; ok {
+			return n.Items[i]
+		}
 		return nil
 	}
 	for i, k := range n.Keys {

@@ -28,9 +28,15 @@ type Env func(name string) (value string, ok bool)
 // references from env into scalar values. It reports every problem it finds,
 // sorted; when the YAML itself is malformed it stops at the first syntax
 // error, which is all a YAML parser can report. A file holds one document:
-// a second one is an error, not silently ignored.
+// a second one is an error, not silently ignored. A file over one of the
+// limits of limits.go gets an error naming the limit (the file is nil when
+// it is over MaxFileSize, MaxValues or MaxAliased: nothing else is
+// checked).
 func Parse(name string, data []byte, env Env) (*File, source.Errors) {
 	p := &parser{file: name, env: env, src: data}
+	if p.sizeLimit(data) || p.scanLimits(data) {
+		return nil, p.errs
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := decode(dec, &doc); err != nil && err != io.EOF {
@@ -49,6 +55,11 @@ func Parse(name string, data []byte, env Env) (*File, source.Errors) {
 		if f.Root.Kind != Map {
 			p.errs.Add(f.Root.Pos, source.CodeTypeMismatch, "", "the config must be a mapping of keys such as sources, sinks and pipelines, got %s", f.Root.Kind)
 		}
+	}
+	if p.tooMany {
+		// Nothing is checked of a document over a limit of its size: the
+		// error names the limit.
+		return nil, p.errs.Sorted()
 	}
 	var next yaml.Node
 	switch err := decode(dec, &next); {
@@ -80,41 +91,43 @@ type parser struct {
 	file   string
 	env    Env
 	src    []byte
-	lines  [][]byte // src split at line feeds, when a block scalar needs them
+	line   struct{ n, off int } // the start of a line of src (lineStart)
 	blocks map[*yaml.Node]*block
 	errs   source.Errors
-	// aliased counts the nodes built while expanding aliases, which each
-	// copy their anchor's tree: a few lines of YAML can otherwise expand to
-	// billions of nodes.
-	aliased, aliasDepth int
-	tooMany             bool
+	// values counts the nodes built (MaxValues); aliased those built while
+	// expanding aliases, which each copy their anchor's tree: a few lines
+	// of YAML can otherwise expand to billions of nodes (MaxAliased).
+	values, aliased, aliasDepth int
+	// tooMany is set once a limit of the document's size is passed: the
+	// rest is not built.
+	tooMany bool
 	// open holds the anchored nodes being built, to catch an alias inside
 	// its own anchor's value (&a [*a]), which would never end.
 	open map[*yaml.Node]bool
 }
 
-// maxAliased bounds the nodes all aliases of a document may expand to.
-const maxAliased = 100_000
-
 func (p *parser) pos(n *yaml.Node) source.Pos {
 	return source.Pos{File: p.file, Line: n.Line, Column: n.Column}
 }
-
-const maxDepth = 100
 
 func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 	pos := p.pos(y)
 	if p.tooMany {
 		return &Node{Kind: Null, Pos: pos, Bad: true}
 	}
-	if depth > maxDepth {
-		p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "nesting deeper than %d levels", maxDepth)
+	if depth > MaxDepth {
+		p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "%s", tooDeep())
+		return &Node{Kind: Null, Pos: pos, Bad: true}
+	}
+	if p.values++; p.values > MaxValues {
+		p.tooMany = true
+		p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "%s", tooManyValues())
 		return &Node{Kind: Null, Pos: pos, Bad: true}
 	}
 	if p.aliasDepth > 0 {
-		if p.aliased++; p.aliased > maxAliased {
+		if p.aliased++; p.aliased > MaxAliased {
 			p.tooMany = true
-			p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "aliases expand to more than %d values", maxAliased)
+			p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "aliases expand to more than %d values; that is the limit of a config file", MaxAliased)
 			return &Node{Kind: Null, Pos: pos, Bad: true}
 		}
 	}
@@ -142,6 +155,11 @@ func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 	}
 	switch y.Kind {
 	case yaml.MappingNode:
+		if p.values += len(y.Content) / 2; p.values > MaxValues { // the keys
+			p.tooMany = true
+			p.errs.Add(pos, source.CodeYAMLSyntax, JoinPath(path), "%s", tooManyValues())
+			return &Node{Kind: Null, Pos: pos, Bad: true}
+		}
 		n := &Node{Kind: Map, Pos: pos}
 		// Keys set explicitly win over merged ones (<<: *anchor), wherever
 		// the merge key stands in the mapping.
@@ -166,6 +184,10 @@ func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 				p.errs.Add(p.pos(k), source.CodeYAMLSyntax, JoinPath(path), "a key is missing: nothing names the value after this ':'")
 				continue
 			}
+			if len(k.Value) > MaxKeyLength {
+				p.errs.Add(p.pos(k), source.CodeYAMLSyntax, JoinPath(path), "a key of %d bytes; a key is at most %d bytes", len(k.Value), MaxKeyLength)
+				continue
+			}
 			if have[k.Value] {
 				p.errs.Add(p.pos(k), source.CodeDuplicateKey, JoinPath(append(path, k.Value)), "key %q appears more than once in this mapping", k.Value)
 				continue
@@ -176,6 +198,7 @@ func (p *parser) node(y *yaml.Node, path []string, depth int) *Node {
 			n.Keys = append(n.Keys, k.Value)
 			n.Items = append(n.Items, child)
 		}
+		n.buildIndex()
 		return n
 	case yaml.SequenceNode:
 		n := &Node{Kind: Seq, Pos: pos}
@@ -229,6 +252,11 @@ func (p *parser) merge(n *Node, v *yaml.Node, path []string, depth int, have, ex
 
 func (p *parser) scalar(y *yaml.Node, path []string) *Node {
 	n := &Node{Pos: p.pos(y), Text: y.Value}
+	if len(y.Value) > MaxScalarLength {
+		p.errs.Add(n.Pos, source.CodeYAMLSyntax, JoinPath(path), "a value of %d bytes; a value is at most %d bytes (64 KiB)", len(y.Value), MaxScalarLength)
+		n.Kind, n.Text, n.Bad = Null, "", true
+		return n
+	}
 	switch {
 	case y.Style&yaml.DoubleQuotedStyle != 0:
 		n.Style = DoubleQuoted
@@ -380,16 +408,22 @@ func (b *block) pos(start source.Pos, off int) source.Pos {
 // first non-blank one. It returns nil when the source does not look as
 // expected (the positions are then approximate).
 func (p *parser) blockLines(y *yaml.Node) *block {
-	if p.lines == nil {
-		p.lines = bytes.Split(p.src, []byte("\n"))
+	if y.Line < 1 {
+		return nil
 	}
-	lines := p.lines
-	if y.Line < 1 || y.Line >= len(lines) {
+	off := p.lineStart(y.Line + 1)
+	if off < 0 {
 		return nil
 	}
 	b := &block{indent: -1, folded: y.Style&yaml.FoldedStyle != 0}
 	var blank []int // spaces on blank lines not yet known to be content
-	for _, l := range lines[y.Line:] {
+	for off < len(p.src) {
+		l := p.src[off:]
+		if i := bytes.IndexByte(l, '\n'); i >= 0 {
+			l, off = l[:i], off+i+1
+		} else {
+			off = len(p.src)
+		}
 		l = bytes.TrimSuffix(l, []byte("\r"))
 		spaces := len(l) - len(bytes.TrimLeft(l, " "))
 		if spaces == len(l) {
@@ -412,6 +446,24 @@ func (p *parser) blockLines(y *yaml.Node) *block {
 		return nil
 	}
 	return b
+}
+
+// lineStart returns the offset in the source where line n (1-based,
+// counting line feeds) starts, -1 past the end. Block scalars come in
+// document order, so it goes on from the line it found last.
+func (p *parser) lineStart(n int) int {
+	if n < p.line.n || p.line.n == 0 {
+		p.line.n, p.line.off = 1, 0
+	}
+	for p.line.n < n {
+		i := bytes.IndexByte(p.src[p.line.off:], '\n')
+		if i < 0 {
+			return -1
+		}
+		p.line.off += i + 1
+		p.line.n++
+	}
+	return p.line.off
 }
 
 // resolvePlain gives the YAML 1.2 core-schema type of a plain scalar.

@@ -487,7 +487,7 @@ func TestSecondDocument(t *testing.T) {
 }
 
 func TestDepthLimit(t *testing.T) {
-	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
+	ok := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
 	parseErrs(t, ok, noEnv) // a list root: only the type error
 	deep := "a: " + strings.Repeat("[", 150) + strings.Repeat("]", 150) + "\n"
 	_, errs := parseErrs(t, deep, noEnv)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -162,12 +163,14 @@ func atEnd(src []byte, off int) bool {
 
 // indentOf counts the spaces that start line (1-based) of src.
 func indentOf(src []byte, line int) int {
-	lines := splitLines(src)
-	if line < 1 || line > len(lines) {
+	if line < 1 {
 		return 0
 	}
-	l := lines[line-1]
-	return len(l) - len(strings.TrimLeft(l, " "))
+	n := 0
+	for i := offsetOf(src, line, 1); i < len(src) && src[i] == ' '; i++ {
+		n++
+	}
+	return n
 }
 
 // lastChar returns the offset of the last character of src that is not
@@ -242,9 +245,16 @@ func pathAt(src []byte, line, col int) []string {
 		}
 	}
 	block := -1 // the column a block scalar's lines must be right of
-	lines := splitLines(src)
-	for ln := 1; ln <= line && ln <= len(lines); ln++ {
-		text := lines[ln-1]
+	// Line by line up to line's, blank lines and comments without a copy
+	// (a file may hold millions of them).
+	off := bomLen(src)
+	for ln := 1; ln <= line && off <= len(src); ln++ {
+		raw, next := nextLine(src, off)
+		off = next
+		if t := bytes.TrimLeft(raw, " \t"); ln < line && (len(t) == 0 || t[0] == '#') {
+			continue
+		}
+		text := string(raw)
 		limit := len(text) + 1 // columns processed on this line
 		if ln == line {
 			limit = col
@@ -325,6 +335,22 @@ func pathAt(src []byte, line, col int) []string {
 		path[i] = e.seg
 	}
 	return path
+}
+
+// nextLine returns the line of src starting at off, without its break,
+// and where the next one starts (past the end of src after the last).
+func nextLine(src []byte, off int) ([]byte, int) {
+	for i := off; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if isBreak(r) {
+			if r == '\r' && i+1 < len(src) && src[i+1] == '\n' {
+				size = 2
+			}
+			return src[off:i], i + size
+		}
+		i += size
+	}
+	return src[off:], len(src) + 1
 }
 
 // splitLines splits src at YAML line breaks.

@@ -63,7 +63,7 @@ func TestSyntaxErrors(t *testing.T) {
 		// Documents and limits.
 		{"later document", "a: 1\n---\nb: [\n", "c.yaml:3:4: yaml-syntax: b: did not find expected node content at the end of the file"},
 		{"duplicate directive", "%YAML 1.1\n%YAML 1.1\n---\na: 1\n", "c.yaml:2:1: yaml-syntax: .: found duplicate %YAML directive"},
-		{"max depth", deep, "c.yaml:1:10004: yaml-syntax: a: exceeded max depth of 10000"},
+		{"max depth", deep, "c.yaml:1:104: yaml-syntax: a: nesting deeper than 100 levels"},
 		{"block scalar after", "x:\n  y: |\n    text: here\n  z: [1,\n", "c.yaml:4:8: yaml-syntax: x.z: did not find expected node content at the end of the file"},
 		{"quoted keys", "\"q k\": {a: 1}\n'p': 2\n  r: 3\n", "c.yaml:3:4: yaml-syntax: p.r: mapping values are not allowed in this context"},
 	} {

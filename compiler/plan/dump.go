@@ -95,11 +95,15 @@ func (d *dumper) stage(i int, s *Stage) {
 	case Mask:
 		var fields []string
 		for _, f := range s.Fields {
+			path := f.Path
+			if d.isSecret(path) { // a path that came from ${VAR}
+				path = "<secret>"
+			}
 			if f.Index < 0 {
-				fields = append(fields, f.Path+"#by-name")
+				fields = append(fields, path+"#by-name")
 				continue
 			}
-			fields = append(fields, fmt.Sprintf("%s#%d", f.Path, f.Index))
+			fields = append(fields, fmt.Sprintf("%s#%d", path, f.Index))
 		}
 		d.f(": %s %s", d.maskSpec(s), strings.Join(fields, " "))
 		if s.Cond != nil {

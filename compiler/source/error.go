@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pos is a position in a config file. Line and Column are 1-based; a zero
@@ -130,12 +131,27 @@ func (l Errors) JSON() []byte {
 	return append(b, '\n')
 }
 
+// maxSuggestLength is the longest word Suggest looks for a typo of: a
+// longer one is not a typo of a name.
+const maxSuggestLength = 64
+
 // Suggest returns the candidate closest to word by edit distance, or "" if
-// none is close enough to be a plausible typo.
+// none is close enough to be a plausible typo. Its work is linear in the
+// candidates: a word or candidate over maxSuggestLength characters, or one
+// whose length rules a plausible typo out, is passed over unmeasured.
 func Suggest(word string, candidates []string) string {
+	n := utf8.RuneCountInString(word)
+	if n > maxSuggestLength {
+		return ""
+	}
+	lower := strings.ToLower(word)
 	best, bestD := "", len(word)/2+2
 	for _, c := range candidates {
-		if d := distance(strings.ToLower(word), strings.ToLower(c)); d < bestD || (d == bestD && best != "" && c < best) {
+		m := utf8.RuneCountInString(c)
+		if m > maxSuggestLength || abs(n-m) > max(1, (min(n, m)+1)/3) {
+			continue // at least |n-m| edits apart: too many
+		}
+		if d := distance(lower, strings.ToLower(c)); d < bestD || (d == bestD && best != "" && c < best) {
 			best, bestD = c, d
 		}
 	}
@@ -145,6 +161,13 @@ func Suggest(word string, candidates []string) string {
 		return ""
 	}
 	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // distance is the Levenshtein distance with transpositions counted as one.
