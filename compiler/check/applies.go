@@ -1,12 +1,9 @@
 package check
 
 import (
-	"fmt"
-
 	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
-	"github.com/rivven/rivven-connect/stdlib/mask"
 	"github.com/rivven/rivven-connect/stdlib/rivven/sink"
 	rsource "github.com/rivven/rivven-connect/stdlib/rivven/source"
 )
@@ -153,33 +150,5 @@ func (c *checker) registryMisfits() {
 	}
 	if c.file.Root.Get("broker") == nil {
 		refuse("topic", "schema_registry.topic names the broker topic where the embedded registry (%s) keeps its log, and the config has no broker section (the schemas are kept under settings.state_dir): add a broker section, or remove topic", mode)
-	}
-}
-
-// maskStrategyKeys are the field-mask keys that one strategy only reads.
-var maskStrategyKeys = []struct{ key, strategy string }{
-	{"salt", "hash"}, {"keep_first", "partial"}, {"keep_last", "partial"}, {"value", "fixed"},
-}
-
-// maskMisfits refuses the keys of a field-mask config block n (at path)
-// that its strategy does not read, e.g. salt with strategy redact.
-func (c *checker) maskMisfits(n *config.Node, path []string) {
-	strategy, uses := "redact", "this transform uses redact, the default"
-	if s := n.Get("strategy"); s != nil {
-		if _, ok := mask.ParseStrategy(s.Text); s.Kind != config.String || !ok {
-			return // reported by the CUE validation
-		}
-		strategy, uses = s.Text, "this transform uses "+s.Text
-		if len(s.Vars) > 0 {
-			uses = fmt.Sprintf("this transform's strategy, from ${%s}, is another", s.Vars[0].Name)
-		}
-	}
-	for _, k := range maskStrategyKeys {
-		node := n.Get(k.key)
-		if node == nil || strategy == k.strategy {
-			continue
-		}
-		c.errs.Add(node.KeyPos, source.CodeInvalidValue, config.JoinPath(append(append([]string(nil), path...), k.key)),
-			"%s applies only to strategy %s (%s): remove %s, or set strategy: %s", k.key, k.strategy, uses, k.key, k.strategy)
 	}
 }

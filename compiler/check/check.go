@@ -51,6 +51,7 @@ type checker struct {
 
 type transformDecl struct {
 	name, typ string
+	bind      *bind.TransformType
 	node      *config.Node // the transform's config block
 	value     cue.Value    // validated, defaulted config
 	ok        bool
@@ -305,7 +306,7 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 				c.misfits(b.Misfits(cfgNode), cfgNode, append(path, "config"))
 			}
 		}
-		comp := &Component{Name: name, Connector: conn.Text, Bind: b, Unavailable: b.Unavailable}
+		comp := &Component{Name: name, Connector: conn.Text, Bind: b}
 		if valid {
 			cfg, err := b.Decode(v, orEmpty(cfgNode))
 			if err != nil {
@@ -371,10 +372,16 @@ func (c *checker) transformDecls() {
 		}
 		cfgNode := n.Get("config")
 		v, valid := c.validate(def, cfgNode, append(path, "config"), true)
-		if typ.Text == "field-mask" && cfgNode != nil && cfgNode.Kind == config.Map {
-			c.maskMisfits(cfgNode, append(path, "config"))
+		t, ok := bind.LookupTransform(typ.Text)
+		if !ok {
+			// A CUE definition without a registration is a build defect.
+			c.errs.Add(typ.Pos, source.CodeNotAvailable, config.JoinPath(append(path, "type")), "transform type %s is not built into this version of rivven-connect", c.shown(typ))
+			continue
 		}
-		c.transforms[name] = &transformDecl{name: name, typ: typ.Text, node: orEmpty(cfgNode), value: v, ok: valid}
+		if t.Misfits != nil && cfgNode != nil && cfgNode.Kind == config.Map {
+			c.misfits(t.Misfits(cfgNode), cfgNode, append(path, "config"))
+		}
+		c.transforms[name] = &transformDecl{name: name, typ: typ.Text, bind: t, node: orEmpty(cfgNode), value: v, ok: valid}
 	}
 }
 

@@ -7,10 +7,8 @@ package check
 
 import (
 	"github.com/rivven/rivven-connect/compiler/bind"
-	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
-	"github.com/rivven/rivven-connect/stdlib/mask"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 )
 
@@ -40,8 +38,7 @@ type Component struct {
 	Bind      *bind.Component
 	Config    any // the stdlib plain-data config
 	// Schema is a source's record schema; nil when known only at run time.
-	Schema      *runtime.Schema
-	Unavailable string
+	Schema *runtime.Schema
 	// Implied marks a component the broker-topic shape made up (the rivven
 	// sink of `<source>-to-topic`, the broker-topic source of
 	// `topic-to-<sink>`): its config comes from the top-level `broker`
@@ -55,26 +52,11 @@ type Component struct {
 
 // Step is one transform as one pipeline applies it.
 type Step struct {
-	Name   string // the transform's name in the config
-	Type   string // filter | field-mask
-	Filter *cond.Condition
-	Mask   *MaskStep
-}
-
-// MaskStep is a resolved field-mask.
-type MaskStep struct {
-	Spec   mask.Spec
-	Fields []FieldPath
-	When   *cond.Condition // nil: always
-}
-
-// FieldPath is a resolved field path: the top-level position in the
-// record layout (-1: found by name in each record, for streams whose schema
-// is known only at run time), and object keys below it.
-type FieldPath struct {
-	Path  string
-	Index int
-	Keys  []string
+	Name string // the transform's name in the config
+	Type string // its transform type (bind.TransformType.Name)
+	// Stage is what it does, resolved against the schema reaching it; nil
+	// when its config has errors (reported).
+	Stage bind.Stage
 }
 
 // Pipeline is a resolved pipeline.

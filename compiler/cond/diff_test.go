@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/interp"
 	"github.com/rivven/rivven-connect/compiler/plan"
@@ -325,7 +326,7 @@ func (o outcome) same(p outcome) bool {
 // lowered compiles c (which must be lowered) for the interpreter.
 func lowered(t testing.TB, c *cond.Condition) runtime.Program {
 	t.Helper()
-	pp := &plan.Pipeline{Name: "p", Stages: []*plan.Stage{{Kind: plan.Filter, Parts: []plan.Part{{Name: "f", Cond: c}}, Cond: c}}}
+	pp := &plan.Pipeline{Name: "p", Stages: []*plan.Stage{{Parts: []plan.Part{{Name: "f"}}, Spec: &bind.FilterStage{Cond: c, Conds: []*cond.Condition{c}}}}}
 	prog, err := interp.Program(pp)
 	if err != nil {
 		t.Fatalf("interp.Program(%q): %v", c.Source, err)

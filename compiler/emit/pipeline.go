@@ -12,7 +12,6 @@ import (
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
-	"github.com/rivven/rivven-connect/stdlib/mask"
 )
 
 // progField is a field of a generated program struct, set by build.
@@ -55,11 +54,6 @@ func (pg *progGen) fail(grp *jen.Group) {
 }
 
 func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code, err error) {
-	for _, c := range []plan.Component{pp.Source, pp.Sink} {
-		if c.Unavailable != "" {
-			return nil, nil, &Error{Msg: fmt.Sprintf("pipeline %q: %s (%s %q); compile cannot build it", pp.Name, c.Unavailable, c.Connector, c.Name)}
-		}
-	}
 	sb, _ := lookupBind(bind.Source, pp.Source.Connector)
 	kb, _ := lookupBind(bind.Sink, pp.Sink.Connector)
 	if sb == nil || sb.Go == nil || kb == nil || kb.Go == nil {
@@ -81,7 +75,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		return nil, nil, err
 	}
 
-	dl, err := g.deadLetter(pp)
+	dl, dlFormats, err := g.deadLetter(pp)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +83,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	var body []jen.Code
 	for i, st := range pp.Stages {
 		pg.stage = st.Parts[0].Name
-		stmts, err := pg.stageCode(i, st)
+		stmts, err := st.Spec.Emit(i, st.Parts, pg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -162,6 +156,9 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		if dl != nil {
 			b.Add(dl)
 			b.Add(wrap("dead_letter_sink", pp.Settings.DeadLetterSink))
+			if dlFormats {
+				b.Id("deadLetters").Dot("UseFormats").Call(jen.Id("env").Dot("Formats"))
+			}
 			fields[jen.Id("DeadLetter")] = jen.Id("deadLetters")
 		}
 		b.Id("pipes").Op("=").Append(jen.Id("pipes"), jen.Op("&").Qual(rtPkg, "Pipeline").Values(fields))
@@ -170,26 +167,27 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 }
 
 // deadLetter writes the construction of a pipeline's dead-letter sink into
-// `deadLetters`, or returns nil when the pipeline has none.
-func (g *generator) deadLetter(pp *plan.Pipeline) (jen.Code, error) {
+// `deadLetters`, or returns nil when the pipeline has none; formats: the
+// sink uses the typed formats, as the interpreter's NewSink gives them.
+func (g *generator) deadLetter(pp *plan.Pipeline) (code jen.Code, formats bool, err error) {
 	if pp.Settings.OnError != runtime.OnErrorDeadLetter {
-		return nil, nil
+		return nil, false, nil
 	}
 	for _, c := range g.plan.Sinks {
 		if c.Name != pp.Settings.DeadLetterSink {
 			continue
 		}
 		b, _ := lookupBind(bind.Sink, c.Connector)
-		if c.Unavailable != "" || b == nil || b.Go == nil {
-			return nil, &Error{Msg: fmt.Sprintf("pipeline %q: dead_letter_sink %q (%s) cannot be compiled to Go yet", pp.Name, c.Name, c.Connector)}
+		if b == nil || b.Go == nil {
+			return nil, false, &Error{Msg: fmt.Sprintf("pipeline %q: dead_letter_sink %q (%s) cannot be compiled to Go yet", pp.Name, c.Name, c.Connector)}
 		}
 		lit, err := g.componentLiteral(b, "sinks", c)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return jen.List(jen.Id("deadLetters"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(lit, jen.Id("env").Dot(b.Go.Env)), nil
+		return jen.List(jen.Id("deadLetters"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(lit, jen.Id("env").Dot(b.Go.Env)), b.Go.Formats, nil
 	}
-	return nil, &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
+	return nil, false, &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
 }
 
 func quoteAll(s []string) []string {
@@ -245,168 +243,47 @@ func (g *generator) settingsEnv(pp *plan.Pipeline) map[string]envRef {
 	return env
 }
 
-// stageCode writes one stage of Process.
-func (pg *progGen) stageCode(i int, st *plan.Stage) ([]jen.Code, error) {
-	var out []jen.Code
-	var blk *jen.Statement
-	switch st.Kind {
-	case plan.Filter:
-		comment := fmt.Sprintf("stage %d: filter %s keeps records where %s", i, strings.Join(quoteAll(st.Names()), " "), oneLine(st.Cond.Source))
-		blk = jen.BlockFunc(func(b *jen.Group) {
-			if len(st.Parts) == 1 {
-				keep := pg.condition(b, st.Cond)
-				b.If(jen.Op("!").Id(keep)).Block(jen.Return(jen.False(), jen.Nil()))
-				return
-			}
-			// The parts in order, each failure attributed to its own part.
-			for _, part := range st.Parts {
-				pg.stage = part.Name
-				keep := pg.condition(b, part.Cond)
-				b.If(jen.Op("!").Id(keep)).Block(jen.Return(jen.False(), jen.Nil()))
-			}
-		})
-		out = append(out, jen.Comment(comment), blk)
-	case plan.Mask:
-		var fields []string
-		for _, f := range st.Fields {
-			fields = append(fields, f.Path)
-		}
-		comment := fmt.Sprintf("stage %d: mask %s: %s %s", i, strings.Join(quoteAll(st.Names()), " "), st.Mask.Strategy, strings.Join(fields, ", "))
-		if st.Cond != nil {
-			comment += " where " + oneLine(st.Cond.Source)
-		}
-		apply, err := pg.maskCode(st)
-		if err != nil {
-			return nil, err
-		}
-		blk = jen.BlockFunc(func(b *jen.Group) {
-			if st.Cond == nil {
-				for _, s := range apply {
-					b.Add(s)
-				}
-				return
-			}
-			when := pg.condition(b, st.Cond)
-			b.If(jen.Id(when)).Block(apply...)
-		})
-		out = append(out, jen.Comment(comment), blk)
-	}
-	return out, nil
+// progGen is the bind.Emitter stages write themselves with.
+var _ bind.Emitter = (*progGen)(nil)
+
+// Condition implements bind.Emitter.
+func (pg *progGen) Condition(b *jen.Group, c *cond.Condition, stage string) string {
+	pg.stage = stage
+	return pg.condition(b, c)
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// Field implements bind.Emitter.
+func (pg *progGen) Field(prefix string, typ, value jen.Code) string {
+	return pg.field(prefix, typ, value)
+}
 
-// maskCode writes the statements applying a mask stage to both rows.
-func (pg *progGen) maskCode(st *plan.Stage) ([]jen.Code, error) {
-	// Fused parts share their spec's values and origins (plan's
-	// fuseMasks): the first part's variables stand for all of them.
-	for _, part := range st.Parts[1:] {
-		for i, eb := range pg.envFor("transforms", part.Name, "config") {
-			if k := eb.Path[len(eb.Path)-1]; len(eb.Path) == 4 && slices.Contains([]string{"salt", "value", "keep_first", "keep_last"}, k) {
-				pg.use(i)
-			}
-		}
-	}
-	env := map[string]envRef{}
-	for i, eb := range pg.envFor("transforms", st.Parts[0].Name, "config") {
-		switch eb.Path[len(eb.Path)-1] {
-		case "salt":
-			env["Salt"] = envRef{i, eb}
-		case "value":
-			env["Value"] = envRef{i, eb}
-		case "keep_first":
-			env["KeepFirst"] = envRef{i, eb}
-		case "keep_last":
-			env["KeepLast"] = envRef{i, eb}
-		}
-	}
-	spec := *st.Mask
-	specLit, err := pg.literal(reflect.ValueOf(spec), "", env)
-	if err != nil {
-		return nil, err
-	}
-	specField := ""
-	needSpec := len(env) > 0 || spec.Strategy == mask.Fixed || spec.Strategy == mask.Null || spec.Strategy == mask.Remove
-	for _, f := range st.Fields {
-		if len(f.Keys) > 0 || f.Index < 0 {
-			needSpec = true
-		}
-	}
-	if needSpec {
-		specField = pg.field("mask", jen.Qual(maskPkg, "Spec"), specLit)
-	}
-	var out []jen.Code
-	for _, f := range st.Fields {
-		if f.Index >= 0 {
+// Global implements bind.Emitter.
+func (pg *progGen) Global(prefix string, value jen.Code) string { return pg.global(prefix, value) }
+
+// Literal implements bind.Emitter: env's keys are config keys directly
+// below transforms.<part>.config.
+func (pg *progGen) Literal(v any, part string, env map[string]string) (jen.Code, error) {
+	refs := map[string]envRef{}
+	for i, eb := range pg.envFor("transforms", part, "config") {
+		if len(eb.Path) != 4 {
 			continue
 		}
-		// The stream's schema is known only at run time: find the field by
-		// name in each record.
-		name, keys := f.Path, []string(nil)
-		if i := strings.IndexByte(f.Path, '.'); i >= 0 {
-			name = f.Path[:i]
-		}
-		keys = f.Keys
-		keysCode := jen.Code(jen.Nil())
-		if len(keys) > 0 {
-			keysCode = jen.Id(pg.global("keys", stringSlice(keys)))
-		}
-		out = append(out, jen.Id("p").Dot(specField).Dot("ApplyNamed").Call(jen.Id("r"), jen.Lit(name), keysCode))
-	}
-	for _, row := range []string{"After", "Before"} {
-		var stmts []jen.Code
-		for _, f := range st.Fields {
-			if f.Index < 0 {
-				continue
+		for goField, key := range env {
+			if eb.Path[3] == key {
+				refs[goField] = envRef{i, eb}
 			}
-			target := jen.Id("r").Dot(row).Index(jen.Lit(f.Index))
-			if len(f.Keys) > 0 {
-				keys := pg.global("keys", stringSlice(f.Keys))
-				stmts = append(stmts, jen.Id("p").Dot(specField).Dot("Apply").Call(jen.Id("r").Dot(row), jen.Lit(f.Index), jen.Id(keys)))
-				continue
-			}
-			v := jen.Id("v")
-			var masked jen.Code
-			switch spec.Strategy {
-			case mask.Null, mask.Remove, mask.Fixed:
-				// mask.Spec.Mask, as the interpreter calls it: a field a
-				// transform removed stays removed.
-				stmts = append(stmts, jen.Add(target).Op("=").Id("p").Dot(specField).Dot("Mask").Call(target))
-				continue
-			case mask.Redact:
-				masked = jen.Qual(maskPkg, "RedactValue").Call(v)
-			case mask.Hash:
-				salt := jen.Lit(spec.Salt)
-				if specField != "" {
-					salt = jen.Id("p").Dot(specField).Dot("Salt")
-				}
-				masked = jen.Qual(maskPkg, "HashValue").Call(v, salt)
-			case mask.Partial:
-				first, last := jen.Lit(spec.KeepFirst), jen.Lit(spec.KeepLast)
-				if specField != "" {
-					first, last = jen.Id("p").Dot(specField).Dot("KeepFirst"), jen.Id("p").Dot(specField).Dot("KeepLast")
-				}
-				masked = jen.Qual(maskPkg, "PartialValue").Call(v, first, last)
-			}
-			if spec.Strategy == mask.Redact {
-				// Strings, the common case, without RedactValue's dispatch:
-				// the same stdlib computation (mask.Redacted's body, which
-				// the Go compiler does not inline; measured 12% on the
-				// quick start's fused function).
-				stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Id("v").Dot("Kind").Call().Op("==").Qual(rtPkg, "KindString")).Block(
-					jen.Add(target).Op("=").Qual(rtPkg, "String").Call(jen.Qual(maskPkg, "Asterisks").Call(jen.Qual("unicode/utf8", "RuneCountInString").Call(jen.Id("v").Dot("AsString").Call()))),
-				).Else().If(jen.Op("!").Id("v").Dot("IsNull").Call()).Block(
-					jen.Add(target).Op("=").Add(masked)))
-				continue
-			}
-			stmts = append(stmts, jen.If(jen.Id("v").Op(":=").Add(target), jen.Op("!").Id("v").Dot("IsNull").Call()).Block(
-				jen.Add(target).Op("=").Add(masked)))
-		}
-		if len(stmts) > 0 {
-			out = append(out, jen.If(jen.Id("r").Dot(row).Op("!=").Nil()).Block(stmts...))
 		}
 	}
-	return out, nil
+	return pg.literal(reflect.ValueOf(v), "", refs)
+}
+
+// UseEnv implements bind.Emitter.
+func (pg *progGen) UseEnv(part string, keys ...string) {
+	for i, eb := range pg.envFor("transforms", part, "config") {
+		if len(eb.Path) == 4 && slices.Contains(keys, eb.Path[3]) {
+			pg.use(i)
+		}
+	}
 }
 
 // condition writes a condition's evaluation into b and returns the name of

@@ -41,9 +41,6 @@ func deadLetterSink(p *plan.Plan, name string, env runtime.Env) (runtime.Sink, e
 		if c.Name != name {
 			continue
 		}
-		if c.Unavailable != "" {
-			return nil, fmt.Errorf("dead_letter_sink %q: %s", name, c.Unavailable)
-		}
 		b, ok := bind.Lookup(bind.Sink, c.Connector)
 		if !ok || b.NewSink == nil {
 			return nil, fmt.Errorf("dead_letter_sink %q: connector %q cannot run", name, c.Connector)
@@ -58,11 +55,6 @@ func deadLetterSink(p *plan.Plan, name string, env runtime.Env) (runtime.Sink, e
 }
 
 func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
-	for _, c := range []plan.Component{pp.Source, pp.Sink} {
-		if c.Unavailable != "" {
-			return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
-		}
-	}
 	src, err := NewSource(pp.Source, env)
 	if err != nil {
 		return nil, err
@@ -92,9 +84,6 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 // NewSource builds the source c without opening it (run, probes and
 // discovery). The caller owns it.
 func NewSource(c plan.Component, env runtime.Env) (runtime.Source, error) {
-	if c.Unavailable != "" {
-		return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
-	}
 	b, ok := bind.Lookup(bind.Source, c.Connector)
 	if !ok || b.NewSource == nil {
 		return nil, fmt.Errorf("source connector %q cannot run", c.Connector)
@@ -108,9 +97,6 @@ func NewSource(c plan.Component, env runtime.Env) (runtime.Source, error) {
 
 // NewSink builds the sink c without opening it. The caller owns it.
 func NewSink(c plan.Component, env runtime.Env) (runtime.Sink, error) {
-	if c.Unavailable != "" {
-		return nil, fmt.Errorf("%s (%s %q)", c.Unavailable, c.Connector, c.Name)
-	}
 	b, ok := bind.Lookup(bind.Sink, c.Connector)
 	if !ok || b.NewSink == nil {
 		return nil, fmt.Errorf("sink connector %q cannot run", c.Connector)

@@ -4,8 +4,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/check"
 )
 
-// Build makes the plan of a checked config and runs the passes in their
-// fixed order (unless o.NoPasses).
+// Build makes the plan of a checked config and fuses stages (unless o.NoPasses).
 func Build(c *check.Config, o Options) *Plan {
 	p := &Plan{File: c.File, Secrets: c.Secrets, Env: c.Env, Broker: c.Broker}
 	for _, cp := range c.Pipelines {
@@ -19,18 +18,8 @@ func Build(c *check.Config, o Options) *Plan {
 			Settings: cp.Settings,
 		}
 		for _, st := range cp.Steps {
-			part := Part{Name: st.Name, Origins: origins(c.Env, st.Name)}
-			switch {
-			case st.Filter != nil:
-				part.Cond = st.Filter
-				pp.Stages = append(pp.Stages, &Stage{Kind: Filter, Parts: []Part{part}, Cond: st.Filter})
-			case st.Mask != nil:
-				spec := st.Mask.Spec
-				s := &Stage{Kind: Mask, Parts: []Part{part}, Cond: st.Mask.When, Mask: &spec}
-				for _, f := range st.Mask.Fields {
-					s.Fields = append(s.Fields, FieldPath{Path: f.Path, Index: f.Index, Keys: f.Keys})
-				}
-				pp.Stages = append(pp.Stages, s)
+			if st.Stage != nil {
+				pp.Stages = append(pp.Stages, &Stage{Parts: []Part{{Name: st.Name, Origins: origins(c.Env, st.Name)}}, Spec: st.Stage})
 			}
 		}
 		p.Pipelines = append(p.Pipelines, pp)
@@ -48,10 +37,8 @@ func Build(c *check.Config, o Options) *Plan {
 		p.Sinks = append(p.Sinks, component(s))
 	}
 	if !o.NoPasses {
-		for _, pass := range passes {
-			for _, pp := range p.Pipelines {
-				pass.run(pp)
-			}
+		for _, pp := range p.Pipelines {
+			fuse(pp)
 		}
 	}
 	return p
@@ -83,5 +70,5 @@ func component(c *check.Component) Component {
 	if c == nil {
 		return Component{}
 	}
-	return Component{Name: c.Name, Connector: c.Connector, Config: c.Config, Unavailable: c.Unavailable, Implied: c.Implied, Notes: c.Notes}
+	return Component{Name: c.Name, Connector: c.Connector, Config: c.Config, Implied: c.Implied, Notes: c.Notes}
 }

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
-	"github.com/rivven/rivven-connect/stdlib/mask"
 )
 
 // Dump renders the plan as deterministic text: the same plan always gives
@@ -57,27 +57,8 @@ func (d *dumper) pipeline(p *Pipeline) {
 	d.f("\n")
 }
 
-func (d *dumper) maskSpec(s *Stage) string {
-	m := s.Mask
-	out := m.Strategy.String()
-	switch m.Strategy {
-	case mask.Hash:
-		if m.Salt != "" {
-			out += " salt=" + d.quoted(m.Salt)
-		}
-	case mask.Partial:
-		out += fmt.Sprintf(" keep_first=%d keep_last=%d", m.KeepFirst, m.KeepLast)
-	case mask.Fixed:
-		out += " value=" + d.value(reflect.ValueOf(m.Value))
-	}
-	return out
-}
-
 func (d *dumper) component(role string, c Component) {
 	d.f("  %s %s: %s %s\n", role, strconv.Quote(c.Name), c.Connector, d.value(reflect.ValueOf(c.Config)))
-	if c.Unavailable != "" {
-		d.f("    unavailable: %s\n", c.Unavailable)
-	}
 	for _, n := range c.Notes {
 		d.f("    %s\n", d.hide(n))
 	}
@@ -88,30 +69,16 @@ func (d *dumper) stage(i int, s *Stage) {
 	for j, n := range s.Names() {
 		names[j] = strconv.Quote(n)
 	}
-	d.f("  stage %d %s [%s]", i, s.Kind, strings.Join(names, " "))
-	switch s.Kind {
-	case Filter:
-		d.f(": keep where %s\n", d.cond(s.Cond))
-	case Mask:
-		var fields []string
-		for _, f := range s.Fields {
-			path := f.Path
-			if d.isSecret(path) { // a path that came from ${VAR}
-				path = "<secret>"
-			}
-			if f.Index < 0 {
-				fields = append(fields, path+"#by-name")
-				continue
-			}
-			fields = append(fields, fmt.Sprintf("%s#%d", path, f.Index))
-		}
-		d.f(": %s %s", d.maskSpec(s), strings.Join(fields, " "))
-		if s.Cond != nil {
-			d.f(" when %s", d.cond(s.Cond))
-		}
-		d.f("\n")
-	}
+	d.f("  stage %d %s [%s]: %s\n", i, s.Kind(), strings.Join(names, " "), s.Spec.Dump(specDumper{d}))
 }
+
+// specDumper is the bind.Dumper stages render themselves with.
+type specDumper struct{ d *dumper }
+
+func (s specDumper) Cond(c *cond.Condition) string { return s.d.cond(c) }
+func (s specDumper) Quoted(x string) string        { return s.d.quoted(x) }
+func (s specDumper) Value(v any) string            { return s.d.value(reflect.ValueOf(v)) }
+func (s specDumper) IsSecret(raw string) bool      { return s.d.isSecret(raw) }
 
 func schemaText(s *runtime.Schema) string {
 	if s == nil {

@@ -6,10 +6,9 @@
 package plan
 
 import (
+	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/check"
-	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
-	"github.com/rivven/rivven-connect/stdlib/mask"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 )
 
@@ -53,10 +52,9 @@ type Pipeline struct {
 // Component is a source or sink: its config name, connector and the
 // stdlib's plain-data config.
 type Component struct {
-	Name        string
-	Connector   string
-	Config      any
-	Unavailable string // non-empty: this build cannot run it, and why
+	Name      string
+	Connector string
+	Config    any
 	// Implied marks a component the broker-topic shape made up; its config
 	// holds the top-level `broker` section (whose ${VAR}s a compiled
 	// binary reads at start-up).
@@ -74,61 +72,24 @@ type SourceInfo struct {
 	Stream, Namespace string
 }
 
-// StageKind is what a stage does.
-type StageKind uint8
-
-// Stage kinds.
-const (
-	Filter StageKind = iota // drop records where Cond is false
-	Mask                    // mask Fields where Cond (if any) holds
-)
-
-func (k StageKind) String() string { return [...]string{"filter", "mask"}[k] }
-
-// Stage is one step of the per-record function.
+// Stage is one step of the per-record function: one config transform, or
+// several after fusion.
 type Stage struct {
-	Kind StageKind
-	// Parts are the config transforms this stage implements, in order:
-	// one, or several after fusion. Fusion merges stages, never the
-	// provenance of their parts: a back end attributes a failure to the
-	// part that failed, and reads a part's ${VAR} values from that part's
-	// config.
+	// Parts are the config transforms this stage implements, in order.
+	// Fusion merges stages, never the provenance of their parts: a back
+	// end attributes a failure to the part that failed, and reads a part's
+	// ${VAR} values from that part's config.
 	Parts []Part
-	// Cond is a filter's condition (after fusion the conjunction of its
-	// parts' conditions), or a mask's `when` (nil: always).
-	Cond *cond.Condition
-	// Mask and Fields: the strategy and the resolved paths it masks (after
-	// fusion, every part's paths in order).
-	Mask   *mask.Spec
-	Fields []FieldPath
+	// Spec is what the stage does, as its transform type resolved it
+	// (bind.Stage: each type dumps, fuses, interprets and emits itself).
+	Spec bind.Stage
 }
 
 // Part is one config transform inside a stage.
-type Part struct {
-	// Name is the transform's name in the config.
-	Name string
-	// Cond is a filter part's own condition (nil for masks).
-	Cond *cond.Condition
-	// Origins maps each config key of the transform whose value came from
-	// the environment (e.g. "salt") to its text as written ("${SALT}");
-	// keys written literally are absent.
-	Origins map[string]string
-}
+type Part = bind.Part
+
+// Kind is the transform type of the stage ("filter", "mask").
+func (s *Stage) Kind() string { return s.Spec.Type() }
 
 // Names returns the names of the config transforms s implements, in order.
-func (s *Stage) Names() []string {
-	out := make([]string, len(s.Parts))
-	for i, p := range s.Parts {
-		out[i] = p.Name
-	}
-	return out
-}
-
-// FieldPath is a field's position in the record layout (-1: looked up by
-// name in each record's schema, for streams whose schema is known only at
-// run time) and the object keys below it.
-type FieldPath struct {
-	Path  string
-	Index int
-	Keys  []string
-}
+func (s *Stage) Names() []string { return bind.PartNames(s.Parts) }

@@ -45,13 +45,6 @@ func init() {
 			if enabled == 0 {
 				fmt.Fprintln(e.stdout, "note: every pipeline is disabled; run will have nothing to do")
 			}
-			for _, pp := range p.Pipelines {
-				for _, c := range []string{pp.Source.Unavailable, pp.Sink.Unavailable} {
-					if c != "" && pp.Enabled {
-						fmt.Fprintf(e.stdout, "note: pipeline %q: %s; run will refuse it\n", pp.Name, c)
-					}
-				}
-			}
 			if o.connect {
 				return e.probe(p, o.format)
 			}

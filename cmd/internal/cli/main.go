@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
 )
 
@@ -144,28 +145,57 @@ func (e *env) commandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "Usage: rivven-connect %s %s\n\n%s\n\nFlags:\n%s", c.name, c.usage, c.summary, fs.FlagUsages())
 }
 
-// readConfig reads the config named by o ("-" is standard input). A
-// failure is reported like any config error (code unreadable-config), so
-// `check --format json` still prints JSON.
+// readConfig reads the config named by o ("-" is standard input), at most
+// one byte more than config.MaxFileSize: a larger file is refused without
+// being read whole. A failure is reported like any config error (code
+// unreadable-config, at 1:1), so `check --format json` still prints JSON.
 func (e *env) readConfig(o *options) ([]byte, source.Errors) {
-	var data []byte
-	var err error
-	if o.config == "-" {
-		data, err = io.ReadAll(e.stdin)
-	} else {
-		data, err = os.ReadFile(o.config)
-	}
-	if err == nil {
-		return data, nil
-	}
 	var errs source.Errors
+	at := source.Pos{File: o.config, Line: 1, Column: 1}
+	in := e.stdin
+	size := int64(-1)
+	if o.config != "-" {
+		f, err := os.Open(o.config)
+		if err != nil {
+			errs.Add(at, source.CodeUnreadable, "", "%s", unreadable(o.config, err))
+			return nil, errs
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
+			if fi.IsDir() {
+				errs.Add(at, source.CodeUnreadable, "", "%s is a directory, not a config file", o.config)
+				return nil, errs
+			}
+			if fi.Mode().IsRegular() {
+				size = fi.Size()
+			}
+		}
+		in = f
+	}
+	data, err := io.ReadAll(io.LimitReader(in, config.MaxFileSize+1))
+	if err != nil {
+		errs.Add(at, source.CodeUnreadable, "", "%s", unreadable(o.config, err))
+		return nil, errs
+	}
+	if len(data) > config.MaxFileSize {
+		what := "more than 10 MiB"
+		if size > 0 {
+			what = fmt.Sprintf("%d bytes", size)
+		}
+		errs.Add(at, source.CodeYAMLSyntax, "", "the file is %s; a config file is at most %d bytes (10 MiB)", what, config.MaxFileSize)
+		return nil, errs
+	}
+	return data, nil
+}
+
+// unreadable says why the config file could not be read.
+func unreadable(name string, err error) string {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		msg = fmt.Sprintf("config file %s not found (use -c FILE, or 'rivven-connect init > connect.yaml' to start one)", o.config)
+		msg = fmt.Sprintf("config file %s not found (use -c FILE, or 'rivven-connect init > connect.yaml' to start one)", name)
 	case strings.Contains(msg, "is a directory"):
-		msg = fmt.Sprintf("%s is a directory, not a config file", o.config)
+		msg = fmt.Sprintf("%s is a directory, not a config file", name)
 	}
-	errs.Add(source.Pos{File: o.config}, source.CodeUnreadable, "", "%s", msg)
-	return nil, errs
+	return msg
 }

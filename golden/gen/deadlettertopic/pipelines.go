@@ -71,6 +71,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"p\": dead_letter_sink \"dead-letter-topic:failed-users\": %w", err)
 		}
+		deadLetters.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			DeadLetter: deadLetters,
 			Name:       "p",

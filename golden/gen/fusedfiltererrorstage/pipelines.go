@@ -65,6 +65,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if err != nil {
 			return nil, fmt.Errorf("pipeline \"main\": dead_letter_sink \"out\": %w", err)
 		}
+		deadLetters.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
 			DeadLetter: deadLetters,
 			Name:       "main",
