@@ -3,6 +3,14 @@
 // validated config into the stdlib's plain-data config, what schema a
 // source's records have, and how the interpreter instantiates it. One file
 // per component.
+//
+// A connector is registered once (see connector): its CUE definition is
+// connectors.sources.<name> or connectors.sinks.<name> in cue/ (which holds
+// every default), its Go config is the stdlib's config struct, decoded
+// straight from the validated CUE value through the struct's json tags
+// (TestConfigKeysMatchStructTags holds the keys and the tags equal), and
+// GoField follows the same tags; the rest are its constructor and
+// optional hooks.
 package bind
 
 import (
@@ -37,11 +45,22 @@ func (k Kind) String() string { return [...]string{"source", "sink", "transform"
 type Component struct {
 	Kind Kind
 	Name string
-	// Def is the CUE definition of the config block, e.g. "#Datagen".
-	Def string
-	// Unavailable, when set, says why this build cannot run the component
-	// yet; check accepts its config, run refuses it with this text.
-	Unavailable string
+	// Config is the zero value of the stdlib config struct (e.g.
+	// datagen.Config{}) whose json tags name the keys of the config
+	// block: Decode decodes the block into one, GoField follows the tags.
+	// (The rivven source's is a tagged copy of source.Config, with the same
+	// fields; see rivvenSourceConfig.)
+	Config any
+	// Inline names a struct field of Config, tagged "-", whose own json
+	// tags are keys of the config block itself (the rivven configs'
+	// Broker: bootstrap_servers, tls, auth, …); "" when there is none.
+	Inline string
+	// Aliases lists the keys of the CUE definition (dotted paths below
+	// `config`) that no json tag names, each with the Go field path that
+	// holds its value ("publication_name" → "Publication"), or "" when
+	// Decode turns it into fields no key path names (datagen's
+	// custom_fields). Decode reads them from the CUE value itself.
+	Aliases map[string]string
 	// Decode turns the validated, defaulted CUE value of the config block
 	// (and its document node, for key order) into the stdlib config.
 	Decode func(v cue.Value, n *config.Node) (any, error)
@@ -74,8 +93,11 @@ type Component struct {
 	// constructor the interpreter's NewSource/NewSink call.
 	Go *GoCtor
 	// GoField maps a config key path (below `config`) to the Go field path
-	// inside the stdlib config value (e.g. ["max_events"] → "MaxEvents"), so
-	// generated code can read an environment-derived value at start-up.
+	// inside the stdlib config value cfg (e.g. ["max_events"] →
+	// "MaxEvents", ["tables", "1"] → "Tables[1]"), so generated code can
+	// read an environment-derived value at start-up. false: the key holds
+	// no field of its own. register sets it to FieldPath (json tags and
+	// Aliases) unless the component has keys of its own to map first.
 	GoField func(cfg any, key []string) (string, bool)
 	// NewSource and NewSink instantiate the component for the interpreter.
 	NewSource func(cfg any, env runtime.Env) (runtime.Source, error)
@@ -147,20 +169,14 @@ type GoCtor struct {
 	Formats bool
 }
 
-// fieldsByKey builds a GoField function from a key → Go field table.
-func fieldsByKey(table map[string]string) func(any, []string) (string, bool) {
-	return func(_ any, key []string) (string, bool) {
-		if len(key) != 1 {
-			return "", false
-		}
-		f, ok := table[key[0]]
-		return f, ok
-	}
-}
-
 var registry = map[Kind]map[string]*Component{}
 
+// register adds a component to the registry; a connector's GoField
+// defaults to FieldPath.
 func register(c *Component) {
+	if c.GoField == nil && c.Config != nil {
+		c.GoField = c.FieldPath
+	}
 	if registry[c.Kind] == nil {
 		registry[c.Kind] = map[string]*Component{}
 	}
@@ -181,14 +197,6 @@ func Names(k Kind) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// decodeInto decodes a CUE value into a struct with json tags.
-func decodeInto(v cue.Value, dst any) error {
-	if err := v.Decode(dst); err != nil {
-		return fmt.Errorf("decode config: %w", err)
-	}
-	return nil
 }
 
 // ValueOf converts a scalar document node to a runtime value; maps and

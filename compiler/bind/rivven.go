@@ -16,65 +16,28 @@ import (
 )
 
 // The rivven sink (declared under `sinks`, or implied by a source's
-// `topic`) and the broker-topic source (declared under `sources` with
-// connector rivven, or implied by a sink's `topics`). Their configs embed broker.Conn; for
-// the implied components check fills it from the top-level `broker`
-// section (BrokerConn), and GoField also maps paths of that section
-// ("broker", …), so that a compiled binary reads `${VAR}`s there at
-// start-up.
+// `topic`; config sink.Config, CUE definition #Rivven) and the
+// broker-topic source (declared under `sources` with connector rivven, or
+// implied by a sink's `topics`; config source.Config, CUE definition
+// #RivvenSource). Their configs hold a broker.Conn as Broker, whose keys
+// sit at the top of the config block (Inline). For the implied components
+// check fills it from the top-level `broker` section (BrokerConn), and
+// GoField also maps paths of that section ("broker", …), so that a
+// compiled binary reads `${VAR}`s there at start-up.
 func init() {
-	register(&Component{
-		Kind: Sink,
-		Name: "rivven",
-		Def:  "#Rivven",
-		Decode: func(v cue.Value, n *config.Node) (any, error) {
-			var j struct {
-				Topic       string `json:"topic"`
-				Idempotent  bool   `json:"idempotent"`
-				KeyField    string `json:"key_field"`
-				Format      string `json:"format"`
-				TopicConfig struct {
-					Partitions int   `json:"partitions"`
-					AutoCreate *bool `json:"auto_create"`
-				} `json:"topic_config"`
-			}
-			if err := decodeInto(v, &j); err != nil {
-				return nil, err
-			}
-			cfg := sink.Config{
-				Broker:     BrokerConn(n),
-				Topic:      j.Topic,
-				Idempotent: j.Idempotent,
-				KeyField:   j.KeyField,
-				Format:     j.Format,
-				AutoCreate: j.TopicConfig.AutoCreate == nil || *j.TopicConfig.AutoCreate,
-				Partitions: j.TopicConfig.Partitions,
-			}
-			if err := cfg.Broker.Validate(); err != nil {
-				return nil, err
-			}
-			if cfg.Topic != "" { // "" is the default, which Wire sets per pipeline
-				if _, err := broker.ParseTemplate(cfg.Topic); err != nil {
-					return nil, err
-				}
-			}
-			return cfg, nil
+	snk := &Component{
+		Kind:   Sink,
+		Name:   "rivven",
+		Inline: "Broker",
+		Aliases: map[string]string{
+			"address": "", // appended to Broker.BootstrapServers; rivvenGoField maps it
+			// Check sets AutoCreate and Partitions from topic_config and
+			// settings.topic, whose defaults this block cannot see.
+			"topic_config": "", "topic_config.partitions": "Partitions", "topic_config.auto_create": "AutoCreate",
 		},
 		Wire: wireRivvenSink,
 		Conn: true,
 		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/sink", Func: "New", Env: "Stderr", Formats: true},
-		GoField: func(cfg any, key []string) (string, bool) {
-			c := cfg.(sink.Config)
-			if f, ok := brokerGoField(c.Broker, key); ok {
-				return f, true
-			}
-			if len(key) == 2 && key[0] == "topic_config" && key[1] == "partitions" {
-				return "Partitions", true
-			}
-			return fieldsByKey(map[string]string{
-				"topic": "Topic", "idempotent": "Idempotent", "key_field": "KeyField", "format": "Format",
-			})(cfg, key)
-		},
 		NewSink: func(cfg any, env runtime.Env) (runtime.Sink, error) {
 			s, err := sink.New(cfg.(sink.Config), env.Stderr)
 			if err != nil {
@@ -83,63 +46,157 @@ func init() {
 			s.UseFormats(env.Formats)
 			return s, nil
 		},
+	}
+	snk.GoField = rivvenGoField(snk)
+	connector(snk, func(cfg sink.Config, v cue.Value, _ *config.Node) (any, error) {
+		if err := appendAddress(&cfg.Broker, v); err != nil {
+			return nil, err
+		}
+		if p := lookup(v, "topic_config.partitions"); p.Exists() {
+			n, err := p.Int64()
+			if err != nil {
+				return nil, fmt.Errorf("decode config: %w", err)
+			}
+			cfg.Partitions = int(n)
+		}
+		if a := lookup(v, "topic_config.auto_create"); a.Exists() {
+			b, err := a.Bool()
+			if err != nil {
+				return nil, fmt.Errorf("decode config: %w", err)
+			}
+			cfg.AutoCreate = b
+		}
+		if err := cfg.Broker.Validate(); err != nil {
+			return nil, err
+		}
+		if cfg.Topic != "" { // absent: Wire sets the default per pipeline
+			if _, err := broker.ParseTemplate(cfg.Topic); err != nil {
+				return nil, err
+			}
+		}
+		return cfg, nil
 	})
-	register(&Component{
-		Kind: Source,
-		Name: "rivven",
-		Def:  "#RivvenSource",
-		Decode: func(v cue.Value, n *config.Node) (any, error) {
-			var j struct {
-				Topics             []string `json:"topics"`
-				ConsumerGroup      string   `json:"consumer_group"`
-				StartOffset        any      `json:"start_offset"`
-				RequireTopicExists bool     `json:"require_topic_exists"`
-				MaxWaitMs          int      `json:"max_wait_ms"`
-				SessionTimeoutMs   int      `json:"session_timeout_ms"`
-				HeartbeatMs        int      `json:"heartbeat_interval_ms"`
-				RebalanceTimeoutMs int      `json:"rebalance_timeout_ms"`
-			}
-			if err := decodeInto(v, &j); err != nil {
-				return nil, err
-			}
-			cfg := source.Config{Broker: BrokerConn(n), Topics: j.Topics, ConsumerGroup: j.ConsumerGroup,
-				StartOffset: "earliest", RequireTopicExists: j.RequireTopicExists, MaxWaitMs: j.MaxWaitMs,
-				SessionTimeoutMs: j.SessionTimeoutMs, HeartbeatIntervalMs: j.HeartbeatMs, RebalanceTimeoutMs: j.RebalanceTimeoutMs}
-			switch so := j.StartOffset.(type) {
-			case string:
-				cfg.StartOffset = so
-			case map[string]any:
-				ts, _ := so["timestamp"].(string)
-				if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
-					return nil, fmt.Errorf("start_offset timestamp %q is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)", ts)
-				}
-				cfg.StartOffset, cfg.StartTimestamp = "timestamp", ts
-			}
-			for _, t := range cfg.Topics {
-				if err := broker.ValidateTopic(t); err != nil {
-					return nil, err
-				}
-			}
-			if err := cfg.Broker.Validate(); err != nil {
-				return nil, err
-			}
-			return cfg, nil
+
+	src := &Component{
+		Kind:   Source,
+		Name:   "rivven",
+		Inline: "Broker",
+		Aliases: map[string]string{
+			"address":                "", // appended to Broker.BootstrapServers; rivvenGoField maps it
+			"start_offset":           "StartOffset",
+			"start_offset.timestamp": "StartTimestamp",
 		},
 		Conn: true,
 		Go:   &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/rivven/source", Func: "New", Env: "Stderr"},
-		GoField: func(cfg any, key []string) (string, bool) {
-			return brokerGoField(cfg.(source.Config).Broker, key)
-		},
 		NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {
 			return source.New(cfg.(source.Config), env.Stderr)
 		},
+	}
+	src.GoField = rivvenGoField(src)
+	connector(src, func(cfg rivvenSourceConfig, v cue.Value, n *config.Node) (any, error) {
+		if err := appendAddress(&cfg.Broker, v); err != nil {
+			return nil, err
+		}
+		switch so, _ := lookup(v, "start_offset").Default(); so.Kind() {
+		case cue.StringKind:
+			cfg.StartOffset, _ = so.String()
+		case cue.StructKind:
+			ts, _ := lookup(so, "timestamp").String()
+			if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+				return nil, fmt.Errorf("start_offset timestamp %s is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)", Shown(n.Lookup("start_offset", "timestamp")))
+			}
+			cfg.StartOffset, cfg.StartTimestamp = "timestamp", ts
+		}
+		for _, t := range cfg.Topics {
+			if err := broker.ValidateTopic(t); err != nil {
+				return nil, err
+			}
+		}
+		if err := cfg.Broker.Validate(); err != nil {
+			return nil, err
+		}
+		return source.Config(cfg), nil
 	})
+}
+
+// rivvenSourceConfig is source.Config with the json tags of its keys
+// (#RivvenSource). source.Config, in stdlib/rivven/source/source.go, does
+// not carry them yet; this copy converts to it (a conversion ignores tags,
+// and does not compile when the two differ in any field). Once
+// source.Config carries these tags, this type goes and the source decodes
+// into source.Config itself. StartOffset and StartTimestamp come from
+// start_offset (a string or {timestamp}), Retry from settings.retry.
+type rivvenSourceConfig struct {
+	Broker              broker.Conn   `json:"-"`
+	Topics              []string      `json:"topics"`
+	ConsumerGroup       string        `json:"consumer_group"`
+	StartOffset         string        `json:"-"`
+	StartTimestamp      string        `json:"-"`
+	RequireTopicExists  bool          `json:"require_topic_exists"`
+	MaxWaitMs           int           `json:"max_wait_ms"`
+	SessionTimeoutMs    int           `json:"session_timeout_ms"`
+	HeartbeatIntervalMs int           `json:"heartbeat_interval_ms"`
+	RebalanceTimeoutMs  int           `json:"rebalance_timeout_ms"`
+	Retry               runtime.Retry `json:"-"`
+}
+
+// appendAddress appends a rivven config block's `address` (v, the block's
+// CUE value), the seed's single broker address, after bootstrap_servers.
+func appendAddress(c *broker.Conn, v cue.Value) error {
+	a := lookup(v, "address")
+	if !a.Exists() {
+		return nil
+	}
+	s, err := a.String()
+	if err != nil {
+		return fmt.Errorf("decode config: %w", err)
+	}
+	c.BootstrapServers = append(c.BootstrapServers, s)
+	return nil
+}
+
+// rivvenGoField is the GoField of the rivven sink and source c: the
+// connection keys below their config block or, for the implied
+// components, below the top-level section (a path starting with
+// "broker"), and `address`, the last of Broker.BootstrapServers.
+func rivvenGoField(c *Component) func(cfg any, key []string) (string, bool) {
+	return func(cfg any, key []string) (string, bool) {
+		top := len(key) > 0 && key[0] == "broker"
+		if top {
+			key = key[1:]
+		}
+		if len(key) == 1 && key[0] == "address" {
+			if n := len(brokerOf(cfg).BootstrapServers); n > 0 {
+				return fmt.Sprintf("Broker.BootstrapServers[%d]", n-1), true
+			}
+			return "", false
+		}
+		p, ok := c.FieldPath(cfg, key)
+		if !ok || top && !strings.HasPrefix(p, c.Inline+".") {
+			return "", false
+		}
+		return p, true
+	}
+}
+
+// brokerOf returns the connection of a rivven sink's or source's config.
+func brokerOf(cfg any) broker.Conn {
+	switch c := cfg.(type) {
+	case sink.Config:
+		return c.Broker
+	case source.Config:
+		return c.Broker
+	}
+	return broker.Conn{}
 }
 
 // BrokerConn reads the connection keys of n: the top-level `broker`
 // section, or a rivven sink's or source's config block (both validated
 // already). bootstrap_servers come first, then address. A `tls` block
-// enables TLS unless it says enabled: false.
+// enables TLS unless it says enabled: false. Check reads the top-level
+// section with it, whose CUE definition (#Broker in cue/config.cue) has
+// no defaults to decode; a rivven config block is decoded from its CUE
+// value instead (the two agree: TestBrokerConnMatchesDecode).
 func BrokerConn(n *config.Node) broker.Conn {
 	var c broker.Conn
 	if bs := n.Get("bootstrap_servers"); bs != nil {
@@ -183,51 +240,8 @@ func BrokerConn(n *config.Node) broker.Conn {
 			return ""
 		}
 		c.Auth = broker.Auth{Mechanism: get("mechanism"), Username: get("username"), Password: get("password")}
-		if c.Auth.Mechanism == "" {
-			c.Auth.Mechanism = "scram-sha-256"
-		}
 	}
 	return c
-}
-
-// brokerGoField maps a connection key — below a rivven sink's `config`,
-// or a path of the top-level section starting with "broker" — to its Go
-// field path in a config that embeds c as Broker.
-func brokerGoField(c broker.Conn, key []string) (string, bool) {
-	if len(key) > 0 && key[0] == "broker" {
-		key = key[1:]
-	}
-	if len(key) == 0 {
-		return "", false
-	}
-	switch key[0] {
-	case "bootstrap_servers":
-		if len(key) == 2 {
-			if i, err := strconv.Atoi(key[1]); err == nil && i < len(c.BootstrapServers) {
-				return fmt.Sprintf("Broker.BootstrapServers[%d]", i), true
-			}
-		}
-	case "address":
-		if len(key) == 1 && len(c.BootstrapServers) > 0 {
-			return fmt.Sprintf("Broker.BootstrapServers[%d]", len(c.BootstrapServers)-1), true
-		}
-	case "connection_timeout_ms":
-		if len(key) == 1 {
-			return "Broker.ConnectionTimeoutMs", true
-		}
-	case "tls":
-		f := map[string]string{"enabled": "Enabled", "ca_path": "CAPath", "cert_path": "CertPath",
-			"key_path": "KeyPath", "server_name": "ServerName", "insecure": "Insecure"}
-		if len(key) == 2 && f[key[1]] != "" {
-			return "Broker.TLS." + f[key[1]], true
-		}
-	case "auth":
-		f := map[string]string{"mechanism": "Mechanism", "username": "Username", "password": "Password"}
-		if len(key) == 2 && f[key[1]] != "" {
-			return "Broker.Auth." + f[key[1]], true
-		}
-	}
-	return "", false
 }
 
 // Default topic templates of the rivven sink: one topic per table

@@ -10,45 +10,49 @@ import (
 
 // Config configures a datagen source. It is plain data: the code generator
 // writes it as a Go composite literal, so it holds only basic types, slices
-// and runtime.Value fields. The zero Config is valid: pattern random, no rate
-// limit, no event limit, stream "datagen", seeded from the clock.
+// and runtime.Value fields. The json tags name the keys of the `config`
+// block (cue/connectors.cue, #Datagen, which holds the defaults): the
+// compiler decodes the block into a Config through them; fields tagged "-"
+// are set from the block by the compiler (HasSeed, CustomFields). The zero
+// Config is valid, for Go callers: pattern random, no rate limit, no event
+// limit, stream "datagen", seeded from the clock.
 //
 // A Config is read, never modified, by Schema and New; the caller may share
 // one between them.
 type Config struct {
 	// Pattern is one of Patterns; "" means "random".
-	Pattern string
+	Pattern string `json:"pattern"`
 	// EventsPerSecond paces the source; 0 = unlimited. It must be within
 	// 0..MaxEventsPerSecond.
-	EventsPerSecond int
+	EventsPerSecond int `json:"events_per_second"`
 	// MaxEvents is the number of records after which Read returns io.EOF;
 	// 0 = unlimited. Every emitted record counts, whatever its Op. Must not be
 	// negative.
-	MaxEvents int64
+	MaxEvents int64 `json:"max_events"`
 	// StreamName is the Stream of every record; "" means "datagen". At most
 	// 255 bytes.
-	StreamName string
+	StreamName string `json:"stream_name"`
 	// Namespace is the Namespace of every record ("" = none).
-	Namespace string
+	Namespace string `json:"namespace"`
 	// IncludeSequence adds the int field "_sequence" (the record's 0-based
 	// sequence number, equal to Position.Offset) after the pattern fields.
-	IncludeSequence bool
+	IncludeSequence bool `json:"include_sequence"`
 	// IncludeTimestamp adds the string field "_timestamp" (the clock's now(),
 	// RFC 3339 UTC with second precision) after "_sequence".
-	IncludeTimestamp bool
+	IncludeTimestamp bool `json:"include_timestamp"`
 	// CustomFields are appended to every record, in this order, after the
 	// optional fields. Names must be non-empty, distinct, and not collide with
 	// a generated field; values must not be runtime.Absent(). The values are
 	// shared by every record (runtime.Value is immutable).
-	CustomFields []CustomField
+	CustomFields []CustomField `json:"-"`
 	// Seed seeds the generator when HasSeed is set.
-	Seed int64
+	Seed int64 `json:"seed"`
 	// HasSeed selects Seed; when false the seed is taken from the clock passed
 	// to New (so a fixed clock still gives reproducible records).
-	HasSeed bool
+	HasSeed bool `json:"-"`
 	// CDCMode turns the record stream into simulated change events
 	// (insert/update/delete) over a pool of live rows; see the package doc.
-	CDCMode bool
+	CDCMode bool `json:"cdc_mode"`
 }
 
 // CustomField is a constant field appended to every record.

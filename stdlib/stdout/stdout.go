@@ -17,19 +17,22 @@ import (
 // Formats lists the valid Config.Format values.
 var Formats = []string{"pretty", "json", "tsv", "text", "avro", "protobuf", "json_schema"}
 
-// Config is the sink's settings: plain data.
+// Config is the sink's settings: plain data. The json tags name the keys
+// of the `config` block (cue/connectors.cue, #Stdout, which holds the
+// defaults): the compiler decodes the block into a Config through them.
 type Config struct {
-	// Format is pretty (default), json, tsv, text, or a typed format
-	// (avro, protobuf, json_schema: the base64 of each record's encoded
-	// bytes).
-	Format string
+	// Format is pretty, json, tsv, text, or a typed format (avro,
+	// protobuf, json_schema: the base64 of each record's encoded bytes).
+	// The config default is pretty; New also takes "" as pretty, so that
+	// the zero Config is valid for Go callers.
+	Format string `json:"format"`
 	// IncludeMetadata adds the source metadata (formats pretty, json, tsv
 	// and text; the typed formats ignore it).
-	IncludeMetadata bool
+	IncludeMetadata bool `json:"include_metadata"`
 	// IncludeTimestamp adds the event timestamp (formats pretty, json and
 	// tsv; text and the typed formats ignore it). The config default is
 	// true.
-	IncludeTimestamp bool
+	IncludeTimestamp bool `json:"include_timestamp"`
 }
 
 // Sink writes records to W. A batch is rendered into one buffer and written

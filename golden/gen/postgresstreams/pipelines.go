@@ -16,7 +16,7 @@ var Spec = app.Spec{
 	Compiler: "golden",
 	Config:   "pipeline.yaml",
 	Plan: `pipeline "cdc" (enabled)
-  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", SlotName: "rivven_slot", Publication: "rivven_pub", Tables: ["public.users", "sales.orders"], SnapshotMode: "initial_only", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true}
+  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", SlotName: "rivven_slot", Publication: "rivven_pub", Tables: ["public.users", "sales.orders"], SnapshotMode: "initial_only", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true, TLS: {Mode: "prefer"}}
   schema: (known at run time)
   sink "out": stdout {Format: "pretty", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
@@ -42,6 +42,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Publication:           "rivven_pub",
 			SlotName:              "rivven_slot",
 			SnapshotMode:          "initial_only",
+			TLS:                   cdc.TLSConfig{Mode: "prefer"},
 			Tables:                []string{"public.users", "sales.orders"},
 			User:                  "replicator",
 		}

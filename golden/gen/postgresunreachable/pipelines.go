@@ -18,7 +18,7 @@ var Spec = app.Spec{
 	Compiler: "golden",
 	Config:   "pipeline.yaml",
 	Plan: `pipeline "cdc" (enabled)
-  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", Password: <secret>, SlotName: "rivven_slot", Publication: "rivven_pub", SnapshotMode: "initial", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true}
+  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", Password: <secret>, SlotName: "rivven_slot", Publication: "rivven_pub", SnapshotMode: "initial", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true, TLS: {Mode: "prefer"}}
   schema: (known at run time)
   stage 0 filter ["active"]: keep where expr-vm "status != \"deleted\"" (the stream schema is known only at run time)
   schema: (known at run time)
@@ -51,6 +51,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Publication:           "rivven_pub",
 			SlotName:              "rivven_slot",
 			SnapshotMode:          "initial",
+			TLS:                   cdc.TLSConfig{Mode: "prefer"},
 			User:                  "replicator",
 		}
 		sinkConfig := stdout.Config{

@@ -520,10 +520,12 @@ func TestWalsenderTerminatedReconnects(t *testing.T) {
 	db := cluster.NewDatabase(t)
 	cluster.Exec(t, db, `CREATE TABLE w (id int PRIMARY KEY)`)
 	s := open(t, config(db, "w"))
+	before := confirmedFlush(t, db)
 	cluster.Exec(t, db, `INSERT INTO w VALUES (1)`)
 	ackAll(t, s, read(t, s, 1))
-	waitFlush(t, db, func(string) bool { return true })
-	time.Sleep(1500 * time.Millisecond) // let the acknowledgement reach the server
+	// The acknowledgement has reached the server: the restarted walsender
+	// starts after row 1.
+	waitFlush(t, db, func(lsn string) bool { return lsn != before })
 	cluster.Exec(t, db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '`+slotOf(db)+`'`,
 		`INSERT INTO w VALUES (2)`)
 	recs := read(t, s, 1)

@@ -11,18 +11,24 @@ import (
 )
 
 // Config is the plain-data configuration of a postgres-cdc source (the
-// `config` block of a `connector: postgres-cdc` source).
+// `config` block of a `connector: postgres-cdc` source). The json tags
+// name the block's keys (cue/connectors.cue, #PostgresCDC, which holds the
+// defaults): the compiler decodes the block into a Config through them.
+// New gives the zero fields that have a default the values of Defaults,
+// for Go callers that build a Config by hand.
 type Config struct {
-	Host     string
-	Port     int
-	Database string
-	User     string
-	Password string
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Database string `json:"database"`
+	User     string `json:"user"`
+	Password string `json:"password"`
 	// SlotName is the logical replication slot (pgoutput); default
 	// "rivven_slot".
-	SlotName string
-	// Publication names the publication; default "rivven_pub".
-	Publication string
+	SlotName string `json:"slot_name"`
+	// Publication names the publication; default "rivven_pub". The
+	// config's publication_name is an alias of it (the compiler copies it
+	// here).
+	Publication string `json:"publication"`
 	// Schemas and Tables choose what the source reads, and what the
 	// publication covers when this source creates it. A table is "name"
 	// (in the first of Schemas, or public) or "schema.name", split at the
@@ -33,26 +39,26 @@ type Config struct {
 	// spaces, dots and any other character but NUL, with "" for a "
 	// (public."Order Items"); at most 63 bytes each once unquoted.
 	// QuoteName spells an exact name so.
-	Schemas []string
-	Tables  []string
+	Schemas []string `json:"schemas"`
+	Tables  []string `json:"tables"`
 	// SnapshotMode is initial (default), always, never, when_needed or
 	// initial_only (see the constants).
-	SnapshotMode string
+	SnapshotMode string `json:"snapshot_mode"`
 	// HeartbeatIntervalSecs is the period of the standby status updates
 	// that report the acknowledged position to the server (default 10).
-	HeartbeatIntervalSecs int
+	HeartbeatIntervalSecs int `json:"heartbeat_interval_secs"`
 	// ConnectTimeoutSecs bounds each connection attempt (default 10).
-	ConnectTimeoutSecs int
+	ConnectTimeoutSecs int `json:"connect_timeout_secs"`
 	// ProtocolVersion is the pgoutput protocol version: 1, or 2 (PostgreSQL
 	// 14 and later), which has the server stream a large transaction
 	// while it is still in progress (the source keeps the changes in a
 	// temporary file until the commit). 0 means 2 when the server is 14 or
 	// later, else 1.
-	ProtocolVersion       int
-	AutoCreateSlot        bool
-	AutoCreatePublication bool
-	DropSlotOnStop        bool
-	TLS                   TLSConfig
+	ProtocolVersion       int       `json:"protocol_version"`
+	AutoCreateSlot        bool      `json:"auto_create_slot"`
+	AutoCreatePublication bool      `json:"auto_create_publication"`
+	DropSlotOnStop        bool      `json:"drop_slot_on_stop"`
+	TLS                   TLSConfig `json:"tls"`
 }
 
 // TLSConfig configures the connection's TLS like libpq's sslmode,
@@ -60,10 +66,10 @@ type Config struct {
 // require, verify-ca or verify-full (verify-full also checks that the
 // server certificate names Host).
 type TLSConfig struct {
-	Mode           string
-	CACertPath     string
-	ClientCertPath string
-	ClientKeyPath  string
+	Mode           string `json:"mode"`
+	CACertPath     string `json:"ca_cert_path"`
+	ClientCertPath string `json:"client_cert_path"`
+	ClientKeyPath  string `json:"client_key_path"`
 }
 
 // Snapshot modes.
@@ -75,11 +81,24 @@ const (
 	SnapshotInitialOnly = "initial_only" // one snapshot without a slot, then the source ends
 )
 
-// Defaults applied by New to zero fields.
+// Defaults of SlotName and Publication (see Defaults).
 const (
 	DefaultSlot        = "rivven_slot"
 	DefaultPublication = "rivven_pub"
 )
+
+// Defaults returns the values New gives a Config's zero fields: the
+// defaults of #PostgresCDC in cue/connectors.cue, which the compiler
+// decodes into every Config it builds (a test in compiler/bind holds the
+// two equal). They serve Go callers that build a Config by hand; fields
+// whose zero value is meaningful (the bools, ProtocolVersion) have none.
+func Defaults() Config {
+	return Config{
+		Host: "localhost", Port: 5432, SlotName: DefaultSlot, Publication: DefaultPublication,
+		SnapshotMode: SnapshotInitial, HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10,
+		TLS: TLSConfig{Mode: "prefer"},
+	}
+}
 
 // table is a table by its exact names (as the catalogs hold them).
 type table struct{ schema, name string }
@@ -91,31 +110,33 @@ type names struct {
 	tables      []table
 }
 
-// withDefaults returns cfg with its zero fields defaulted.
+// withDefaults returns cfg with its zero fields defaulted (Defaults);
+// non-positive periods count as zero.
 func withDefaults(cfg Config) Config {
+	d := Defaults()
 	if cfg.Host == "" {
-		cfg.Host = "localhost"
+		cfg.Host = d.Host
 	}
 	if cfg.Port == 0 {
-		cfg.Port = 5432
+		cfg.Port = d.Port
 	}
 	if cfg.SlotName == "" {
-		cfg.SlotName = DefaultSlot
+		cfg.SlotName = d.SlotName
 	}
 	if cfg.Publication == "" {
-		cfg.Publication = DefaultPublication
+		cfg.Publication = d.Publication
 	}
 	if cfg.SnapshotMode == "" {
-		cfg.SnapshotMode = SnapshotInitial
+		cfg.SnapshotMode = d.SnapshotMode
 	}
 	if cfg.HeartbeatIntervalSecs <= 0 {
-		cfg.HeartbeatIntervalSecs = 10
+		cfg.HeartbeatIntervalSecs = d.HeartbeatIntervalSecs
 	}
 	if cfg.ConnectTimeoutSecs <= 0 {
-		cfg.ConnectTimeoutSecs = 10
+		cfg.ConnectTimeoutSecs = d.ConnectTimeoutSecs
 	}
 	if cfg.TLS.Mode == "" {
-		cfg.TLS.Mode = "prefer"
+		cfg.TLS.Mode = d.TLS.Mode
 	}
 	return cfg
 }

@@ -22,36 +22,42 @@ import (
 	"github.com/rivven/rivven-connect/stdlib/rivven/client"
 )
 
-// Conn says how to reach rivvend.
+// Conn says how to reach rivvend. The json tags name the connection keys
+// (of the top-level `broker` section, and of a rivven sink's or source's
+// config block, whose defaults cue/connectors.cue holds): the compiler
+// decodes a rivven config block into a Conn through them.
 type Conn struct {
 	// BootstrapServers are host:port pairs tried in order
-	// (`bootstrap_servers`, then the seed's single `address`).
-	BootstrapServers []string
+	// (`bootstrap_servers`, then the seed's single `address`, which the
+	// compiler appends).
+	BootstrapServers []string `json:"bootstrap_servers"`
 	// ConnectionTimeoutMs bounds one dial with its handshakes
-	// (`connection_timeout_ms`); 0 = 10 s.
-	ConnectionTimeoutMs int
-	TLS                 TLS
-	Auth                Auth
+	// (`connection_timeout_ms`); 0 = the client's default, 10 s.
+	ConnectionTimeoutMs int  `json:"connection_timeout_ms"`
+	TLS                 TLS  `json:"tls"`
+	Auth                Auth `json:"auth"`
 }
 
-// TLS is the `tls:` block.
+// TLS is the `tls:` block. In the config, a tls block turns TLS on unless
+// it says enabled: false; here, TLS is on when Enabled is set.
 type TLS struct {
-	Enabled    bool
-	CAPath     string
-	CertPath   string
-	KeyPath    string
-	ServerName string
+	Enabled    bool   `json:"enabled"`
+	CAPath     string `json:"ca_path"`
+	CertPath   string `json:"cert_path"`
+	KeyPath    string `json:"key_path"`
+	ServerName string `json:"server_name"`
 	// Insecure skips certificate verification; Connect logs a warning.
-	Insecure bool
+	Insecure bool `json:"insecure"`
 }
 
 // Auth is the `auth:` block. Authentication is on when Username is set.
 type Auth struct {
-	// Mechanism is "scram-sha-256" (default) or "plain" (TLS only).
-	Mechanism string
-	Username  string
+	// Mechanism is "scram-sha-256" (the config default; "" means it too)
+	// or "plain" (TLS only).
+	Mechanism string `json:"mechanism"`
+	Username  string `json:"username"`
 	// Password may come from ${VAR}; it never appears in errors or logs.
-	Password string
+	Password string `json:"password"`
 }
 
 // Validate reports the first problem Connect would refuse, without

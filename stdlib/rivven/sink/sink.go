@@ -68,26 +68,32 @@ import (
 	"github.com/rivven/rivven-connect/stdlib/rivven/wire"
 )
 
-// Config is the sink's plain-data config.
+// Config is the sink's plain-data config. The json tags name the keys of
+// a rivven sink's `config` block (cue/connectors.cue, #Rivven, which holds
+// the defaults): the compiler decodes the block into a Config through
+// them. The fields tagged "-" are set by the compiler: Broker from the
+// block's connection keys (Broker's own tags), AutoCreate and Partitions
+// from topic_config and settings.topic.
 type Config struct {
-	Broker broker.Conn
+	Broker broker.Conn `json:"-"`
 	// Topic is a topic name or a template with {placeholders}.
-	Topic string
+	Topic string `json:"topic"`
 	// Idempotent publishes through an idempotent producer (exactly once per
 	// chunk across lost replies). The config default is true.
-	Idempotent bool
+	Idempotent bool `json:"idempotent"`
 	// KeyField keys every record by this field; "" keys change events by
 	// their row key (runtime.Schema.Key).
-	KeyField string
-	// Format is source_event (default), debezium, row, or json (=
-	// source_event).
-	Format string
+	KeyField string `json:"key_field"`
+	// Format is source_event (the config default; New also takes ""),
+	// debezium, row, json (= source_event), or a typed format (avro,
+	// protobuf, json_schema).
+	Format string `json:"format"`
 	// AutoCreate creates missing topics; without it a missing topic fails
 	// the write.
-	AutoCreate bool
+	AutoCreate bool `json:"-"`
 	// Partitions is the partition count of auto-created topics; 0 = the
 	// broker's default.
-	Partitions int
+	Partitions int `json:"-"`
 }
 
 // Formats are the value formats New accepts.
