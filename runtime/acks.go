@@ -15,6 +15,8 @@ import "sync"
 // The acknowledged position is the last position of the longest prefix of
 // complete segments: a later segment that completes early never moves it
 // past an earlier incomplete one. Segments without records are skipped.
+// The tracker never looks inside a Position: it returns the one Extend
+// was given, Token included, so a source gets back its own resume point.
 //
 // All methods are safe for concurrent use; Release is typically called
 // from a sink's completion goroutine.

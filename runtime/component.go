@@ -21,8 +21,11 @@ type Source interface {
 	// that nobody reads a batch slot again after handing it back to Read.
 	Read(ctx context.Context, batch []Record) (n int, err error)
 	// Ack reports that every record up to and including pos has been durably
-	// accepted by the sink or deliberately dropped. Positions passed to Ack
-	// never decrease. A source that keeps a position commits it here only.
+	// accepted by the sink or deliberately dropped. pos is the Position of
+	// the last of those records exactly as Read set it (Token included).
+	// Within a run, positions passed to Ack never decrease. A source that
+	// keeps a position commits it here only. See Position for what the
+	// source guarantees about its positions.
 	Ack(ctx context.Context, pos Position) error
 	// Close releases the source's resources.
 	Close() error
@@ -72,10 +75,14 @@ type AsyncSink interface {
 // Resumable is implemented by sources that need the driver to keep their
 // position (they have no server-side position of their own). When the
 // pipeline has a state directory (Settings.StateDir), the driver persists
-// every acknowledged position there and, before Open, calls Resume with the
-// last one persisted; the source then produces the records after it. A
-// missing state file means a first start (Resume is not called); a torn or
-// corrupt one stops the pipeline.
+// every acknowledged position there (Offset and Token, Position's JSON
+// form) and, before Open, calls Resume with the last one persisted; the
+// source then produces the records after it (from the Token alone when it
+// sets tokens). A missing state file means a first start (Resume is not
+// called); a torn or corrupt one stops the pipeline. A state file of an
+// earlier version holds only an Offset: Resume gets an empty Token, and a
+// source that needs one must fail with an error that says how to recover
+// rather than start over silently.
 type Resumable interface {
 	Source
 	Resume(pos Position) error

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +24,9 @@ type DeadLetterInfo struct {
 //	pipeline   string  the pipeline the record failed in
 //	stage      string  the transform that failed; null when the sink failed
 //	error      string  why (secrets redacted)
-//	position   string  the record's source position (decimal, as metadata.position)
+//	position   string  the record's source position as metadata.position
+//	                   shows it (Position.String: the source's token, or
+//	                   the decimal offset)
 //	failed_at  string  when it failed (RFC 3339, milliseconds, UTC)
 //	record     object  the record as a SourceEvent: event_type, stream,
 //	                   namespace, timestamp, data (and metadata when it has any)
@@ -78,7 +79,7 @@ func DeadLetterRecord(r *Record, info DeadLetterInfo) Record {
 		Schema:    DeadLetterSchema,
 		After: []Value{
 			String(info.Pipeline), stage, String(info.Error),
-			String(strconv.FormatUint(r.Position.Offset, 10)),
+			String(r.Position.String()),
 			String(string(AppendTimestamp(nil, info.Time))),
 			ObjectValue(event),
 		},

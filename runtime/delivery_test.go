@@ -195,19 +195,11 @@ func TestSinkBatchTimeoutFlushes(t *testing.T) {
 		Settings: Settings{SinkBatch: SinkBatch{MaxRecords: 1_000_000, TimeoutMs: 30}}}
 	done := make(chan error)
 	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitUntil(t, "the timeout to flush two batches", func() bool {
 		sink.mu.Lock()
-		n := len(sink.sizes)
-		sink.mu.Unlock()
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the timeout never flushed a batch")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer sink.mu.Unlock()
+		return len(sink.sizes) >= 2
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -230,13 +222,7 @@ func TestSinkBatchAllDroppedStillAcks(t *testing.T) {
 		Settings: Settings{SinkBatch: SinkBatch{MaxRecords: 1000, TimeoutMs: 60_000}}}
 	done := make(chan error)
 	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Status().Acked == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("dropped records were never acknowledged while running")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitUntil(t, "dropped records to be acknowledged while running", func() bool { return p.Status().Acked != nil })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -554,8 +540,23 @@ func (a *asyncDLQ) WriteAsync(ctx context.Context, rs []Record, done func(error)
 	return nil
 }
 
+// earlyAckGuard fails the test when the source is acknowledged at or past
+// record 5 before released is set.
+type earlyAckGuard struct {
+	*seqSource
+	t        *testing.T
+	released atomic.Bool
+}
+
+func (g *earlyAckGuard) Ack(ctx context.Context, p Position) error {
+	if p.Offset >= 5 && !g.released.Load() {
+		g.t.Errorf("acked %d before the dead letter of record 5 was acknowledged", p.Offset)
+	}
+	return g.seqSource.Ack(ctx, p)
+}
+
 func TestDeadLetterAckedLateHoldsThePosition(t *testing.T) {
-	src := newSeqSource(40)
+	src := &earlyAckGuard{seqSource: newSeqSource(40), t: t}
 	dlq := &asyncDLQ{release: make(chan struct{})}
 	prog := ProgramFunc(func(r *Record) (bool, error) {
 		if r.After[0].AsInt() == 5 {
@@ -567,16 +568,12 @@ func TestDeadLetterAckedLateHoldsThePosition(t *testing.T) {
 		Settings: Settings{BatchSize: 10, OnError: OnErrorDeadLetter, DeadLetterSink: "dlq"}}
 	done := make(chan error)
 	go func() { done <- p.Run(context.Background()) }()
-	// Everything but the dead letter completes; the position must stay
-	// before record 5 until the dead letter is acknowledged.
-	time.Sleep(50 * time.Millisecond)
-	src.mu.Lock()
-	for _, a := range src.acks {
-		if a >= 5 {
-			t.Errorf("acked %d before the dead letter of record 5 was acknowledged", a)
-		}
-	}
-	src.mu.Unlock()
+	// Everything but the dead letter completes (every other record is
+	// written; the acknowledgements of later batches would come with
+	// their writes); the position must stay before record 5 until the
+	// dead letter is acknowledged.
+	waitUntil(t, "every record but the dead letter written", func() bool { return p.Stats.Out.Load() == 39 })
+	src.released.Store(true)
 	close(dlq.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)

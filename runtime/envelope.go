@@ -38,11 +38,13 @@ func AppendData(buf []byte, r *Record, indent string, depth int) []byte {
 }
 
 // AppendMetadata appends the "metadata" object of the SourceEvent envelope:
-// position (decimal string), sequence, then the record's free keys.
+// position (a string: the source's token, or the decimal offset — see
+// Position.String), sequence (the offset, a number), then the record's free
+// keys.
 func AppendMetadata(buf []byte, r *Record) []byte {
-	buf = append(buf, `{"position":"`...)
-	buf = strconv.AppendUint(buf, r.Position.Offset, 10)
-	buf = append(buf, `","sequence":`...)
+	buf = append(buf, `{"position":`...)
+	buf = r.Position.appendQuoted(buf)
+	buf = append(buf, `,"sequence":`...)
 	buf = strconv.AppendUint(buf, r.Position.Offset, 10)
 	if r.Meta != nil {
 		for i, k := range r.Meta.Keys {

@@ -27,14 +27,6 @@ func (op Op) String() string {
 	return "unknown"
 }
 
-// Position locates a record in its source. Offset increases with every
-// record a source emits; sources with richer positions (an LSN, a
-// partition offset) encode them so that the order of Offset is the order of
-// the source.
-type Position struct {
-	Offset uint64
-}
-
 // Record is one event flowing through a pipeline.
 //
 // Ownership: a source fills records that the driver owns; a Program mutates

@@ -243,7 +243,7 @@ func logFinished(log *slog.Logger, p *runtime.Pipeline) {
 		attrs = append(attrs, "dead_lettered", st.DeadLettered)
 	}
 	if st.Acked != nil {
-		attrs = append(attrs, "acked_position", st.Acked.Offset)
+		attrs = append(attrs, "acked_position", *st.Acked) // a number, or {offset, token}
 	}
 	log.Info("pipeline finished", attrs...)
 }

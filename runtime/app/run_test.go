@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,10 +21,12 @@ import (
 var schema = runtime.NewSchema(runtime.Field{Name: "n", Type: runtime.Type{Kind: runtime.KindInt}}, runtime.Field{Name: "token", Type: runtime.Type{Kind: runtime.KindString}})
 
 // source emits n records, then blocks until its context ends (n < 0: never
-// ends by itself after the first -n records either).
+// ends by itself after the first -n records either). With tokens, record i
+// has the position token "cursor-i".
 type source struct {
 	n, next int
 	block   bool
+	tokens  bool
 }
 
 func (s *source) Open(context.Context) error                  { return nil }
@@ -41,21 +44,27 @@ func (s *source) Read(ctx context.Context, b []runtime.Record) (int, error) {
 	for ; k < len(b) && s.next < s.n; k++ {
 		b[k] = runtime.Record{Stream: "s", Schema: schema, Position: runtime.Position{Offset: uint64(s.next)}, Time: time.Now().Add(-time.Hour),
 			After: []runtime.Value{runtime.Int(int64(s.next)), runtime.String("tok")}}
+		if s.tokens {
+			b[k].Position.Token = fmt.Sprintf("cursor-%d", s.next)
+		}
 		s.next++
 	}
 	return k, nil
 }
 
 type sink struct {
-	mu   sync.Mutex
-	got  []runtime.Record
-	err  error
-	slow time.Duration
+	mu      sync.Mutex
+	got     []runtime.Record
+	err     error
+	slow    time.Duration
+	writing atomic.Int32 // writes in progress
 }
 
 func (s *sink) Open(context.Context) error { return nil }
 func (s *sink) Close() error               { return nil }
 func (s *sink) Write(ctx context.Context, rs []runtime.Record) error {
+	s.writing.Add(1)
+	defer s.writing.Add(-1)
 	if s.slow > 0 {
 		select {
 		case <-time.After(s.slow):
@@ -289,12 +298,13 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 }
 
 func TestShutdownTimeoutAbortsASlowDrain(t *testing.T) {
-	p := &runtime.Pipeline{Name: "slow", Source: &source{n: 1 << 20, block: true}, Sink: &sink{slow: 10 * time.Second},
+	snk := &sink{slow: 10 * time.Second}
+	p := &runtime.Pipeline{Name: "slow", Source: &source{n: 1 << 20, block: true}, Sink: snk,
 		Program:  runtime.ProgramFunc(func(*runtime.Record) (bool, error) { return true, nil }),
 		Settings: runtime.Settings{BatchSize: 4, Process: runtime.Process{ShutdownTimeoutMs: 100}}}
 	var logs bytes.Buffer
 	_, stop := run(t, []*runtime.Pipeline{p}, RunOptions{Stderr: &syncWriter{w: &logs}})
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, "a slow write in progress", func() bool { return snk.writing.Load() > 0 })
 	start := time.Now()
 	code := stop()
 	if code != ExitFailure {
@@ -314,7 +324,7 @@ func TestGracefulStopDrainsAndExitsZero(t *testing.T) {
 		Program:  runtime.ProgramFunc(func(*runtime.Record) (bool, error) { return true, nil }),
 		Settings: runtime.Settings{BatchSize: 8}}
 	_, stop := run(t, []*runtime.Pipeline{p}, RunOptions{})
-	time.Sleep(30 * time.Millisecond)
+	waitFor(t, "records written", func() bool { return p.Stats.Out.Load() > 0 })
 	if code := stop(); code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -347,5 +357,25 @@ func TestLogLevels(t *testing.T) {
 	}
 	if _, err := NewLogger(io.Discard, "loud", false, nil); err == nil {
 		t.Error("unknown level accepted")
+	}
+}
+
+func TestFinishedLogShowsTheAckedPosition(t *testing.T) {
+	for _, tc := range []struct {
+		tokens bool
+		want   string
+	}{
+		{false, " acked_position=4\n"},
+		{true, " acked_position.offset=4 acked_position.token=cursor-4\n"},
+	} {
+		logs := &syncWriter{w: &bytes.Buffer{}}
+		p := &runtime.Pipeline{Name: "p", Source: &source{n: 5, tokens: tc.tokens}, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll)}
+		if code := Run([]*runtime.Pipeline{p}, RunOptions{Stderr: logs}); code != ExitOK {
+			t.Fatalf("exit %d", code)
+		}
+		out := logs.w.(*bytes.Buffer).String()
+		if !strings.Contains(out, `msg="pipeline finished" pipeline=p`) || !strings.Contains(out, tc.want) {
+			t.Errorf("tokens %v: want %q in the summary: %s", tc.tokens, tc.want, out)
+		}
 	}
 }

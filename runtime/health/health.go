@@ -12,6 +12,7 @@ package health
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -44,23 +45,41 @@ type Connector struct {
 
 // Pipeline is one pipeline's detail.
 type Pipeline struct {
-	Name         string  `json:"name"`
-	State        string  `json:"state"`
-	RecordsIn    uint64  `json:"records_in"`
-	RecordsOut   uint64  `json:"records_out"`
-	Dropped      uint64  `json:"records_dropped"`
-	Failed       uint64  `json:"records_failed"`
-	DeadLettered uint64  `json:"records_dead_lettered"`
-	Retries      uint64  `json:"sink_retries"`
-	Expected     uint64  `json:"records_expected,omitempty"`
-	AckedOffset  *uint64 `json:"acked_position"`
-	LastError    *string `json:"last_error"`
-	UptimeSecs   uint64  `json:"uptime_secs"`
+	Name         string `json:"name"`
+	State        string `json:"state"`
+	RecordsIn    uint64 `json:"records_in"`
+	RecordsOut   uint64 `json:"records_out"`
+	Dropped      uint64 `json:"records_dropped"`
+	Failed       uint64 `json:"records_failed"`
+	DeadLettered uint64 `json:"records_dead_lettered"`
+	Retries      uint64 `json:"sink_retries"`
+	Expected     uint64 `json:"records_expected,omitempty"`
+	// AckedOffset is the Offset of the last position acknowledged to the
+	// source (runtime.Status.Acked), null before any.
+	AckedOffset *uint64 `json:"acked_position"`
+	// AckedToken is that position's Token, the source's own resume point
+	// (a GTID set, a cursor); absent when the source sets none.
+	AckedToken *string `json:"acked_token,omitempty"`
+	LastError  *string `json:"last_error"`
+	UptimeSecs uint64  `json:"uptime_secs"`
 	// LagSecs is how long before it was read the newest record read so far
 	// happened (absent until a record with an event time was read).
 	LagSecs *float64 `json:"source_lag_seconds,omitempty"`
 	// Lag is the source's own measure of how far behind it is, when known.
 	Lag *Lag `json:"source_lag,omitempty"`
+}
+
+// AckedPosition returns the acknowledged position as `status` shows it —
+// the token when the source sets one, else the decimal offset (as
+// runtime.Position.String) — and false when nothing was acknowledged.
+func (p Pipeline) AckedPosition() (string, bool) {
+	switch {
+	case p.AckedToken != nil && *p.AckedToken != "":
+		return *p.AckedToken, true
+	case p.AckedOffset != nil:
+		return strconv.FormatUint(*p.AckedOffset, 10), true
+	}
+	return "", false
 }
 
 // Lag is a source's distance behind its upstream.
@@ -111,9 +130,13 @@ func (h *Handler) Report() Report {
 			lastErr = &e
 		}
 		var acked *uint64
+		var token *string
 		if st.Acked != nil {
-			o := st.Acked.Offset
+			o, t := st.Acked.Offset, st.Acked.Token
 			acked = &o
+			if t != "" {
+				token = &t
+			}
 		}
 		var up uint64
 		if !st.Started.IsZero() {
@@ -131,7 +154,7 @@ func (h *Handler) Report() Report {
 		r.Sinks = append(r.Sinks, Connector{Name: n.Sink, Pipeline: p.Name, Status: state, EventsProcessed: st.Out, ErrorsCount: st.Retries, LastError: lastErr})
 		pl := Pipeline{Name: p.Name, State: state, RecordsIn: st.In, RecordsOut: st.Out,
 			Dropped: st.Dropped, Failed: st.Failed, DeadLettered: st.DeadLettered, Retries: st.Retries, Expected: st.Expected,
-			AckedOffset: acked, LastError: lastErr, UptimeSecs: up}
+			AckedOffset: acked, AckedToken: token, LastError: lastErr, UptimeSecs: up}
 		if st.HasEventLag {
 			secs := st.EventLag.Seconds()
 			pl.LagSecs = &secs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -104,5 +105,58 @@ func TestLagReported(t *testing.T) {
 	b, _ := json.Marshal(pl)
 	if !strings.Contains(string(b), `"source_lag":{"value":4096,"unit":"bytes"}`) {
 		t.Fatalf("JSON %s", b)
+	}
+}
+
+// cursorSource produces three records whose positions carry tokens of its
+// own ("cursor-1" …), and ends.
+type cursorSource struct{ next int }
+
+func (s *cursorSource) Open(context.Context) error                  { return nil }
+func (s *cursorSource) Close() error                                { return nil }
+func (s *cursorSource) Ack(context.Context, runtime.Position) error { return nil }
+func (s *cursorSource) Read(_ context.Context, b []runtime.Record) (int, error) {
+	if s.next == 3 {
+		return 0, io.EOF
+	}
+	s.next++
+	b[0] = runtime.Record{Stream: "s", Position: runtime.Position{Offset: uint64(s.next), Token: fmt.Sprintf("cursor-%d", s.next)}}
+	return 1, nil
+}
+
+func TestAckedPositionAndToken(t *testing.T) {
+	plain, tokens := pipe("plain", &oneSource{}, &linkSink{}), pipe("tokens", &cursorSource{}, &linkSink{})
+	h := &Handler{Pipes: []*runtime.Pipeline{plain, tokens}, Start: time.Now()}
+	_, r := get(t, h)
+	for _, pl := range r.Pipelines {
+		if s, ok := pl.AckedPosition(); ok || pl.AckedOffset != nil || pl.AckedToken != nil {
+			t.Errorf("%s: acked %q before running", pl.Name, s)
+		}
+	}
+	for _, p := range h.Pipes {
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, r = get(t, h)
+	pl, tk := r.Pipelines[0], r.Pipelines[1]
+	if pl.AckedOffset == nil || *pl.AckedOffset != 1 || pl.AckedToken != nil {
+		t.Errorf("offset-only source: acked_position %v, acked_token %v", pl.AckedOffset, pl.AckedToken)
+	}
+	if s, _ := pl.AckedPosition(); s != "1" {
+		t.Errorf("offset-only source shows %q", s)
+	}
+	if tk.AckedOffset == nil || *tk.AckedOffset != 3 || tk.AckedToken == nil || *tk.AckedToken != "cursor-3" {
+		t.Errorf("token source: acked_position %v, acked_token %v", tk.AckedOffset, tk.AckedToken)
+	}
+	if s, _ := tk.AckedPosition(); s != "cursor-3" {
+		t.Errorf("token source shows %q", s)
+	}
+	// The number stays a number; the token is a key of its own, absent
+	// for sources without one.
+	b, _ := json.Marshal(r.Pipelines)
+	if js := string(b); !strings.Contains(js, `"acked_position":1,"last_error"`) ||
+		!strings.Contains(js, `"acked_position":3,"acked_token":"cursor-3","last_error"`) {
+		t.Errorf("JSON %s", js)
 	}
 }

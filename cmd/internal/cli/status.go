@@ -118,8 +118,8 @@ func showStatus(e *env, url, from, format string) int {
 	fmt.Fprintln(tw, "PIPELINE\tSTATE\tIN\tOUT\tDROPPED\tFAILED\tDEAD-LETTERED\tACKED\tLAST ERROR")
 	for _, p := range rep.Pipelines {
 		acked, lastErr := "-", "-"
-		if p.AckedOffset != nil {
-			acked = strconv.FormatUint(*p.AckedOffset, 10)
+		if pos, ok := p.AckedPosition(); ok {
+			acked = pos
 		}
 		if p.LastError != nil {
 			lastErr = oneLine(*p.LastError)

@@ -1,0 +1,88 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rivven/rivven-connect/runtime/state"
+)
+
+// loadState hands a Stateful source its blob, and opens the state store
+// of a Resumable source and resumes it at the position saved there (its
+// Offset and Token, as Position's JSON form). The resumed position is the
+// pipeline's acknowledged position (Status.Acked) until the run
+// acknowledges one of its own.
+func (d *driver) loadState() error {
+	sf, stateful := d.p.Source.(Stateful)
+	if stateful && d.p.Settings.StateDir == "" {
+		sf.UseState(nil)
+	}
+	rs, ok := d.p.Source.(Resumable)
+	if (!ok && !stateful) || d.p.Settings.StateDir == "" {
+		return nil
+	}
+	st, err := state.Open(d.p.Settings.StateDir)
+	if err != nil {
+		return d.wrap("state", err)
+	}
+	if stateful {
+		sf.UseState(stateBlob{st, d.p.Name + "\x00source"}) // file "<name>%00source.state": no pipeline key maps there
+	}
+	if !ok {
+		return nil
+	}
+	v, ok, err := st.Get(d.p.Name)
+	if err != nil {
+		return d.wrap("load state", err)
+	}
+	d.store, d.resumes = st, true
+	if !ok {
+		return nil
+	}
+	pos, err := decodePosition(v)
+	if err != nil {
+		return d.wrap("load state", fmt.Errorf("%s: %w", st.Path(d.p.Name), err))
+	}
+	if err := rs.Resume(pos); err != nil {
+		return d.wrap("resume source at position "+pos.String(), err)
+	}
+	d.p.acked.Store(&pos)
+	return nil
+}
+
+// savePosition makes pos the pipeline's durable position in state_dir.
+func (d *driver) savePosition(pos Position) error {
+	v, err := encodePosition(pos)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.store.Path(d.p.Name), err)
+	}
+	return d.store.Put(d.p.Name, v)
+}
+
+// stateBlob is a StateBlob over one key of a state.Store.
+type stateBlob struct {
+	st  *state.Store
+	key string
+}
+
+func (b stateBlob) Get() ([]byte, bool, error) { return b.st.Get(b.key) }
+func (b stateBlob) Put(v []byte) error         { return b.st.Put(b.key, v) }
+func (b stateBlob) Where() string              { return b.st.Path(b.key) }
+
+// encodePosition returns the payload of a pipeline's state file:
+// Position's JSON form, {"offset":N} or {"offset":N,"token":"…"}.
+func encodePosition(p Position) ([]byte, error) { return p.MarshalJSON() }
+
+// decodePosition reads a state file's payload: Position's JSON form, which
+// includes the {"offset":N} of every earlier version.
+func decodePosition(b []byte) (Position, error) {
+	var p Position
+	if err := p.UnmarshalJSON(b); err != nil {
+		why := "state holds no position"
+		if !errors.Is(err, errNoOffset) {
+			why += " (" + err.Error() + ")"
+		}
+		return Position{}, fmt.Errorf("%s: %q", why, b)
+	}
+	return p, nil
+}
