@@ -48,8 +48,6 @@ type Component struct {
 	// Config is the zero value of the stdlib config struct (e.g.
 	// datagen.Config{}) whose json tags name the keys of the config
 	// block: Decode decodes the block into one, GoField follows the tags.
-	// (The rivven source's is a tagged copy of source.Config, with the same
-	// fields; see rivvenSourceConfig.)
 	Config any
 	// Inline names a struct field of Config, tagged "-", whose own json
 	// tags are keys of the config block itself (the rivven configs'

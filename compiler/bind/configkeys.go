@@ -65,7 +65,7 @@ func (c *Component) FieldPath(cfg any, key []string) (string, bool) {
 		return p, p != ""
 	}
 	t := reflect.TypeOf(c.Config)
-	v := reflect.ValueOf(cfg) // cfg's fields have c.Config's names (see rivvenSourceConfig)
+	v := reflect.ValueOf(cfg)
 	var path strings.Builder
 	for i, k := range key {
 		switch t.Kind() {

@@ -20,8 +20,9 @@ import (
 // broker-topic source (declared under `sources` with connector rivven, or
 // implied by a sink's `topics`; config source.Config, CUE definition
 // #RivvenSource). Their configs hold a broker.Conn as Broker, whose keys
-// sit at the top of the config block (Inline). For the implied components
-// check fills it from the top-level `broker` section (BrokerConn), and
+// sit at the top of the config block (Inline). The implied components go
+// through the same Decode: check hands it a block made of the top-level
+// `broker` section's entries and the declaring component's topic keys.
 // GoField also maps paths of that section ("broker", …), so that a
 // compiled binary reads `${VAR}`s there at start-up.
 func init() {
@@ -93,7 +94,7 @@ func init() {
 		},
 	}
 	src.GoField = rivvenGoField(src)
-	connector(src, func(cfg rivvenSourceConfig, v cue.Value, n *config.Node) (any, error) {
+	connector(src, func(cfg source.Config, v cue.Value, n *config.Node) (any, error) {
 		if err := appendAddress(&cfg.Broker, v); err != nil {
 			return nil, err
 		}
@@ -115,29 +116,8 @@ func init() {
 		if err := cfg.Broker.Validate(); err != nil {
 			return nil, err
 		}
-		return source.Config(cfg), nil
+		return cfg, nil
 	})
-}
-
-// rivvenSourceConfig is source.Config with the json tags of its keys
-// (#RivvenSource). source.Config, in stdlib/rivven/source/source.go, does
-// not carry them yet; this copy converts to it (a conversion ignores tags,
-// and does not compile when the two differ in any field). Once
-// source.Config carries these tags, this type goes and the source decodes
-// into source.Config itself. StartOffset and StartTimestamp come from
-// start_offset (a string or {timestamp}), Retry from settings.retry.
-type rivvenSourceConfig struct {
-	Broker              broker.Conn   `json:"-"`
-	Topics              []string      `json:"topics"`
-	ConsumerGroup       string        `json:"consumer_group"`
-	StartOffset         string        `json:"-"`
-	StartTimestamp      string        `json:"-"`
-	RequireTopicExists  bool          `json:"require_topic_exists"`
-	MaxWaitMs           int           `json:"max_wait_ms"`
-	SessionTimeoutMs    int           `json:"session_timeout_ms"`
-	HeartbeatIntervalMs int           `json:"heartbeat_interval_ms"`
-	RebalanceTimeoutMs  int           `json:"rebalance_timeout_ms"`
-	Retry               runtime.Retry `json:"-"`
 }
 
 // appendAddress appends a rivven config block's `address` (v, the block's

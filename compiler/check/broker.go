@@ -8,10 +8,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
-	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
-	"github.com/rivven/rivven-connect/stdlib/rivven/sink"
-	rsource "github.com/rivven/rivven-connect/stdlib/rivven/source"
 )
 
 // The components that the broker-topic shape implies (see desugar): their
@@ -209,23 +206,22 @@ func (c *checker) brokerSink(name string, decl, t *config.Node, src *Component) 
 			ok = false
 		}
 	}
-	autoCreate, partitions := c.sinkTopics(decl.Get("topic_config"), []string{"sources", name, "topic_config"})
-	conn, connOK := c.brokerConn()
-	if !ok || !connOK || t.Bad {
+	if _, connOK := c.brokerConn(); !ok || !connOK || t.Bad {
 		return nil
 	}
-	cfg := sink.Config{Broker: conn, Topic: t.Text, Idempotent: true, Format: "source_event",
-		AutoCreate: autoCreate, Partitions: partitions}
+	cfg, ok := c.impliedConfig(bind.Sink, name, []string{"sources", name}, field{"topic", t}, field{"topic_config", decl.Get("topic_config")})
+	if !ok {
+		return nil
+	}
 	b, _ := bind.Lookup(bind.Sink, "rivven")
 	return &Component{Name: "broker", Connector: "rivven", Bind: b, Config: cfg, Implied: true}
 }
 
 // brokerSource is the broker-topic source implied by sink name's `topics`
 // (node ts); nil when the config has errors there (reported).
-func (c *checker) brokerSource(name string, decl, ts *config.Node, retry runtime.Retry) *Component {
+func (c *checker) brokerSource(name string, decl, ts *config.Node) *Component {
 	path := []string{"sinks", name}
 	ok := true
-	var topics []string
 	for i, t := range ts.Items {
 		if t.Kind != config.String || t.Bad {
 			ok = false
@@ -239,42 +235,72 @@ func (c *checker) brokerSource(name string, decl, ts *config.Node, retry runtime
 			c.errs.Add(t.Pos, source.CodeInvalidValue, config.JoinPath(append(path, "topics", fmt.Sprint(i))), "%s", msg)
 			ok = false
 		}
-		topics = append(topics, t.Text)
 	}
 	if len(ts.Items) == 0 {
 		c.errs.Add(ts.Pos, source.CodeInvalidValue, config.JoinPath(append(path, "topics")), "topics is empty: name at least one topic to consume")
 		ok = false
 	}
-	cfg := rsource.Config{Topics: topics, ConsumerGroup: "rivven-connect-" + name, StartOffset: "earliest", Retry: retry}
-	if g := decl.Get("consumer_group"); g != nil && g.Kind == config.String {
-		if g.Text == "" {
-			c.errs.Add(g.Pos, source.CodeInvalidValue, config.JoinPath(append(path, "consumer_group")), "consumer_group must not be empty")
+	if g := decl.Get("consumer_group"); g != nil && g.Kind == config.String && g.Text == "" {
+		c.errs.Add(g.Pos, source.CodeInvalidValue, config.JoinPath(append(path, "consumer_group")), "consumer_group must not be empty")
+		ok = false
+	}
+	if ts := decl.Lookup("start_offset", "timestamp"); ts != nil && ts.Kind == config.String && !ts.Bad {
+		if _, err := time.Parse(time.RFC3339Nano, ts.Text); err != nil {
+			c.errs.Add(ts.Pos, source.CodeInvalidValue, config.JoinPath(append(path, "start_offset", "timestamp")),
+				"start_offset timestamp %s is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)", c.shown(ts))
 			ok = false
 		}
-		cfg.ConsumerGroup = g.Text
 	}
-	switch so := decl.Get("start_offset"); {
-	case so == nil:
-	case so.Kind == config.String:
-		cfg.StartOffset = so.Text
-	case so.Kind == config.Map:
-		if ts := so.Get("timestamp"); ts != nil && ts.Kind == config.String && !ts.Bad {
-			if _, err := time.Parse(time.RFC3339Nano, ts.Text); err != nil {
-				c.errs.Add(ts.Pos, source.CodeInvalidValue, config.JoinPath(append(path, "start_offset", "timestamp")),
-					"start_offset timestamp %s is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)", c.shown(ts))
-				ok = false
-			}
-			cfg.StartOffset, cfg.StartTimestamp = "timestamp", ts.Text
-		}
-	}
-	cfg.RequireTopicExists = c.topicSettings().requireExists
-	conn, connOK := c.brokerConn()
-	if !ok || !connOK {
+	if _, connOK := c.brokerConn(); !ok || !connOK {
 		return nil
 	}
-	cfg.Broker = conn
+	cfg, ok := c.impliedConfig(bind.Source, name, path, field{"topics", ts},
+		field{"consumer_group", decl.Get("consumer_group")}, field{"start_offset", decl.Get("start_offset")})
+	if !ok {
+		return nil
+	}
 	b, _ := bind.Lookup(bind.Source, "rivven")
 	return &Component{Name: "broker", Connector: "rivven", Bind: b, Config: cfg, Implied: true}
+}
+
+// field is a key of a config block and its node (nil: absent).
+type field struct {
+	key  string
+	node *config.Node
+}
+
+// impliedConfig decodes the config of the rivven component of kind that
+// the broker-topic shape implies (for the source or sink called name)
+// through the path of a declared one: a config block made of the top-level
+// broker section's entries and the declaring component's own keys — the
+// document's nodes, so that anything reported points at them, base being
+// the declaring component's path — is validated against the connector's
+// CUE definition (its defaults included), decoded by its bind and given
+// the process-wide broker settings (brokerDefaults). false: something is
+// wrong there (reported).
+func (c *checker) impliedConfig(kind bind.Kind, name string, base []string, fields ...field) (any, bool) {
+	b, _ := bind.Lookup(kind, "rivven")
+	_, defs := c.schema.Connectors(kind.CUEKind())
+	br := c.file.Root.Get("broker")
+	block := &config.Node{Kind: config.Map, Pos: br.Pos, KeyPos: br.KeyPos}
+	block.Keys = append(block.Keys, br.Keys...)
+	block.Items = append(block.Items, br.Items...)
+	for _, f := range fields {
+		if f.node != nil {
+			block.Keys = append(block.Keys, f.key)
+			block.Items = append(block.Items, f.node)
+		}
+	}
+	v, ok := c.validate(defs["rivven"], block, base, true)
+	if !ok {
+		return nil, false
+	}
+	cfg, err := b.Decode(v, block)
+	if err != nil {
+		c.errs.Add(c.posOf(base), source.CodeInvalidValue, config.JoinPath(base), "%s", c.redact(err.Error(), block))
+		return nil, false
+	}
+	return c.brokerDefaults(name, cfg, block, base), true
 }
 
 // deadLetterTopic is the rivven sink that settings.dead_letter_topic
@@ -297,18 +323,19 @@ func (c *checker) deadLetterTopic(t *config.Node, path []string) *Component {
 		c.errs.Add(t.Pos, source.CodeInvalidValue, config.JoinPath(path), "%s", msg)
 		return nil
 	}
-	conn, ok := c.brokerConn()
-	if !ok {
+	if _, ok := c.brokerConn(); !ok {
 		return nil
 	}
 	name := "dead-letter-topic:" + t.Text
 	if s := c.deadLetterSinks[name]; s != nil {
 		return s
 	}
-	autoCreate, partitions := c.sinkTopics(nil, nil)
+	cfg, ok := c.impliedConfig(bind.Sink, name, path, field{"topic", t})
+	if !ok {
+		return nil
+	}
 	b, _ := bind.Lookup(bind.Sink, "rivven")
-	comp := &Component{Name: name, Connector: "rivven", Bind: b, Implied: true,
-		Config: sink.Config{Broker: conn, Topic: t.Text, Idempotent: true, Format: "source_event", AutoCreate: autoCreate, Partitions: partitions}}
+	comp := &Component{Name: name, Connector: "rivven", Bind: b, Implied: true, Config: cfg}
 	c.out.Sinks = append(c.out.Sinks, comp)
 	if c.deadLetterSinks == nil {
 		c.deadLetterSinks = map[string]*Component{}

@@ -628,7 +628,7 @@ func (c *checker) desugar() {
 				Origin: fmt.Sprintf("sink %q consumes broker topics %s", name, strings.Join(topics, ", "))}
 			c.processSettings(p)
 			c.sinkBatch(p)
-			if p.Source = c.brokerSource(name, sec.Items[i], ts, p.Settings.Retry); p.Source == nil {
+			if p.Source = c.brokerSource(name, sec.Items[i], ts); p.Source == nil {
 				continue
 			}
 			c.steps(p, nil)

@@ -29,7 +29,7 @@ var Spec = app.Spec{
 
 pipeline "topic-to-console" (enabled)
   origin: sink "console" consumes broker topics orders
-  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 2000, TLS: {Enabled: true, ServerName: "rivven.internal"}, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topics: ["orders"], ConsumerGroup: "rivven-connect-console", StartOffset: "timestamp", StartTimestamp: "2026-01-01T00:00:00Z", RequireTopicExists: true, Retry: {MaxRetries: 2}}
+  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 2000, TLS: {Enabled: true, ServerName: "rivven.internal"}, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topics: ["orders"], ConsumerGroup: "rivven-connect-console", StartOffset: "timestamp", StartTimestamp: "2026-01-01T00:00:00Z", RequireTopicExists: true, MaxWaitMs: 1000, SessionTimeoutMs: 10000, HeartbeatIntervalMs: 3000, RebalanceTimeoutMs: 30000, Retry: {MaxRetries: 2}}
   schema: (known at run time)
   sink "console": stdout {Format: "json", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
@@ -114,12 +114,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 					ServerName: "rivven.internal",
 				},
 			},
-			ConsumerGroup:      "rivven-connect-console",
-			RequireTopicExists: true,
-			Retry:              runtime.Retry{MaxRetries: 2},
-			StartOffset:        "timestamp",
-			StartTimestamp:     "2026-01-01T00:00:00Z",
-			Topics:             []string{"orders"},
+			ConsumerGroup:       "rivven-connect-console",
+			HeartbeatIntervalMs: 3000,
+			MaxWaitMs:           1000,
+			RebalanceTimeoutMs:  30000,
+			RequireTopicExists:  true,
+			Retry:               runtime.Retry{MaxRetries: 2},
+			SessionTimeoutMs:    10000,
+			StartOffset:         "timestamp",
+			StartTimestamp:      "2026-01-01T00:00:00Z",
+			Topics:              []string{"orders"},
 		}
 		sinkConfig := stdout.Config{
 			Format:           "json",

@@ -63,7 +63,10 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		to.UseFormats(env.Formats)
 		deadLetters, err := sink.New(sink.Config{
 			AutoCreate: true,
-			Broker:     broker.Conn{BootstrapServers: []string{"127.0.0.1:1"}},
+			Broker: broker.Conn{
+				BootstrapServers:    []string{"127.0.0.1:1"},
+				ConnectionTimeoutMs: 10000,
+			},
 			Format:     "source_event",
 			Idempotent: true,
 			Topic:      "failed-users",

@@ -22,14 +22,14 @@ var Spec = app.Spec{
   origin: source "demo-orders" publishes to broker topic "demo-events"
   source "demo-orders": datagen {Pattern: "orders", EventsPerSecond: 2, MaxEvents: 50, StreamName: "datagen", Seed: 42, HasSeed: true}
   schema: order_id string, customer_id string, product string, quantity int, unit_price float, total_amount float, currency string, status string, created_at string
-  sink "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"]}, Topic: "demo-events", Idempotent: true, Format: "source_event", AutoCreate: true}
+  sink "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 10000}, Topic: "demo-events", Idempotent: true, Format: "source_event", AutoCreate: true}
     topic: "demo-events"
     key: order_id (the row key of change events; other records are unkeyed)
   settings: on_error=stop rate_limit=0
 
 pipeline "topic-to-console" (enabled)
   origin: sink "console" consumes broker topics demo-events
-  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"]}, Topics: ["demo-events"], ConsumerGroup: "demo-consumer", StartOffset: "earliest"}
+  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 10000}, Topics: ["demo-events"], ConsumerGroup: "demo-consumer", StartOffset: "earliest", MaxWaitMs: 1000, SessionTimeoutMs: 10000, HeartbeatIntervalMs: 3000, RebalanceTimeoutMs: 30000}
   schema: (known at run time)
   sink "console": stdout {Format: "pretty", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
@@ -54,7 +54,10 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		sinkConfig := sink.Config{
 			AutoCreate: true,
-			Broker:     broker.Conn{BootstrapServers: []string{"localhost:9092"}},
+			Broker: broker.Conn{
+				BootstrapServers:    []string{"localhost:9092"},
+				ConnectionTimeoutMs: 10000,
+			},
 			Format:     "source_event",
 			Idempotent: true,
 			Topic:      "demo-events",
@@ -88,10 +91,17 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 	{
 		// pipeline "topic-to-console": rivven "broker" → stdout "console"
 		sourceConfig := source.Config{
-			Broker:        broker.Conn{BootstrapServers: []string{"localhost:9092"}},
-			ConsumerGroup: "demo-consumer",
-			StartOffset:   "earliest",
-			Topics:        []string{"demo-events"},
+			Broker: broker.Conn{
+				BootstrapServers:    []string{"localhost:9092"},
+				ConnectionTimeoutMs: 10000,
+			},
+			ConsumerGroup:       "demo-consumer",
+			HeartbeatIntervalMs: 3000,
+			MaxWaitMs:           1000,
+			RebalanceTimeoutMs:  30000,
+			SessionTimeoutMs:    10000,
+			StartOffset:         "earliest",
+			Topics:              []string{"demo-events"},
 		}
 		sinkConfig := stdout.Config{
 			Format:           "pretty",

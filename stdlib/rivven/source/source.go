@@ -75,34 +75,37 @@ import (
 
 // Config is the source's plain-data config.
 type Config struct {
-	Broker broker.Conn
+	// Broker is the connection, from the config block's connection keys
+	// (or the top-level broker section); not a key of its own.
+	Broker broker.Conn `json:"-"`
 	// Topics to consume, all partitions of each.
-	Topics []string
+	Topics []string `json:"topics"`
 	// ConsumerGroup names the group whose members share the partitions,
 	// and its committed offsets.
-	ConsumerGroup string
+	ConsumerGroup string `json:"consumer_group"`
 	// StartOffset applies to partitions without a committed offset:
-	// "earliest" (default), "latest" or "timestamp".
-	StartOffset string
+	// "earliest" (default), "latest" or "timestamp" (from the key
+	// start_offset, a string or {timestamp}).
+	StartOffset string `json:"-"`
 	// StartTimestamp is an RFC 3339 time, with StartOffset "timestamp".
-	StartTimestamp string
+	StartTimestamp string `json:"-"`
 	// RequireTopicExists fails Open when a topic does not exist; otherwise
 	// the Source waits for it to appear.
-	RequireTopicExists bool
+	RequireTopicExists bool `json:"require_topic_exists"`
 	// MaxWaitMs is the long-poll wait; 0 = 1000, at most 30 000.
-	MaxWaitMs int
+	MaxWaitMs int `json:"max_wait_ms"`
 	// SessionTimeoutMs: a member whose heartbeats stop for this long is
 	// expelled from the group and its partitions reassigned; 0 = 10 000
 	// (rivvend's default).
-	SessionTimeoutMs int
+	SessionTimeoutMs int `json:"session_timeout_ms"`
 	// HeartbeatIntervalMs is the time between heartbeats, below half the
 	// session timeout; 0 = 3 000, or a third of the session timeout if less.
-	HeartbeatIntervalMs int
+	HeartbeatIntervalMs int `json:"heartbeat_interval_ms"`
 	// RebalanceTimeoutMs is how long the group waits for its members to
 	// rejoin in a rebalance; 0 = 30 000 (rivvend's default).
-	RebalanceTimeoutMs int
-	// Retry is the backoff for retriable broker errors.
-	Retry runtime.Retry
+	RebalanceTimeoutMs int `json:"rebalance_timeout_ms"`
+	// Retry is the backoff for retriable broker errors (settings.retry).
+	Retry runtime.Retry `json:"-"`
 }
 
 const (
