@@ -10,6 +10,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/check"
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/interp"
+	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
@@ -19,11 +20,31 @@ import (
 // messages), substituting variables from env. It reports every error it
 // can find in one run, sorted; the plan is nil when there are any.
 func Compile(name string, data []byte, env config.Env) (*plan.Plan, source.Errors) {
+	return CompileLocked(name, data, env, nil)
+}
+
+// LockFile is a schema lock file: its name (as positions show it) and
+// content.
+type LockFile struct {
+	Name string
+	Data []byte
+}
+
+// CompileLocked is Compile with the schema lock of the config's sources
+// (nil: none; see package lock). Errors in the lock are reported with the
+// config's, at their positions in the lock file.
+func CompileLocked(name string, data []byte, env config.Env, lf *LockFile) (*plan.Plan, source.Errors) {
 	f, errs := config.Parse(name, data, env)
-	if f == nil {
-		return nil, errs
+	var l *lock.Lock
+	if lf != nil {
+		var lerrs source.Errors
+		l, lerrs = lock.Parse(lf.Name, lf.Data)
+		errs = append(errs, lerrs...)
 	}
-	c, cerrs := check.Check(f)
+	if f == nil {
+		return nil, errs.Sorted()
+	}
+	c, cerrs := check.Check(f, l)
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {
 		return nil, errs.Sorted()

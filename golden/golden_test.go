@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden outputs and generate
 
 // known are the sections a case may have.
 var known = map[string]bool{
-	"pipeline.yaml": true, "env": true,
+	"pipeline.yaml": true, "pipeline.lock.yaml": true, "env": true,
 	"out/errors": true, "out/plan": true, "out/records": true, "out/run-error": true,
 	"out/gen.go": true, "out/compile-error": true,
 }
@@ -70,7 +70,7 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 	if *update {
 		var files []txtar.File
 		for _, f := range c.Archive.Files {
-			if f.Name == "pipeline.yaml" || f.Name == "env" {
+			if f.Name == "pipeline.yaml" || f.Name == "pipeline.lock.yaml" || f.Name == "env" {
 				files = append(files, f)
 			}
 		}
@@ -118,7 +118,7 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 // with a fixed clock, and emits its Go code; it returns every output.
 func outputs(t *testing.T, c *goldentest.Case, cfg string) map[string]string {
 	out := map[string]string{}
-	p, errs := compiler.Compile("pipeline.yaml", []byte(cfg), c.Lookup)
+	p, errs := compiler.CompileLocked("pipeline.yaml", []byte(cfg), c.Lookup, lockOf(c))
 	if len(errs) > 0 {
 		out["out/errors"] = errs.Error() + "\n"
 		return out
@@ -203,4 +203,13 @@ func checkOrphans(t *testing.T, cases []string) {
 			t.Errorf("%s has no golden case (run go test ./golden -update)", d)
 		}
 	}
+}
+
+// lockOf is a case's schema lock (section pipeline.lock.yaml), or nil.
+func lockOf(c *goldentest.Case) *compiler.LockFile {
+	l, ok := c.Sections["pipeline.lock.yaml"]
+	if !ok {
+		return nil
+	}
+	return &compiler.LockFile{Name: "pipeline.lock.yaml", Data: []byte(l)}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/check"
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/interp"
+	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/golden/goldentest"
 	"github.com/rivven/rivven-connect/runtime"
@@ -30,7 +31,13 @@ func TestPassesChangeNothing(t *testing.T) {
 		if f == nil || len(errs) > 0 {
 			continue
 		}
-		checked, errs := check.Check(f)
+		var l *lock.Lock
+		if lf := lockOf(c); lf != nil {
+			if l, errs = lock.Parse(lf.Name, lf.Data); len(errs) > 0 {
+				continue
+			}
+		}
+		checked, errs := check.Check(f, l)
 		if len(errs) > 0 {
 			continue
 		}

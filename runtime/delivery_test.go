@@ -293,12 +293,25 @@ func TestRetryGivesUpThenAppliesPolicy(t *testing.T) {
 			t.Errorf("%d attempts of a non-retriable error", sink.calls.Load())
 		}
 	})
-	t.Run("disabled", func(t *testing.T) {
+	// max_retries: 0 is no retries, as is the zero Retry of Settings built
+	// by hand.
+	for name, r := range map[string]Retry{"disabled": fastRetry(0), "zero-value": {}} {
+		t.Run(name, func(t *testing.T) {
+			sink := &flakySink{fails: 100, err: Retriable(errors.New("busy"))}
+			p := &Pipeline{Name: "p", Source: newSeqSource(10), Sink: sink, Program: ProgramFunc(keepAll), Settings: Settings{Retry: r}}
+			_ = p.Run(context.Background())
+			if sink.calls.Load() != 1 || p.Stats.Retries.Load() != 0 {
+				t.Errorf("%d attempts, %d retries with retries disabled", sink.calls.Load(), p.Stats.Retries.Load())
+			}
+		})
+	}
+	t.Run("ten", func(t *testing.T) {
 		sink := &flakySink{fails: 100, err: Retriable(errors.New("busy"))}
-		p := &Pipeline{Name: "p", Source: newSeqSource(10), Sink: sink, Program: ProgramFunc(keepAll), Settings: Settings{Retry: Retry{MaxRetries: -1}}}
+		r := fastRetry(DefaultRetry().MaxRetries)
+		p := &Pipeline{Name: "p", Source: newSeqSource(10), Sink: sink, Program: ProgramFunc(keepAll), Settings: Settings{Retry: r}}
 		_ = p.Run(context.Background())
-		if sink.calls.Load() != 1 {
-			t.Errorf("%d attempts with retries disabled", sink.calls.Load())
+		if sink.calls.Load() != 11 || p.Stats.Retries.Load() != 10 {
+			t.Errorf("%d attempts, %d retries: want 1 + the default 10", sink.calls.Load(), p.Stats.Retries.Load())
 		}
 	})
 	t.Run("skip-isolates", func(t *testing.T) {
@@ -324,8 +337,23 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) = %v, want %v", i, got, w*time.Millisecond)
 		}
 	}
-	if d := (Retry{}).Backoff(0); d != DefaultInitialBackoffMs*time.Millisecond {
-		t.Errorf("default first backoff %v", d)
+	// The defaults: 100 ms, doubling, at most 30 s.
+	want = []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000}
+	for i, w := range want {
+		if got := DefaultRetry().Backoff(i); got != w*time.Millisecond {
+			t.Errorf("DefaultRetry().Backoff(%d) = %v, want %v", i, got, w*time.Millisecond)
+		}
+	}
+	if r := DefaultRetry(); r.MaxRetries != 10 {
+		t.Errorf("DefaultRetry() = %+v, want 10 retries", r)
+	}
+	// Taken as they are: a zero Retry waits 0; a cap below the initial
+	// backoff is raised to it.
+	if d := (Retry{}).Backoff(3); d != 0 {
+		t.Errorf("zero Retry: Backoff(3) = %v, want 0", d)
+	}
+	if d := (Retry{InitialBackoffMs: 500, MaxBackoffMs: 100, BackoffMultiplier: 2}).Backoff(3); d != 500*time.Millisecond {
+		t.Errorf("max below initial: Backoff(3) = %v, want 500ms", d)
 	}
 }
 

@@ -54,6 +54,11 @@ type Pipeline struct {
 	// SourceConnector and SinkConnector are their connector types
 	// ("postgres-cdc", "stdout"), for progress displays; "" = not told.
 	SourceConnector, SinkConnector string
+	// Transforms are the config names of the pipeline's transforms, in
+	// order: the stages a StageError names (StageError.Stage). The metrics
+	// show a failure series for each from the start; nil = not told (the
+	// series of a transform then appears when it first fails).
+	Transforms []string
 
 	Source   Source
 	Program  Program

@@ -51,6 +51,9 @@ type DiscoveredStream struct {
 	NativeTypes map[string]string
 	// PrimaryKey lists the key's fields in key order; empty when none.
 	PrimaryKey []string
+	// NotNull marks the fields whose column refuses nulls, by field name
+	// (for the schema lock; records still treat every field as nullable).
+	NotNull map[string]bool
 	// SyncModes are the Airbyte sync modes the stream supports.
 	SyncModes []string
 }

@@ -5,9 +5,20 @@ import "time"
 // Settings are a pipeline's runtime settings: plain data that a back end
 // fills from the checked config (the code generator writes it as a Go
 // literal, so every field is a basic type, a slice or a nested plain
-// struct). The zero value is valid: stop on error, no rate limit, default
-// batch size, one sink write per source batch, default retries, no state
-// directory, no health or metrics server.
+// struct).
+//
+// The defaults of the config's settings keys are written once, in the CUE
+// definitions (#Settings); the checker fills in every key the config
+// leaves out, so the Settings of a checked config hold concrete values,
+// which the runtime takes as they are: Retry.MaxRetries 0 is no retries,
+// Process.ShutdownTimeoutMs 0 is no grace period. Go code that builds
+// Settings by hand starts from DefaultSettings, the settings of a config
+// without a settings section.
+//
+// The zero value is valid and means: stop on error, no rate limit, the
+// default batch size, one sink write per source batch, no retries, no
+// state directory, no health or metrics server, and no grace period on
+// shutdown.
 type Settings struct {
 	// OnError is the policy for a record whose transform or write fails.
 	OnError ErrorPolicy
@@ -56,20 +67,24 @@ const DefaultSinkBatchRecords = 1024
 // Enabled reports whether sink batching is configured.
 func (b SinkBatch) Enabled() bool { return b.MaxRecords > 0 || b.TimeoutMs > 0 }
 
-// Retry is `settings.retry`. Zero fields take the defaults below.
+// Retry is `settings.retry`, taken as it is (see DefaultRetry for the
+// values of a config without it).
 type Retry struct {
-	// MaxRetries is the number of retries after the first attempt;
-	// 0 = DefaultMaxRetries, negative = no retries.
+	// MaxRetries is the number of retries after the first attempt; 0 = no
+	// retries.
 	MaxRetries int
-	// InitialBackoffMs is the wait before the first retry; 0 = default.
+	// InitialBackoffMs is the wait before the first retry.
 	InitialBackoffMs int
-	// MaxBackoffMs caps the wait between retries; 0 = default.
+	// MaxBackoffMs caps the wait between retries; a cap below
+	// InitialBackoffMs is raised to it.
 	MaxBackoffMs int
-	// BackoffMultiplier grows the wait after each retry; 0 = default (≥ 1).
+	// BackoffMultiplier grows the wait after each retry.
 	BackoffMultiplier float64
 }
 
-// The retry defaults (the original rivven-connect's documented values).
+// The defaults of settings.retry, as DefaultRetry returns them. The CUE
+// definitions (#Settings.retry) hold the same values, which is what a
+// checked config gets; a test of package check holds the two equal.
 const (
 	DefaultMaxRetries        = 10
 	DefaultInitialBackoffMs  = 100
@@ -77,38 +92,34 @@ const (
 	DefaultBackoffMultiplier = 2.0
 )
 
-// normalized returns r with defaults filled in.
+// DefaultRetry returns the retry settings of a config without
+// settings.retry: 10 retries, waiting 100 ms, doubling up to 30 s.
+func DefaultRetry() Retry {
+	return Retry{
+		MaxRetries:        DefaultMaxRetries,
+		InitialBackoffMs:  DefaultInitialBackoffMs,
+		MaxBackoffMs:      DefaultMaxBackoffMs,
+		BackoffMultiplier: DefaultBackoffMultiplier,
+	}
+}
+
+// normalized returns r as the driver takes it: a negative MaxRetries
+// counts as 0 (no retries). Backoff reads the other fields.
 func (r Retry) normalized() Retry {
-	switch {
-	case r.MaxRetries == 0:
-		r.MaxRetries = DefaultMaxRetries
-	case r.MaxRetries < 0:
-		r.MaxRetries = 0
-	}
-	if r.InitialBackoffMs <= 0 {
-		r.InitialBackoffMs = DefaultInitialBackoffMs
-	}
-	if r.MaxBackoffMs <= 0 {
-		r.MaxBackoffMs = DefaultMaxBackoffMs
-	}
-	if r.MaxBackoffMs < r.InitialBackoffMs {
-		r.MaxBackoffMs = r.InitialBackoffMs
-	}
-	if r.BackoffMultiplier < 1 {
-		r.BackoffMultiplier = DefaultBackoffMultiplier
-	}
+	r.MaxRetries = max(r.MaxRetries, 0)
 	return r
 }
 
 // Backoff returns the wait before retry number n (0-based): the initial
-// backoff times multiplier^n, capped at the maximum.
+// backoff times multiplier^n, capped at the maximum (a maximum below the
+// initial backoff is raised to it). Negative fields count as 0.
 func (r Retry) Backoff(n int) time.Duration {
-	r = r.normalized()
-	d := float64(r.InitialBackoffMs)
+	d := float64(max(r.InitialBackoffMs, 0))
+	ceiling := float64(max(r.MaxBackoffMs, r.InitialBackoffMs, 0))
 	for range n {
-		d *= r.BackoffMultiplier
-		if d >= float64(r.MaxBackoffMs) {
-			d = float64(r.MaxBackoffMs)
+		d *= max(r.BackoffMultiplier, 0)
+		if d >= ceiling {
+			d = ceiling
 			break
 		}
 	}
@@ -116,17 +127,41 @@ func (r Retry) Backoff(n int) time.Duration {
 }
 
 // Process is the config's top-level settings that concern the whole
-// process rather than one pipeline.
+// process rather than one pipeline, taken as they are (see DefaultProcess
+// for the values of a config without them).
 type Process struct {
-	// LogLevel is trace, debug, info (default), warn or error.
+	// LogLevel is trace, debug, info, warn or error ("" = info).
 	LogLevel string
-	// ShutdownTimeoutMs bounds the graceful stop after SIGINT/SIGTERM:
-	// 0 = DefaultShutdownTimeout, negative = no grace (stop at once).
+	// ShutdownTimeoutMs bounds the graceful stop after SIGINT/SIGTERM;
+	// 0 = no grace period (stop at once).
 	ShutdownTimeoutMs int
-	Health            Server
-	Metrics           Server
+	// Health and Metrics are the servers of settings.health and
+	// settings.metrics; each serves only when Enabled.
+	Health, Metrics Server
 	// Registry is the `schema_registry` section.
 	Registry Registry
+}
+
+// DefaultProcess returns the process settings of a config without a
+// settings section: log level info, a 30 s grace period on shutdown, and
+// neither server enabled (enabled, they would serve 127.0.0.1:8080/health
+// and 127.0.0.1:9091/metrics). The CUE definitions (#Settings) hold the
+// same values, which is what a checked config gets; a test of package
+// check holds the two equal.
+func DefaultProcess() Process {
+	return Process{
+		LogLevel:          "info",
+		ShutdownTimeoutMs: 30_000,
+		Health:            Server{Address: "127.0.0.1", Port: 8080, Path: "/health"},
+		Metrics:           Server{Address: "127.0.0.1", Port: 9091, Path: "/metrics"},
+	}
+}
+
+// DefaultSettings returns the settings of a pipeline of a config without
+// a settings section (or pipeline settings): DefaultRetry and
+// DefaultProcess, the zero value for the rest.
+func DefaultSettings() Settings {
+	return Settings{Retry: DefaultRetry(), Process: DefaultProcess()}
 }
 
 // Registry configures the process's schema registry (`schema_registry`).
@@ -154,28 +189,21 @@ func (r Registry) Configured() bool {
 	return r.Needed || r.Mode != "" || r.URL != "" || r.Listen != "" || r.Compatibility != "" || r.Topic != ""
 }
 
-// DefaultShutdownTimeout is the grace period of a graceful stop.
-const DefaultShutdownTimeout = 30 * time.Second
-
-// ShutdownTimeout returns the grace period of a graceful stop.
+// ShutdownTimeout returns the grace period of a graceful stop (a negative
+// ShutdownTimeoutMs counts as 0).
 func (p Process) ShutdownTimeout() time.Duration {
-	switch {
-	case p.ShutdownTimeoutMs == 0:
-		return DefaultShutdownTimeout
-	case p.ShutdownTimeoutMs < 0:
-		return 0
-	}
-	return time.Duration(p.ShutdownTimeoutMs) * time.Millisecond
+	return time.Duration(max(p.ShutdownTimeoutMs, 0)) * time.Millisecond
 }
 
 // Server is an HTTP endpoint the process serves (health or metrics).
 type Server struct {
+	// Enabled makes the process serve the endpoint.
 	Enabled bool
-	// Address is the host to bind; "" = 127.0.0.1 (never all interfaces
-	// unless asked).
+	// Address is the host to bind; "" (a Server built without one) =
+	// 127.0.0.1: never all interfaces unless asked.
 	Address string
 	// Port to bind; 0 = any free port.
 	Port int
-	// Path of the main endpoint ("" = /health or /metrics).
+	// Path of the main endpoint; "" = /health or /metrics.
 	Path string
 }

@@ -20,6 +20,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/runtime"
 )
 
@@ -68,6 +69,12 @@ type Component struct {
 	// Streams describes the streams a source's records belong to, as far
 	// as its config decides them (for discover, and for Wire).
 	Streams func(cfg any) Streams
+	// UseLock gives a source whose schema the server decides its streams'
+	// locked schemas (check calls it when the config has a schema lock);
+	// relock is the command that writes the lock again, for messages. It
+	// returns the config the source runs with, e.g. one that stops on
+	// schema drift from the lock. nil: the source takes no lock.
+	UseLock func(cfg any, streams []*lock.Stream, relock string) any
 	// Wire adapts a sink's config to one pipeline: in describes the
 	// pipeline's source and the schema reaching the sink. It returns the
 	// config that pipeline's sink uses (e.g. with a default topic derived
@@ -100,6 +107,15 @@ type Component struct {
 	// NewSource and NewSink instantiate the component for the interpreter.
 	NewSource func(cfg any, env runtime.Env) (runtime.Source, error)
 	NewSink   func(cfg any, env runtime.Env) (runtime.Sink, error)
+}
+
+// StreamFullName is a stream's name as configs and schema locks write it:
+// "namespace.name", or the name alone without a namespace.
+func StreamFullName(n StreamName) string {
+	if n.Namespace == "" {
+		return n.Name
+	}
+	return n.Namespace + "." + n.Name
 }
 
 // Streams describes a source's streams (see Component.Streams).

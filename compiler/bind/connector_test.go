@@ -199,11 +199,11 @@ func TestDecodeTakesDefaultsFromCUE(t *testing.T) {
 		{bind.Source, "postgres-cdc", `{database: shop, user: cdc}`, cdc.Config{
 			Host: "localhost", Port: 5432, Database: "shop", User: "cdc", SlotName: "rivven_slot", Publication: "rivven_pub",
 			SnapshotMode: "initial", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true,
-			AutoCreatePublication: true, TLS: cdc.TLSConfig{Mode: "prefer"}}},
+			AutoCreatePublication: true, TLS: cdc.TLSConfig{Mode: "prefer"}, SchemaDrift: "fail"}},
 		{bind.Source, "postgres-cdc", `{database: shop, user: cdc, publication_name: legacy, tls: {ca_cert_path: /ca.pem}}`, cdc.Config{
 			Host: "localhost", Port: 5432, Database: "shop", User: "cdc", SlotName: "rivven_slot", Publication: "legacy",
 			SnapshotMode: "initial", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true,
-			AutoCreatePublication: true, TLS: cdc.TLSConfig{Mode: "prefer", CACertPath: "/ca.pem"}}},
+			AutoCreatePublication: true, TLS: cdc.TLSConfig{Mode: "prefer", CACertPath: "/ca.pem"}, SchemaDrift: "fail"}},
 		{bind.Sink, "stdout", `{}`, stdout.Config{Format: "pretty", IncludeTimestamp: true}},
 		{bind.Sink, "rivven", `{bootstrap_servers: ["a:1"]}`, sink.Config{
 			Broker: broker.Conn{BootstrapServers: []string{"a:1"}, ConnectionTimeoutMs: 10000}, Idempotent: true, Format: "source_event"}},

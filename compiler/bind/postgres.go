@@ -6,6 +6,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/postgres/cdc"
 )
@@ -26,6 +27,19 @@ func init() {
 					Why: "publication_name is an alias of publication; give one (publication)"}}
 			}
 			return nil
+		},
+		UseLock: func(cfg any, streams []*lock.Stream, relock string) any {
+			c := cfg.(cdc.Config)
+			// Non-nil even when empty: a lock of no streams refuses every table.
+			c.Locked, c.LockCommand = make([]cdc.LockedTable, 0, len(streams)), relock
+			for _, st := range streams {
+				t := cdc.LockedTable{Schema: st.Namespace, Table: st.Name}
+				for _, col := range st.Columns {
+					t.Columns = append(t.Columns, cdc.LockedColumn{Name: col.Name, Type: col.Type, Kind: col.Kind.String(), NotNull: col.NotNull})
+				}
+				c.Locked = append(c.Locked, t)
+			}
+			return c
 		},
 		Streams: func(cfg any) Streams {
 			out := Streams{Namespaced: true,

@@ -23,7 +23,7 @@ func checkOK(t *testing.T, src string) *Config {
 	if len(errs) > 0 {
 		t.Fatalf("Parse: %v", errs)
 	}
-	cfg, errs := Check(f)
+	cfg, errs := Check(f, nil)
 	if len(errs) > 0 {
 		t.Fatalf("Check:\n%v", errs)
 	}
@@ -193,7 +193,7 @@ sinks:
 pipelines:
   p: {source: in, sink: out}
 `)
-	want := runtime.Retry{MaxRetries: -1, InitialBackoffMs: 5, MaxBackoffMs: 50, BackoffMultiplier: 1.5}
+	want := runtime.Retry{MaxRetries: 0, InitialBackoffMs: 5, MaxBackoffMs: 50, BackoffMultiplier: 1.5}
 	if got := sourceNamed(t, cfg, "in").Retry; got != want {
 		t.Errorf("declared source: Retry %+v, want %+v", got, want)
 	}
@@ -257,7 +257,7 @@ pipelines:
 	if len(errs) > 0 {
 		t.Fatalf("Parse: %v", errs)
 	}
-	_, errs = Check(f)
+	_, errs = Check(f, nil)
 	want := `c.yaml:3:10: invalid-value: broker.auth.mechanism: auth.mechanism (from ${MECH}) sends the password in clear text and needs TLS, but this connection has none (there is no tls block): add a tls block, or use scram-sha-256 (which never sends the password)
 c.yaml:7:3: invalid-value: schema_registry.compatibility: schema_registry.compatibility sets the level of the embedded registry; an external registry (mode from ${MODE}) keeps its own level (check --connect reports it): remove compatibility
 c.yaml:11:77: invalid-value: transforms.m.config.salt: salt applies only to strategy hash (this transform's strategy, from ${STRATEGY}, is another): remove salt, or set strategy: hash

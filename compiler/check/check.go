@@ -11,6 +11,7 @@ import (
 
 	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/schemas/registry"
@@ -45,6 +46,8 @@ type checker struct {
 	valid map[cue.Value]map[string]cue.Value
 	// suggested counts the candidates of suggestions made (suggest).
 	suggested int
+	// lock is the schema lock of the config's sources (nil: none).
+	lock *lock.Lock
 	// deadLetterSinks are the sinks implied by dead_letter_topic, by name.
 	deadLetterSinks map[string]*Component
 }
@@ -52,14 +55,16 @@ type checker struct {
 type transformDecl struct {
 	name, typ string
 	bind      *bind.TransformType
+	streams   *config.Node // the transform's `streams` list (nil: every stream)
 	node      *config.Node // the transform's config block
 	value     cue.Value    // validated, defaulted config
 	ok        bool
 }
 
-// Check validates f and resolves it. It returns every error it finds,
-// sorted; the Config is nil when there are any.
-func Check(f *config.File) (*Config, source.Errors) {
+// Check validates f and resolves it, with the schema lock l of its
+// sources (nil: none). It returns every error it finds, sorted; the
+// Config is nil when there are any.
+func Check(f *config.File, l *lock.Lock) (*Config, source.Errors) {
 	s, err := LoadSchema()
 	if err != nil {
 		// The embedded definitions are part of the binary; a failure here is
@@ -75,6 +80,7 @@ func Check(f *config.File) (*Config, source.Errors) {
 		sources:    map[string]*Component{},
 		sinks:      map[string]*Component{},
 		transforms: map[string]*transformDecl{},
+		lock:       l,
 	}
 	c.run()
 	if len(c.errs) > 0 {
@@ -197,6 +203,7 @@ func (c *checker) run() {
 		c.sources[name] = comp
 		c.out.Sources = append(c.out.Sources, comp)
 	})
+	c.lockedSources()
 	c.components(bind.Sink, "sinks", "connector", func(name string, comp *Component) {
 		c.sinks[name] = comp
 		c.out.Sinks = append(c.out.Sinks, comp)
@@ -381,7 +388,11 @@ func (c *checker) transformDecls() {
 		if t.Misfits != nil && cfgNode != nil && cfgNode.Kind == config.Map {
 			c.misfits(t.Misfits(cfgNode), cfgNode, append(path, "config"))
 		}
-		c.transforms[name] = &transformDecl{name: name, typ: typ.Text, bind: t, node: orEmpty(cfgNode), value: v, ok: valid}
+		var streams *config.Node
+		if st := n.Get("streams"); st != nil && st.Kind == config.Seq {
+			streams = st
+		}
+		c.transforms[name] = &transformDecl{name: name, typ: typ.Text, bind: t, streams: streams, node: orEmpty(cfgNode), value: v, ok: valid}
 	}
 }
 
@@ -639,69 +650,46 @@ func (c *checker) desugar() {
 	}
 }
 
-// processSettings copies the top-level settings into p's runtime settings.
-// Only keys the config sets are copied; the runtime's zero values are the
-// documented defaults.
+// processSettings fills p's retry and process settings: the values of
+// the top-level settings section, and for every key it leaves out the
+// default of the CUE definition #Settings (defaults), so that the runtime
+// gets concrete values and supplies no default of its own.
 func (c *checker) processSettings(p *Pipeline) {
-	p.Settings.Process.Registry = registrySettings(c.file.Root.Get("schema_registry"))
-	p.Settings.Process.Registry.Needed = c.needsRegistry
+	d := c.defaults()
+	s := &p.Settings
+	s.Process = d.Process
+	s.Process.Registry = registrySettings(c.file.Root.Get("schema_registry"))
+	s.Process.Registry.Needed = c.needsRegistry
+	s.Retry = c.retry()
 	st := c.file.Root.Get("settings")
 	if st == nil || st.Kind != config.Map {
 		return
 	}
-	s := &p.Settings
 	if v := st.Get("state_dir"); v != nil && v.Kind == config.String {
 		s.StateDir = v.Text
 	}
-	s.Retry = c.retry()
 	if v := st.Get("log_level"); v != nil && v.Kind == config.String {
 		s.Process.LogLevel = v.Text
 	}
 	if n, ok := intSetting(st.Get("shutdown_timeout")); ok {
-		s.Process.ShutdownTimeoutMs = n * 1000
-		if n == 0 {
-			s.Process.ShutdownTimeoutMs = -1 // explicit 0: no grace period
-		}
+		s.Process.ShutdownTimeoutMs = n * 1000 // 0: no grace period
 	}
-	server := func(key string, port int) runtime.Server {
-		var out runtime.Server
-		v := st.Get(key)
-		if v == nil || v.Kind != config.Map {
-			return out
-		}
-		out.Port = port
-		if e := v.Get("enabled"); e != nil && e.Kind == config.Bool {
-			out.Enabled = e.Text == "true"
-		}
-		if a := v.Get("address"); a != nil && a.Kind == config.String {
-			out.Address = a.Text
-		}
-		if n, ok := intSetting(v.Get("port")); ok {
-			out.Port = n
-		}
-		if pa := v.Get("path"); pa != nil && pa.Kind == config.String {
-			out.Path = pa.Text
-		}
-		return out
-	}
-	s.Process.Health = server("health", 8080)
-	s.Process.Metrics = server("metrics", 9091)
+	s.Process.Health = serverSetting(st.Get("health"), d.Process.Health)
+	s.Process.Metrics = serverSetting(st.Get("metrics"), d.Process.Metrics)
 }
 
 // retry reads settings.retry: the retries of retriable sink writes, and of
-// the broker-topic sources' retriable broker errors. Only keys the config
-// sets are copied; the runtime's zero values are the documented defaults.
+// the broker-topic sources' retriable broker errors. Keys the config
+// leaves out take the defaults of #Settings.retry; max_retries: 0 is 0 (no
+// retries).
 func (c *checker) retry() runtime.Retry {
-	var out runtime.Retry
+	out := c.defaults().Retry
 	r := c.file.Root.Lookup("settings", "retry")
 	if r == nil || r.Kind != config.Map {
 		return out
 	}
 	if n, ok := intSetting(r.Get("max_retries")); ok {
 		out.MaxRetries = n
-		if n == 0 {
-			out.MaxRetries = -1 // explicit 0: no retries (0 in Settings means the default)
-		}
 	}
 	if n, ok := intSetting(r.Get("initial_backoff_ms")); ok {
 		out.InitialBackoffMs = n
@@ -709,10 +697,8 @@ func (c *checker) retry() runtime.Retry {
 	if n, ok := intSetting(r.Get("max_backoff_ms")); ok {
 		out.MaxBackoffMs = n
 	}
-	if v := r.Get("backoff_multiplier"); v != nil && (v.Kind == config.Float || v.Kind == config.Int) {
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(v.Text, "_", ""), 64); err == nil {
-			out.BackoffMultiplier = f
-		}
+	if f, ok := floatSetting(r.Get("backoff_multiplier")); ok {
+		out.BackoffMultiplier = f
 	}
 	return out
 }

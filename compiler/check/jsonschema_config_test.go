@@ -248,6 +248,9 @@ func TestConfigJSONSchemaGoldenCases(t *testing.T) {
 			var shape []string
 			semanticOnly := expectsErrors
 			for _, line := range strings.Split(strings.TrimSpace(errText), "\n") {
+				if strings.HasPrefix(line, "pipeline.lock.yaml:") {
+					continue // the schema lock's own errors: not the config's shape
+				}
 				m := goldenError.FindStringSubmatch(line)
 				if m == nil {
 					semanticOnly = false
@@ -305,7 +308,7 @@ func checkerErrors(doc string) source.Errors {
 	if f == nil {
 		return errs
 	}
-	_, cerrs := check.Check(f)
+	_, cerrs := check.Check(f, nil)
 	return append(errs, cerrs...)
 }
 

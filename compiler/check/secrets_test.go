@@ -16,7 +16,7 @@ func checkEnv(t *testing.T, src string, env map[string]string) source.Errors {
 	if len(errs) > 0 {
 		t.Fatalf("Parse: %v", errs)
 	}
-	_, errs = Check(f)
+	_, errs = Check(f, nil)
 	return errs
 }
 

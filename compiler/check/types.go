@@ -7,6 +7,7 @@ package check
 
 import (
 	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
@@ -37,7 +38,11 @@ type Component struct {
 	Connector string
 	Bind      *bind.Component
 	Config    any // the stdlib plain-data config
-	// Schema is a source's record schema; nil when known only at run time.
+	// Locked are a source's streams as the schema lock holds them, in
+	// capture order (nil: no lock for it).
+	Locked []*lock.Stream
+	// Schema is a source's record schema; nil when known only at run time
+	// (or, with a lock, per stream: Locked).
 	Schema *runtime.Schema
 	// Implied marks a component the broker-topic shape made up (the rivven
 	// sink of `<source>-to-topic`, the broker-topic source of
@@ -54,9 +59,22 @@ type Component struct {
 type Step struct {
 	Name string // the transform's name in the config
 	Type string // its transform type (bind.TransformType.Name)
-	// Stage is what it does, resolved against the schema reaching it; nil
+	// Stages are what it does: one stage, resolved against the schema
+	// reaching it, for every record or (Scope) the records of some
+	// streams; or, on a source with several locked streams, one stage per
+	// stream it applies to, each typed against that stream's schema. Empty
 	// when its config has errors (reported).
+	Stages []ScopedStage
+}
+
+// ScopedStage is a transform's stage and the records it applies to.
+type ScopedStage struct {
 	Stage bind.Stage
+	// Scope lists the streams whose records the stage applies to; nil:
+	// every record.
+	Scope []bind.StreamName
+	// In is the schema reaching the stage (nil: known only at run time).
+	In *runtime.Schema
 }
 
 // Pipeline is a resolved pipeline.

@@ -14,7 +14,7 @@ func checkErrs(t *testing.T, src string) source.Errors {
 	if len(errs) > 0 {
 		t.Fatalf("Parse: %v", errs)
 	}
-	_, errs = Check(f)
+	_, errs = Check(f, nil)
 	return errs
 }
 

@@ -87,6 +87,19 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		if err != nil {
 			return nil, nil, err
 		}
+		if st.Scope != nil {
+			// Records of other streams pass the stage unchanged.
+			var in jen.Code
+			for _, sc := range st.Scope {
+				c := jen.Parens(jen.Id("r").Dot("Stream").Op("==").Lit(sc.Name).Op("&&").Id("r").Dot("Namespace").Op("==").Lit(sc.Namespace))
+				if in == nil {
+					in = c
+				} else {
+					in = jen.Add(in).Op("||").Add(c)
+				}
+			}
+			stmts = []jen.Code{jen.If(in).Block(stmts...)}
+		}
 		body = append(body, stmts...)
 	}
 
@@ -152,6 +165,9 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 			jen.Id("Sink"):            jen.Id("to"),
 			jen.Id("Settings"):        settings,
 			jen.Id("Now"):             jen.Id("env").Dot("Now"),
+		}
+		if len(names) > 0 { // nil otherwise, as the interpreter leaves it
+			fields[jen.Id("Transforms")] = stringSlice(names)
 		}
 		if dl != nil {
 			b.Add(dl)

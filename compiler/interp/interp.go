@@ -67,12 +67,17 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	var transforms []string
+	for _, st := range pp.Stages {
+		transforms = append(transforms, st.Names()...)
+	}
 	return &runtime.Pipeline{
 		Name:            pp.Name,
 		SourceName:      pp.Source.Name,
 		SinkName:        pp.Sink.Name,
 		SourceConnector: pp.Source.Connector,
 		SinkConnector:   pp.Sink.Connector,
+		Transforms:      transforms,
 		Now:             env.Now,
 		Source:          src,
 		Program:         prog,

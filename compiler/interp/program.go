@@ -68,7 +68,16 @@ func recordPredicate(c *cond.Condition) (recPred, error) {
 // stage builds one stage by its transform type (bind.Stage.Interp).
 func stage(st *plan.Stage) (stageFn, error) {
 	fn, err := st.Spec.Interp(st.Parts, predicates{})
-	return stageFn(fn), err
+	if err != nil || st.Scope == nil {
+		return stageFn(fn), err
+	}
+	// Records of other streams pass the stage unchanged.
+	return func(r *runtime.Record) (bool, error) {
+		if !st.InScope(r.Stream, r.Namespace) {
+			return true, nil
+		}
+		return fn(r)
+	}, nil
 }
 
 // predicates is the bind.Interp the interpreter offers stages.

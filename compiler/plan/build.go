@@ -14,14 +14,15 @@ func Build(c *check.Config, o Options) *Plan {
 			Origin:   cp.Origin,
 			Source:   component(cp.Source),
 			Sink:     component(cp.Sink),
-			Schemas:  cp.Schemas,
 			Settings: cp.Settings,
 		}
 		for _, st := range cp.Steps {
-			if st.Stage != nil {
-				pp.Stages = append(pp.Stages, &Stage{Parts: []Part{{Name: st.Name, Origins: origins(c.Env, st.Name)}}, Spec: st.Stage})
+			for _, ss := range st.Stages {
+				pp.Stages = append(pp.Stages, &Stage{Parts: []Part{{Name: st.Name, Origins: origins(c.Env, st.Name)}}, Spec: ss.Stage, Scope: ss.Scope})
+				pp.Schemas = append(pp.Schemas, ss.In)
 			}
 		}
+		pp.Schemas = append(pp.Schemas, cp.Schemas[len(cp.Schemas)-1])
 		p.Pipelines = append(p.Pipelines, pp)
 	}
 	for _, s := range c.Sources {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -69,7 +70,15 @@ func (d *dumper) stage(i int, s *Stage) {
 	for j, n := range s.Names() {
 		names[j] = strconv.Quote(n)
 	}
-	d.f("  stage %d %s [%s]: %s\n", i, s.Kind(), strings.Join(names, " "), s.Spec.Dump(specDumper{d}))
+	on := ""
+	if s.Scope != nil {
+		var streams []string
+		for _, sc := range s.Scope {
+			streams = append(streams, bind.StreamFullName(sc))
+		}
+		on = " on " + strings.Join(streams, ", ")
+	}
+	d.f("  stage %d %s [%s]%s: %s\n", i, s.Kind(), strings.Join(names, " "), on, s.Spec.Dump(specDumper{d}))
 }
 
 // specDumper is the bind.Dumper stages render themselves with.

@@ -83,6 +83,23 @@ type Stage struct {
 	// Spec is what the stage does, as its transform type resolved it
 	// (bind.Stage: each type dumps, fuses, interprets and emits itself).
 	Spec bind.Stage
+	// Scope lists the streams whose records the stage applies to; records
+	// of other streams pass it unchanged. nil: every record.
+	Scope []bind.StreamName
+}
+
+// InScope reports whether the stage applies to records of stream name in
+// namespace ns.
+func (s *Stage) InScope(name, ns string) bool {
+	if s.Scope == nil {
+		return true
+	}
+	for _, sc := range s.Scope {
+		if sc.Name == name && sc.Namespace == ns {
+			return true
+		}
+	}
+	return false
 }
 
 // Part is one config transform inside a stage.

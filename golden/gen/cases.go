@@ -23,6 +23,8 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/filternested"
 	"github.com/rivven/rivven-connect/golden/gen/filterquickstart"
 	"github.com/rivven/rivven-connect/golden/gen/fusedfiltererrorstage"
+	"github.com/rivven/rivven-connect/golden/gen/lockmultistream"
+	"github.com/rivven/rivven-connect/golden/gen/locktypedcdc"
 	"github.com/rivven/rivven-connect/golden/gen/maskcdcbeforeafter"
 	"github.com/rivven/rivven-connect/golden/gen/maskfixed"
 	"github.com/rivven/rivven-connect/golden/gen/maskhash"
@@ -69,6 +71,8 @@ var Cases = map[string]*app.Spec{
 	"filter-nested":              &filternested.Spec,
 	"filter-quickstart":          &filterquickstart.Spec,
 	"fused-filter-error-stage":   &fusedfiltererrorstage.Spec,
+	"lock-multi-stream":          &lockmultistream.Spec,
+	"lock-typed-cdc":             &locktypedcdc.Spec,
 	"mask-cdc-before-after":      &maskcdcbeforeafter.Spec,
 	"mask-fixed":                 &maskfixed.Spec,
 	"mask-hash":                  &maskhash.Spec,

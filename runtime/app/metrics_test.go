@@ -55,10 +55,13 @@ func documentedSeries(t *testing.T) []string {
 // record was read: every documented series is there, at zero, for every
 // pipeline.
 func TestMetricsOnTheHealthListenerFromTheStart(t *testing.T) {
-	proc := runtime.Process{Health: runtime.Server{Enabled: true}, Metrics: runtime.Server{Path: "/prom"}}
+	proc := runtime.DefaultProcess()
+	proc.Health.Enabled, proc.Health.Port = true, 0
+	proc.Metrics.Path = "/prom"
 	a, b := newOpenBlocker(), newOpenBlocker()
 	pipes := []*runtime.Pipeline{
-		{Name: "a", SourceName: "gen-a", SinkName: "out-a", Source: a, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.Settings{Process: proc}},
+		{Name: "a", SourceName: "gen-a", SinkName: "out-a", Source: a, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.Settings{Process: proc},
+			Transforms: []string{"big-orders", "no-tests"}},
 		{Name: "b", SourceName: "gen-b", SinkName: "out-b", Source: b, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.Settings{Process: proc}},
 	}
 	addrs, stop := run(t, pipes, RunOptions{})
@@ -109,6 +112,15 @@ func TestMetricsOnTheHealthListenerFromTheStart(t *testing.T) {
 			}
 		}
 	}
+	// Each transform's failure series, at zero before any failure.
+	for _, stage := range []string{"big-orders", "no-tests"} {
+		if prefix := `rivven_connect_stage_failures_total{pipeline="a",stage="` + stage + `"}`; !has(prefix, "0") {
+			t.Errorf("no %s 0 before the first record", prefix)
+		}
+	}
+	if strings.Contains(m, `stage_failures_total{pipeline="b",stage="big-orders"}`) {
+		t.Error("pipeline b has a series for a transform of pipeline a")
+	}
 	if c := stop(); c != ExitOK {
 		t.Errorf("exit %d", c)
 	}
@@ -118,7 +130,7 @@ func TestMetricsOnTheHealthListenerFromTheStart(t *testing.T) {
 // metrics' path, the health listener serves health there.
 func TestHealthPathWinsOnTheHealthListener(t *testing.T) {
 	p := &runtime.Pipeline{Name: "p", Source: &source{n: 1, block: true}, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll),
-		Settings: runtime.Settings{Process: runtime.Process{Health: runtime.Server{Enabled: true, Path: "/metrics"}}}}
+		Settings: runtime.Settings{Process: runtime.Process{ShutdownTimeoutMs: 30_000, Health: runtime.Server{Enabled: true, Path: "/metrics"}}}}
 	addrs, stop := run(t, []*runtime.Pipeline{p}, RunOptions{})
 	code, body := get(t, "http://"+addrs["health"]+"/metrics")
 	if code != 200 || !strings.Contains(body, `"status": "healthy"`) {

@@ -189,9 +189,9 @@ func TestFeedbackOnATerminal(t *testing.T) {
 	}
 	snapSrc := newActiveSource(10, true, runtime.Activity{Doing: "snapshotting public.users", Done: 12_000, Total: 50_000})
 	snap := &runtime.Pipeline{Name: "snap", SourceName: "pg", SourceConnector: "postgres-cdc", SinkName: "out", SinkConnector: "stdout",
-		Source: snapSrc, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll)}
+		Source: snapSrc, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.DefaultSettings()}
 	quick := &runtime.Pipeline{Name: "quick", SourceName: "gen", SinkName: "out", Source: &source{n: 5}, Sink: &sink{},
-		Program: runtime.ProgramFunc(keepAll)}
+		Program: runtime.ProgramFunc(keepAll), Settings: runtime.DefaultSettings()}
 	on := true
 	_, stop := run(t, []*runtime.Pipeline{snap, quick}, RunOptions{Stderr: &tty, Progress: &on})
 	for _, want := range []string{
@@ -229,8 +229,8 @@ func TestPipelineFinishedElapsedIsItsOwn(t *testing.T) {
 		defer logs.mu.Unlock()
 		return logs.w.(*bytes.Buffer).String()
 	}
-	quick := &runtime.Pipeline{Name: "quick", Source: &source{n: 5}, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll)}
-	long := &runtime.Pipeline{Name: "long", Source: &source{n: 5, block: true}, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll)}
+	quick := &runtime.Pipeline{Name: "quick", Source: &source{n: 5}, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.DefaultSettings()}
+	long := &runtime.Pipeline{Name: "long", Source: &source{n: 5, block: true}, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.DefaultSettings()}
 	_, stop := run(t, []*runtime.Pipeline{quick, long}, RunOptions{Stderr: &logs})
 	waitFor(t, "quick's summary before the run ends", func() bool { return strings.Contains(output(), `msg="pipeline finished" pipeline=quick`) })
 	waitFor(t, "time to pass", func() bool { return time.Since(quick.Status().Ended) > 100*time.Millisecond })
@@ -251,7 +251,7 @@ func TestStopBeforeTheSourceConnectedExitsZero(t *testing.T) {
 	var logs syncWriter
 	logs.w = &bytes.Buffer{}
 	src := newOpenBlocker()
-	p := &runtime.Pipeline{Name: "cdc", SourceName: "pg", Source: src, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll)}
+	p := &runtime.Pipeline{Name: "cdc", SourceName: "pg", Source: src, Sink: &sink{}, Program: runtime.ProgramFunc(keepAll), Settings: runtime.DefaultSettings()}
 	_, stop := run(t, []*runtime.Pipeline{p}, RunOptions{Stderr: &logs})
 	<-src.entered
 	if code := stop(); code != ExitOK {

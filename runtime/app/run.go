@@ -249,7 +249,10 @@ func logFinished(log *slog.Logger, p *runtime.Pipeline) {
 }
 
 // processSettings returns the process-wide settings the pipelines carry
-// (the same in each; the first non-zero one wins).
+// (the same in each; the first non-zero one wins). They are taken as they
+// are: pipelines built by hand without them run with the zero Process (no
+// grace period on shutdown, no servers); runtime.DefaultProcess gives the
+// settings of a config without a settings section.
 func processSettings(pipes []*runtime.Pipeline) runtime.Process {
 	for _, p := range pipes {
 		if pr := p.Settings.Process; pr != (runtime.Process{}) {

@@ -148,8 +148,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// serving is the default process settings with both servers enabled, on
+// free ports.
 func serving() runtime.Process {
-	return runtime.Process{Health: runtime.Server{Enabled: true}, Metrics: runtime.Server{Enabled: true}}
+	p := runtime.DefaultProcess()
+	p.Health.Enabled, p.Health.Port = true, 0
+	p.Metrics.Enabled, p.Metrics.Port = true, 0
+	return p
 }
 
 func TestHealthReadyLiveAndMetrics(t *testing.T) {
@@ -242,7 +247,7 @@ func TestCanarySecretNeverLeaks(t *testing.T) {
 			return true, nil
 		}),
 		Settings: runtime.Settings{OnError: runtime.OnErrorDeadLetter, DeadLetterSink: "dlq", Process: serving(),
-			Retry: runtime.Retry{InitialBackoffMs: 1}}}
+			Retry: runtime.Retry{MaxRetries: 5, InitialBackoffMs: 1, MaxBackoffMs: 1, BackoffMultiplier: 1}}}
 	var logs bytes.Buffer
 	addrs, stop := run(t, []*runtime.Pipeline{p}, RunOptions{Stderr: &syncWriter{w: &logs}, Verbose: true, Secrets: []string{canary}})
 	waitFor(t, "records", func() bool { return p.Stats.Out.Load() == 19 })
@@ -318,11 +323,33 @@ func TestShutdownTimeoutAbortsASlowDrain(t *testing.T) {
 	}
 }
 
+// TestNoGracePeriod: shutdown_timeout 0 (ShutdownTimeoutMs 0, the zero
+// Process) stops at once, without waiting for the write in progress.
+func TestNoGracePeriod(t *testing.T) {
+	snk := &sink{slow: 10 * time.Second}
+	p := &runtime.Pipeline{Name: "slow", Source: &source{n: 1 << 20, block: true}, Sink: snk,
+		Program:  runtime.ProgramFunc(func(*runtime.Record) (bool, error) { return true, nil }),
+		Settings: runtime.Settings{BatchSize: 4, Process: runtime.Process{LogLevel: "info", ShutdownTimeoutMs: 0}}}
+	var logs bytes.Buffer
+	_, stop := run(t, []*runtime.Pipeline{p}, RunOptions{Stderr: &syncWriter{w: &logs}})
+	waitFor(t, "a slow write in progress", func() bool { return snk.writing.Load() > 0 })
+	start := time.Now()
+	if code := stop(); code != ExitFailure {
+		t.Errorf("exit %d, want 1: no grace period", code)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("stop took %v without a grace period", d)
+	}
+	if !strings.Contains(logs.String(), "shutdown_timeout (0s) expired") {
+		t.Errorf("stderr does not say why: %s", logs.String())
+	}
+}
+
 func TestGracefulStopDrainsAndExitsZero(t *testing.T) {
 	snk := &sink{slow: 2 * time.Millisecond}
 	p := &runtime.Pipeline{Name: "p", Source: &source{n: 1 << 20, block: true}, Sink: snk,
 		Program:  runtime.ProgramFunc(func(*runtime.Record) (bool, error) { return true, nil }),
-		Settings: runtime.Settings{BatchSize: 8}}
+		Settings: runtime.Settings{BatchSize: 8, Process: runtime.DefaultProcess()}}
 	_, stop := run(t, []*runtime.Pipeline{p}, RunOptions{})
 	waitFor(t, "records written", func() bool { return p.Stats.Out.Load() > 0 })
 	if code := stop(); code != ExitOK {

@@ -12,7 +12,7 @@
 //	records_failed_total{pipeline}               counter: skipped or dead-lettered
 //	records_dead_lettered_total{pipeline}        counter
 //	sink_retries_total{pipeline}                 counter
-//	stage_failures_total{pipeline,stage}         counter (stage "sink" for sink failures)
+//	stage_failures_total{pipeline,stage}         counter: by transform name, stage "sink" for sink failures
 //	sink_errors_total{pipeline}                  counter: failed write attempts
 //	source_batch_records{pipeline}               histogram
 //	sink_batch_records{pipeline}                 histogram
@@ -22,10 +22,11 @@
 //	source_events_total{source}, sink_events_total{sink}: the original's names
 //
 // Every series except the two lag gauges exists from the start, at zero,
-// for every pipeline (stage_failures_total with stage "sink"; a
-// transform's series appears when it first fails). The lag gauges appear
-// once the lag is known: a zero would claim a source caught up before it
-// has even connected.
+// for every pipeline (stage_failures_total for each transform of
+// runtime.Pipeline.Transforms and for stage "sink"; the series of a
+// transform a pipeline does not list appears when it first fails). The lag
+// gauges appear once the lag is known: a zero would claim a source caught
+// up before it has even connected.
 package metrics
 
 import (
@@ -88,6 +89,9 @@ func New(pipes []*runtime.Pipeline, names map[string][2]string) *Collector {
 		c.sinkBatch.WithLabelValues(p.Name)
 		c.sinkLatency.WithLabelValues(p.Name)
 		c.sinkErrors.WithLabelValues(p.Name)
+		for _, t := range p.Transforms {
+			c.stageFailed.WithLabelValues(p.Name, t)
+		}
 		c.stageFailed.WithLabelValues(p.Name, "sink")
 	}
 	return c

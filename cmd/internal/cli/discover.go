@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/rivven/rivven-connect/compiler"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/compiler/source"
@@ -18,12 +20,18 @@ import (
 func init() {
 	commands = append(commands, &command{
 		name:    "discover",
-		usage:   "[-c FILE] SOURCE",
-		summary: "Print the Airbyte-style catalog of a source's streams (JSON).",
+		usage:   "[-c FILE] SOURCE [--lock]",
+		summary: "Print the Airbyte-style catalog of a source's streams (JSON); --lock writes them into the config's schema lock instead.",
+		flags: func(fs *pflag.FlagSet, o *options) {
+			fs.BoolVar(&o.lock, "lock", false, "write the source's stream schemas into the schema lock next to the config (FILE.lock.yaml), which check then types conditions and masks against")
+		},
 		run: func(e *env, o *options, args []string) int {
 			if len(args) != 1 {
 				fmt.Fprintln(e.stderr, "rivven-connect discover: name one source: rivven-connect discover SOURCE")
 				return exitUsage
+			}
+			if o.lock {
+				return e.writeLock(o, args[0])
 			}
 			p, _, ok := e.compile(o)
 			if !ok {

@@ -38,6 +38,7 @@ type options struct {
 	verbose bool
 	format  string
 	connect bool          // check --connect
+	lock    bool          // discover --lock
 	legacy  legacyOptions // the postgres command
 
 	schemaType string // schema check-compat --type

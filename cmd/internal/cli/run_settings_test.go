@@ -36,10 +36,11 @@ settings:
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
+	// Keys left out take the defaults of the CUE definitions.
 	proc := runtime.Process{LogLevel: "debug", ShutdownTimeoutMs: 7000,
-		Health:  runtime.Server{Enabled: true, Port: 9000},
+		Health:  runtime.Server{Enabled: true, Address: "127.0.0.1", Port: 9000, Path: "/health"},
 		Metrics: runtime.Server{Enabled: true, Address: "0.0.0.0", Port: 9091, Path: "/m"}}
-	retry := runtime.Retry{MaxRetries: -1, InitialBackoffMs: 50, MaxBackoffMs: 2000, BackoffMultiplier: 1.5}
+	retry := runtime.Retry{MaxRetries: 0, InitialBackoffMs: 50, MaxBackoffMs: 2000, BackoffMultiplier: 1.5}
 	want := map[string]runtime.Settings{
 		"p": {OnError: runtime.OnErrorDeadLetter, RateLimit: 5, DeadLetterSink: "dlq",
 			DeadLetterMask: []string{"email", "last_name", "country"},
@@ -54,7 +55,10 @@ settings:
 	}
 }
 
-func TestSettingsDefaultsStayZero(t *testing.T) {
+// A config without settings gives the defaults of the CUE definitions,
+// which runtime.DefaultSettings repeats: 10 retries from 100 ms, doubling
+// up to 30 s, and 30 s of grace on shutdown.
+func TestSettingsDefaultsAreFilledIn(t *testing.T) {
 	const cfg = `
 sources: {g: {connector: datagen}}
 sinks: {o: {connector: stdout}}
@@ -64,7 +68,7 @@ pipelines: {p: {source: g, sink: o}}
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if s := p.Pipelines[0].Settings; !reflect.DeepEqual(s, runtime.Settings{}) {
-		t.Errorf("a config without settings must give zero Settings (the documented defaults), got %+v", s)
+	if s := p.Pipelines[0].Settings; !reflect.DeepEqual(s, runtime.DefaultSettings()) {
+		t.Errorf("a config without settings must give the default Settings\n got %+v\nwant %+v", s, runtime.DefaultSettings())
 	}
 }

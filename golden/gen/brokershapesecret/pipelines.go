@@ -29,7 +29,7 @@ var Spec = app.Spec{
 
 pipeline "topic-to-console" (enabled)
   origin: sink "console" consumes broker topics orders
-  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 2000, TLS: {Enabled: true, ServerName: "rivven.internal"}, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topics: ["orders"], ConsumerGroup: "rivven-connect-console", StartOffset: "timestamp", StartTimestamp: "2026-01-01T00:00:00Z", RequireTopicExists: true, MaxWaitMs: 1000, SessionTimeoutMs: 10000, HeartbeatIntervalMs: 3000, RebalanceTimeoutMs: 30000, Retry: {MaxRetries: 2}}
+  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 2000, TLS: {Enabled: true, ServerName: "rivven.internal"}, Auth: {Mechanism: "scram-sha-256", Username: "connect", Password: <secret>}}, Topics: ["orders"], ConsumerGroup: "rivven-connect-console", StartOffset: "timestamp", StartTimestamp: "2026-01-01T00:00:00Z", RequireTopicExists: true, MaxWaitMs: 1000, SessionTimeoutMs: 10000, HeartbeatIntervalMs: 3000, RebalanceTimeoutMs: 30000, Retry: {MaxRetries: 2, InitialBackoffMs: 100, MaxBackoffMs: 30000, BackoffMultiplier: 2}}
   schema: (known at run time)
   sink "console": stdout {Format: "json", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
@@ -86,10 +86,31 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "orders-to-topic",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{Retry: runtime.Retry{MaxRetries: 2}},
+			Name:    "orders-to-topic",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        2,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "rivven",
 			SinkName:        "broker",
@@ -119,11 +140,16 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			MaxWaitMs:           1000,
 			RebalanceTimeoutMs:  30000,
 			RequireTopicExists:  true,
-			Retry:               runtime.Retry{MaxRetries: 2},
-			SessionTimeoutMs:    10000,
-			StartOffset:         "timestamp",
-			StartTimestamp:      "2026-01-01T00:00:00Z",
-			Topics:              []string{"orders"},
+			Retry: runtime.Retry{
+				BackoffMultiplier: 2,
+				InitialBackoffMs:  100,
+				MaxBackoffMs:      30000,
+				MaxRetries:        2,
+			},
+			SessionTimeoutMs: 10000,
+			StartOffset:      "timestamp",
+			StartTimestamp:   "2026-01-01T00:00:00Z",
+			Topics:           []string{"orders"},
 		}
 		sinkConfig := stdout.Config{
 			Format:           "json",
@@ -147,7 +173,26 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Now:     env.Now,
 			Program: prog,
 			Settings: runtime.Settings{
-				Retry: runtime.Retry{MaxRetries: 2},
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        2,
+				},
 				SinkBatch: runtime.SinkBatch{
 					MaxRecords: 10,
 					TimeoutMs:  100,

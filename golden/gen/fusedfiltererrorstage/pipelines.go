@@ -74,6 +74,26 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Settings: runtime.Settings{
 				DeadLetterSink: "out",
 				OnError:        runtime.OnErrorDeadLetter,
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
 			},
 			Sink:            to,
 			SinkConnector:   "stdout",
@@ -81,6 +101,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"positive", "divzero"},
 		})
 	}
 	return pipes, nil

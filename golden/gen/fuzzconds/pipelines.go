@@ -1814,16 +1814,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p000",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p000",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c000"},
 		})
 	}
 	{
@@ -1853,16 +1875,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p001",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p001",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c001"},
 		})
 	}
 	{
@@ -1892,16 +1936,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p002",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p002",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c002"},
 		})
 	}
 	{
@@ -1931,16 +1997,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p003",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p003",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c003"},
 		})
 	}
 	{
@@ -1970,16 +2058,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p004",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p004",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c004"},
 		})
 	}
 	{
@@ -2009,16 +2119,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p005",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p005",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c005"},
 		})
 	}
 	{
@@ -2048,16 +2180,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p006",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p006",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c006"},
 		})
 	}
 	{
@@ -2087,16 +2241,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p007",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p007",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c007"},
 		})
 	}
 	{
@@ -2126,16 +2302,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p008",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p008",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c008"},
 		})
 	}
 	{
@@ -2165,16 +2363,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p009",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p009",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c009"},
 		})
 	}
 	{
@@ -2204,16 +2424,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p010",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p010",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c010"},
 		})
 	}
 	{
@@ -2243,16 +2485,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p011",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p011",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c011"},
 		})
 	}
 	{
@@ -2282,16 +2546,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p012",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p012",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c012"},
 		})
 	}
 	{
@@ -2321,16 +2607,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p013",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p013",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c013"},
 		})
 	}
 	{
@@ -2360,16 +2668,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p014",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p014",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c014"},
 		})
 	}
 	{
@@ -2399,16 +2729,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p015",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p015",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c015"},
 		})
 	}
 	{
@@ -2438,16 +2790,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p016",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p016",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c016"},
 		})
 	}
 	{
@@ -2477,16 +2851,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p017",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p017",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c017"},
 		})
 	}
 	{
@@ -2516,16 +2912,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p018",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p018",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c018"},
 		})
 	}
 	{
@@ -2555,16 +2973,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p019",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p019",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c019"},
 		})
 	}
 	{
@@ -2594,16 +3034,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p020",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p020",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c020"},
 		})
 	}
 	{
@@ -2633,16 +3095,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p021",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p021",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c021"},
 		})
 	}
 	{
@@ -2672,16 +3156,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p022",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p022",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c022"},
 		})
 	}
 	{
@@ -2711,16 +3217,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p023",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p023",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c023"},
 		})
 	}
 	{
@@ -2750,16 +3278,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p024",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p024",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c024"},
 		})
 	}
 	{
@@ -2789,16 +3339,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p025",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p025",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c025"},
 		})
 	}
 	{
@@ -2828,16 +3400,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p026",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p026",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c026"},
 		})
 	}
 	{
@@ -2867,16 +3461,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p027",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p027",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c027"},
 		})
 	}
 	{
@@ -2906,16 +3522,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p028",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p028",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c028"},
 		})
 	}
 	{
@@ -2945,16 +3583,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p029",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p029",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c029"},
 		})
 	}
 	{
@@ -2984,16 +3644,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p030",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p030",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c030"},
 		})
 	}
 	{
@@ -3023,16 +3705,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p031",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p031",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c031"},
 		})
 	}
 	{
@@ -3062,16 +3766,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p032",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p032",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c032"},
 		})
 	}
 	{
@@ -3101,16 +3827,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p033",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p033",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c033"},
 		})
 	}
 	{
@@ -3140,16 +3888,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p034",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p034",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c034"},
 		})
 	}
 	{
@@ -3179,16 +3949,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p035",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p035",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c035"},
 		})
 	}
 	{
@@ -3218,16 +4010,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p036",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p036",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c036"},
 		})
 	}
 	{
@@ -3257,16 +4071,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p037",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p037",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c037"},
 		})
 	}
 	{
@@ -3296,16 +4132,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p038",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p038",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c038"},
 		})
 	}
 	{
@@ -3335,16 +4193,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p039",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p039",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c039"},
 		})
 	}
 	{
@@ -3374,16 +4254,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p040",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p040",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c040"},
 		})
 	}
 	{
@@ -3413,16 +4315,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p041",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p041",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c041"},
 		})
 	}
 	{
@@ -3452,16 +4376,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p042",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p042",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c042"},
 		})
 	}
 	{
@@ -3491,16 +4437,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p043",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p043",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c043"},
 		})
 	}
 	{
@@ -3530,16 +4498,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p044",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p044",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c044"},
 		})
 	}
 	{
@@ -3569,16 +4559,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p045",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p045",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c045"},
 		})
 	}
 	{
@@ -3608,16 +4620,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p046",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p046",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c046"},
 		})
 	}
 	{
@@ -3647,16 +4681,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p047",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p047",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c047"},
 		})
 	}
 	{
@@ -3686,16 +4742,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p048",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p048",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c048"},
 		})
 	}
 	{
@@ -3725,16 +4803,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p049",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p049",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c049"},
 		})
 	}
 	{
@@ -3764,16 +4864,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p050",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p050",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c050"},
 		})
 	}
 	{
@@ -3803,16 +4925,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p051",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p051",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c051"},
 		})
 	}
 	{
@@ -3842,16 +4986,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p052",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p052",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c052"},
 		})
 	}
 	{
@@ -3881,16 +5047,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p053",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p053",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c053"},
 		})
 	}
 	{
@@ -3920,16 +5108,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p054",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p054",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c054"},
 		})
 	}
 	{
@@ -3959,16 +5169,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p055",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p055",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c055"},
 		})
 	}
 	{
@@ -3998,16 +5230,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p056",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p056",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c056"},
 		})
 	}
 	{
@@ -4037,16 +5291,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p057",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p057",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c057"},
 		})
 	}
 	{
@@ -4076,16 +5352,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p058",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p058",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c058"},
 		})
 	}
 	{
@@ -4115,16 +5413,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p059",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p059",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c059"},
 		})
 	}
 	{
@@ -4154,16 +5474,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p060",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p060",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c060"},
 		})
 	}
 	{
@@ -4193,16 +5535,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p061",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p061",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c061"},
 		})
 	}
 	{
@@ -4232,16 +5596,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p062",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p062",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c062"},
 		})
 	}
 	{
@@ -4271,16 +5657,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p063",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p063",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c063"},
 		})
 	}
 	{
@@ -4310,16 +5718,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p064",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p064",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c064"},
 		})
 	}
 	{
@@ -4349,16 +5779,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p065",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p065",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c065"},
 		})
 	}
 	{
@@ -4388,16 +5840,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p066",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p066",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c066"},
 		})
 	}
 	{
@@ -4427,16 +5901,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p067",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p067",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c067"},
 		})
 	}
 	{
@@ -4466,16 +5962,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p068",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p068",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c068"},
 		})
 	}
 	{
@@ -4505,16 +6023,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p069",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p069",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c069"},
 		})
 	}
 	{
@@ -4544,16 +6084,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p070",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p070",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c070"},
 		})
 	}
 	{
@@ -4583,16 +6145,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p071",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p071",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c071"},
 		})
 	}
 	{
@@ -4622,16 +6206,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p072",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p072",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c072"},
 		})
 	}
 	{
@@ -4661,16 +6267,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p073",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p073",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c073"},
 		})
 	}
 	{
@@ -4700,16 +6328,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p074",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p074",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c074"},
 		})
 	}
 	{
@@ -4739,16 +6389,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p075",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p075",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c075"},
 		})
 	}
 	{
@@ -4778,16 +6450,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p076",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p076",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c076"},
 		})
 	}
 	{
@@ -4817,16 +6511,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p077",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p077",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c077"},
 		})
 	}
 	{
@@ -4856,16 +6572,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p078",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p078",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c078"},
 		})
 	}
 	{
@@ -4895,16 +6633,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p079",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p079",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c079"},
 		})
 	}
 	{
@@ -4934,16 +6694,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p080",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p080",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c080"},
 		})
 	}
 	{
@@ -4973,16 +6755,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p081",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p081",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c081"},
 		})
 	}
 	{
@@ -5012,16 +6816,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p082",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p082",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c082"},
 		})
 	}
 	{
@@ -5051,16 +6877,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p083",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p083",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c083"},
 		})
 	}
 	{
@@ -5090,16 +6938,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p084",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p084",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c084"},
 		})
 	}
 	{
@@ -5129,16 +6999,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p085",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p085",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c085"},
 		})
 	}
 	{
@@ -5168,16 +7060,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p086",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p086",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c086"},
 		})
 	}
 	{
@@ -5207,16 +7121,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p087",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p087",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c087"},
 		})
 	}
 	{
@@ -5246,16 +7182,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p088",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p088",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c088"},
 		})
 	}
 	{
@@ -5285,16 +7243,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p089",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p089",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c089"},
 		})
 	}
 	{
@@ -5324,16 +7304,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p090",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p090",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c090"},
 		})
 	}
 	{
@@ -5363,16 +7365,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p091",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p091",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c091"},
 		})
 	}
 	{
@@ -5402,16 +7426,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p092",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p092",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c092"},
 		})
 	}
 	{
@@ -5441,16 +7487,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p093",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p093",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c093"},
 		})
 	}
 	{
@@ -5480,16 +7548,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p094",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p094",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c094"},
 		})
 	}
 	{
@@ -5519,16 +7609,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p095",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p095",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c095"},
 		})
 	}
 	{
@@ -5558,16 +7670,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p096",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p096",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c096"},
 		})
 	}
 	{
@@ -5597,16 +7731,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p097",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p097",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c097"},
 		})
 	}
 	{
@@ -5636,16 +7792,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p098",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p098",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c098"},
 		})
 	}
 	{
@@ -5675,16 +7853,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p099",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p099",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c099"},
 		})
 	}
 	{
@@ -5714,16 +7914,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p100",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p100",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c100"},
 		})
 	}
 	{
@@ -5753,16 +7975,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p101",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p101",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c101"},
 		})
 	}
 	{
@@ -5792,16 +8036,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p102",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p102",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c102"},
 		})
 	}
 	{
@@ -5831,16 +8097,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p103",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p103",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c103"},
 		})
 	}
 	{
@@ -5870,16 +8158,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p104",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p104",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c104"},
 		})
 	}
 	{
@@ -5909,16 +8219,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p105",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p105",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c105"},
 		})
 	}
 	{
@@ -5948,16 +8280,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p106",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p106",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c106"},
 		})
 	}
 	{
@@ -5987,16 +8341,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p107",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p107",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c107"},
 		})
 	}
 	{
@@ -6026,16 +8402,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p108",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p108",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c108"},
 		})
 	}
 	{
@@ -6065,16 +8463,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p109",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p109",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c109"},
 		})
 	}
 	{
@@ -6104,16 +8524,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p110",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p110",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c110"},
 		})
 	}
 	{
@@ -6143,16 +8585,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p111",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p111",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c111"},
 		})
 	}
 	{
@@ -6182,16 +8646,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p112",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p112",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c112"},
 		})
 	}
 	{
@@ -6221,16 +8707,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p113",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p113",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c113"},
 		})
 	}
 	{
@@ -6260,16 +8768,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p114",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p114",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c114"},
 		})
 	}
 	{
@@ -6299,16 +8829,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p115",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p115",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c115"},
 		})
 	}
 	{
@@ -6338,16 +8890,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p116",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p116",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c116"},
 		})
 	}
 	{
@@ -6377,16 +8951,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p117",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p117",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c117"},
 		})
 	}
 	{
@@ -6416,16 +9012,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p118",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p118",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c118"},
 		})
 	}
 	{
@@ -6455,16 +9073,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p119",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p119",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c119"},
 		})
 	}
 	{
@@ -6494,16 +9134,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p120",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p120",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c120"},
 		})
 	}
 	{
@@ -6533,16 +9195,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p121",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p121",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c121"},
 		})
 	}
 	{
@@ -6572,16 +9256,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p122",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p122",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c122"},
 		})
 	}
 	{
@@ -6611,16 +9317,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p123",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p123",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c123"},
 		})
 	}
 	{
@@ -6650,16 +9378,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p124",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p124",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c124"},
 		})
 	}
 	{
@@ -6689,16 +9439,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p125",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p125",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c125"},
 		})
 	}
 	{
@@ -6728,16 +9500,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p126",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p126",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c126"},
 		})
 	}
 	{
@@ -6767,16 +9561,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p127",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p127",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c127"},
 		})
 	}
 	{
@@ -6806,16 +9622,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p128",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p128",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c128"},
 		})
 	}
 	{
@@ -6845,16 +9683,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p129",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p129",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c129"},
 		})
 	}
 	{
@@ -6884,16 +9744,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p130",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p130",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c130"},
 		})
 	}
 	{
@@ -6923,16 +9805,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p131",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p131",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c131"},
 		})
 	}
 	{
@@ -6962,16 +9866,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p132",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p132",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c132"},
 		})
 	}
 	{
@@ -7001,16 +9927,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p133",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p133",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c133"},
 		})
 	}
 	{
@@ -7040,16 +9988,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p134",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p134",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c134"},
 		})
 	}
 	{
@@ -7079,16 +10049,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p135",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p135",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c135"},
 		})
 	}
 	{
@@ -7118,16 +10110,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p136",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p136",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c136"},
 		})
 	}
 	{
@@ -7157,16 +10171,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p137",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p137",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c137"},
 		})
 	}
 	{
@@ -7196,16 +10232,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p138",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p138",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c138"},
 		})
 	}
 	{
@@ -7235,16 +10293,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p139",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p139",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c139"},
 		})
 	}
 	{
@@ -7274,16 +10354,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p140",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p140",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c140"},
 		})
 	}
 	{
@@ -7313,16 +10415,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p141",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p141",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c141"},
 		})
 	}
 	{
@@ -7352,16 +10476,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p142",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p142",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c142"},
 		})
 	}
 	{
@@ -7391,16 +10537,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p143",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p143",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c143"},
 		})
 	}
 	{
@@ -7430,16 +10598,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p144",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p144",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c144"},
 		})
 	}
 	{
@@ -7469,16 +10659,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p145",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p145",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c145"},
 		})
 	}
 	{
@@ -7508,16 +10720,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p146",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p146",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c146"},
 		})
 	}
 	{
@@ -7547,16 +10781,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p147",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p147",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c147"},
 		})
 	}
 	{
@@ -7586,16 +10842,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p148",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p148",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c148"},
 		})
 	}
 	{
@@ -7625,16 +10903,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p149",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p149",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c149"},
 		})
 	}
 	{
@@ -7664,16 +10964,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p150",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p150",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c150"},
 		})
 	}
 	{
@@ -7703,16 +11025,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p151",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p151",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c151"},
 		})
 	}
 	{
@@ -7742,16 +11086,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p152",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p152",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c152"},
 		})
 	}
 	{
@@ -7781,16 +11147,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p153",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p153",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c153"},
 		})
 	}
 	{
@@ -7820,16 +11208,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p154",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p154",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c154"},
 		})
 	}
 	{
@@ -7859,16 +11269,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p155",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p155",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c155"},
 		})
 	}
 	{
@@ -7898,16 +11330,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p156",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p156",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c156"},
 		})
 	}
 	{
@@ -7937,16 +11391,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p157",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p157",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c157"},
 		})
 	}
 	{
@@ -7976,16 +11452,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p158",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p158",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c158"},
 		})
 	}
 	{
@@ -8015,16 +11513,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "p159",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "p159",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"c159"},
 		})
 	}
 	{
@@ -8054,16 +11574,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q0_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q0_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m0_active"},
 		})
 	}
 	{
@@ -8093,16 +11635,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q0_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q0_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m0_category"},
 		})
 	}
 	{
@@ -8132,16 +11696,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q0_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q0_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m0_id"},
 		})
 	}
 	{
@@ -8171,16 +11757,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q0_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q0_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m0_ratio"},
 		})
 	}
 	{
@@ -8210,16 +11818,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q0_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q0_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m0_value"},
 		})
 	}
 	{
@@ -8249,16 +11879,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q1_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q1_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m1_active"},
 		})
 	}
 	{
@@ -8288,16 +11940,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q1_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q1_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m1_category"},
 		})
 	}
 	{
@@ -8327,16 +12001,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q1_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q1_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m1_id"},
 		})
 	}
 	{
@@ -8366,16 +12062,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q1_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q1_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m1_ratio"},
 		})
 	}
 	{
@@ -8405,16 +12123,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q1_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q1_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m1_value"},
 		})
 	}
 	{
@@ -8444,16 +12184,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q2_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q2_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m2_active"},
 		})
 	}
 	{
@@ -8483,16 +12245,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q2_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q2_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m2_category"},
 		})
 	}
 	{
@@ -8522,16 +12306,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q2_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q2_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m2_id"},
 		})
 	}
 	{
@@ -8561,16 +12367,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q2_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q2_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m2_ratio"},
 		})
 	}
 	{
@@ -8600,16 +12428,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q2_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q2_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m2_value"},
 		})
 	}
 	{
@@ -8642,16 +12492,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q3_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q3_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m3_active"},
 		})
 	}
 	{
@@ -8684,16 +12556,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q3_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q3_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m3_category"},
 		})
 	}
 	{
@@ -8726,16 +12620,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q3_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q3_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m3_id"},
 		})
 	}
 	{
@@ -8768,16 +12684,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q3_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q3_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m3_ratio"},
 		})
 	}
 	{
@@ -8810,16 +12748,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q3_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q3_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m3_value"},
 		})
 	}
 	{
@@ -8849,16 +12809,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q4_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q4_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m4_active"},
 		})
 	}
 	{
@@ -8888,16 +12870,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q4_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q4_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m4_category"},
 		})
 	}
 	{
@@ -8927,16 +12931,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q4_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q4_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m4_id"},
 		})
 	}
 	{
@@ -8966,16 +12992,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q4_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q4_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m4_ratio"},
 		})
 	}
 	{
@@ -9005,16 +13053,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q4_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q4_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m4_value"},
 		})
 	}
 	{
@@ -9044,16 +13114,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q5_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q5_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m5_active"},
 		})
 	}
 	{
@@ -9083,16 +13175,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q5_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q5_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m5_category"},
 		})
 	}
 	{
@@ -9122,16 +13236,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q5_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q5_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m5_id"},
 		})
 	}
 	{
@@ -9161,16 +13297,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q5_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q5_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m5_ratio"},
 		})
 	}
 	{
@@ -9200,16 +13358,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "q5_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "q5_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"m5_value"},
 		})
 	}
 	{
@@ -9239,16 +13419,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s0_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s0_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w0_active"},
 		})
 	}
 	{
@@ -9278,16 +13480,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s0_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s0_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w0_category"},
 		})
 	}
 	{
@@ -9317,16 +13541,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s0_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s0_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w0_id"},
 		})
 	}
 	{
@@ -9356,16 +13602,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s0_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s0_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w0_ratio"},
 		})
 	}
 	{
@@ -9395,16 +13663,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s0_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s0_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w0_value"},
 		})
 	}
 	{
@@ -9434,16 +13724,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s1_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s1_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w1_active"},
 		})
 	}
 	{
@@ -9473,16 +13785,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s1_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s1_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w1_category"},
 		})
 	}
 	{
@@ -9512,16 +13846,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s1_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s1_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w1_id"},
 		})
 	}
 	{
@@ -9551,16 +13907,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s1_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s1_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w1_ratio"},
 		})
 	}
 	{
@@ -9590,16 +13968,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s1_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s1_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w1_value"},
 		})
 	}
 	{
@@ -9629,16 +14029,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s2_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s2_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w2_active"},
 		})
 	}
 	{
@@ -9668,16 +14090,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s2_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s2_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w2_category"},
 		})
 	}
 	{
@@ -9707,16 +14151,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s2_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s2_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w2_id"},
 		})
 	}
 	{
@@ -9746,16 +14212,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s2_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s2_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w2_ratio"},
 		})
 	}
 	{
@@ -9785,16 +14273,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s2_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s2_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w2_value"},
 		})
 	}
 	{
@@ -9827,16 +14337,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s3_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s3_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w3_active"},
 		})
 	}
 	{
@@ -9869,16 +14401,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s3_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s3_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w3_category"},
 		})
 	}
 	{
@@ -9911,16 +14465,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s3_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s3_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w3_id"},
 		})
 	}
 	{
@@ -9953,16 +14529,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s3_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s3_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w3_ratio"},
 		})
 	}
 	{
@@ -9995,16 +14593,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s3_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s3_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w3_value"},
 		})
 	}
 	{
@@ -10034,16 +14654,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s4_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s4_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w4_active"},
 		})
 	}
 	{
@@ -10073,16 +14715,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s4_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s4_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w4_category"},
 		})
 	}
 	{
@@ -10112,16 +14776,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s4_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s4_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w4_id"},
 		})
 	}
 	{
@@ -10151,16 +14837,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s4_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s4_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w4_ratio"},
 		})
 	}
 	{
@@ -10190,16 +14898,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s4_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s4_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w4_value"},
 		})
 	}
 	{
@@ -10229,16 +14959,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s5_active",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s5_active",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w5_active"},
 		})
 	}
 	{
@@ -10268,16 +15020,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s5_category",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s5_category",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w5_category"},
 		})
 	}
 	{
@@ -10307,16 +15081,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s5_id",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s5_id",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w5_id"},
 		})
 	}
 	{
@@ -10346,16 +15142,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s5_ratio",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s5_ratio",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w5_ratio"},
 		})
 	}
 	{
@@ -10385,16 +15203,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "s5_value",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "s5_value",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "datagen",
 			SourceName:      "gen",
+			Transforms:      []string{"w5_value"},
 		})
 	}
 	return pipes, nil

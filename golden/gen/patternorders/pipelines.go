@@ -56,10 +56,31 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "main",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "main",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",

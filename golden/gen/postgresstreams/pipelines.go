@@ -16,7 +16,7 @@ var Spec = app.Spec{
 	Compiler: "golden",
 	Config:   "pipeline.yaml",
 	Plan: `pipeline "cdc" (enabled)
-  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", SlotName: "rivven_slot", Publication: "rivven_pub", Tables: ["public.users", "sales.orders"], SnapshotMode: "initial_only", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true, TLS: {Mode: "prefer"}}
+  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", SlotName: "rivven_slot", Publication: "rivven_pub", Tables: ["public.users", "sales.orders"], SnapshotMode: "initial_only", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true, TLS: {Mode: "prefer"}, SchemaDrift: "fail"}
   schema: (known at run time)
   sink "out": stdout {Format: "pretty", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
@@ -40,6 +40,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Host:                  "localhost",
 			Port:                  1,
 			Publication:           "rivven_pub",
+			SchemaDrift:           "fail",
 			SlotName:              "rivven_slot",
 			SnapshotMode:          "initial_only",
 			TLS:                   cdc.TLSConfig{Mode: "prefer"},
@@ -64,10 +65,31 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "cdc",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "cdc",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",

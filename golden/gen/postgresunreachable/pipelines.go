@@ -18,7 +18,7 @@ var Spec = app.Spec{
 	Compiler: "golden",
 	Config:   "pipeline.yaml",
 	Plan: `pipeline "cdc" (enabled)
-  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", Password: <secret>, SlotName: "rivven_slot", Publication: "rivven_pub", SnapshotMode: "initial", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true, TLS: {Mode: "prefer"}}
+  source "pg": postgres-cdc {Host: "localhost", Port: 1, Database: "shop", User: "replicator", Password: <secret>, SlotName: "rivven_slot", Publication: "rivven_pub", SnapshotMode: "initial", HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10, AutoCreateSlot: true, AutoCreatePublication: true, TLS: {Mode: "prefer"}, SchemaDrift: "fail"}
   schema: (known at run time)
   stage 0 filter ["active"]: keep where expr-vm "status != \"deleted\"" (the stream schema is known only at run time)
   schema: (known at run time)
@@ -49,6 +49,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			Password:              e.String("pipeline.yaml:11:17", "${PG_PASSWORD}"),
 			Port:                  1,
 			Publication:           "rivven_pub",
+			SchemaDrift:           "fail",
 			SlotName:              "rivven_slot",
 			SnapshotMode:          "initial",
 			TLS:                   cdc.TLSConfig{Mode: "prefer"},
@@ -88,16 +89,38 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "cdc",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "cdc",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "out",
 			Source:          from,
 			SourceConnector: "postgres-cdc",
 			SourceName:      "pg",
+			Transforms:      []string{"active", "pii", "vip-names"},
 		})
 	}
 	return pipes, nil

@@ -29,7 +29,7 @@ var Spec = app.Spec{
 
 pipeline "topic-to-console" (enabled)
   origin: sink "console" consumes broker topics demo-events
-  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 10000}, Topics: ["demo-events"], ConsumerGroup: "demo-consumer", StartOffset: "earliest", MaxWaitMs: 1000, SessionTimeoutMs: 10000, HeartbeatIntervalMs: 3000, RebalanceTimeoutMs: 30000}
+  source "broker": rivven {Broker: {BootstrapServers: ["localhost:9092"], ConnectionTimeoutMs: 10000}, Topics: ["demo-events"], ConsumerGroup: "demo-consumer", StartOffset: "earliest", MaxWaitMs: 1000, SessionTimeoutMs: 10000, HeartbeatIntervalMs: 3000, RebalanceTimeoutMs: 30000, Retry: {MaxRetries: 10, InitialBackoffMs: 100, MaxBackoffMs: 30000, BackoffMultiplier: 2}}
   schema: (known at run time)
   sink "console": stdout {Format: "pretty", IncludeTimestamp: true}
   settings: on_error=stop rate_limit=0
@@ -76,10 +76,31 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "demo-orders-to-topic",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "demo-orders-to-topic",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "rivven",
 			SinkName:        "broker",
@@ -99,9 +120,15 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			HeartbeatIntervalMs: 3000,
 			MaxWaitMs:           1000,
 			RebalanceTimeoutMs:  30000,
-			SessionTimeoutMs:    10000,
-			StartOffset:         "earliest",
-			Topics:              []string{"demo-events"},
+			Retry: runtime.Retry{
+				BackoffMultiplier: 2,
+				InitialBackoffMs:  100,
+				MaxBackoffMs:      30000,
+				MaxRetries:        10,
+			},
+			SessionTimeoutMs: 10000,
+			StartOffset:      "earliest",
+			Topics:           []string{"demo-events"},
 		}
 		sinkConfig := stdout.Config{
 			Format:           "pretty",
@@ -121,10 +148,31 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		}
 		to.UseFormats(env.Formats)
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:            "topic-to-console",
-			Now:             env.Now,
-			Program:         prog,
-			Settings:        runtime.Settings{},
+			Name:    "topic-to-console",
+			Now:     env.Now,
+			Program: prog,
+			Settings: runtime.Settings{
+				Process: runtime.Process{
+					Health: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/health",
+						Port:    8080,
+					},
+					LogLevel: "info",
+					Metrics: runtime.Server{
+						Address: "127.0.0.1",
+						Path:    "/metrics",
+						Port:    9091,
+					},
+					ShutdownTimeoutMs: 30000,
+				},
+				Retry: runtime.Retry{
+					BackoffMultiplier: 2,
+					InitialBackoffMs:  100,
+					MaxBackoffMs:      30000,
+					MaxRetries:        10,
+				},
+			},
 			Sink:            to,
 			SinkConnector:   "stdout",
 			SinkName:        "console",

@@ -59,7 +59,57 @@ type Config struct {
 	AutoCreatePublication bool      `json:"auto_create_publication"`
 	DropSlotOnStop        bool      `json:"drop_slot_on_stop"`
 	TLS                   TLSConfig `json:"tls"`
+	// SchemaDrift is what the source does when a table's columns differ
+	// from Locked (drift.go): fail (default) stops it with an error naming
+	// the table and the columns; warn lets columns added after the locked
+	// ones through (logged once per table; records carry them) and stops on
+	// every other difference. Without a lock it has no effect.
+	SchemaDrift string `json:"schema_drift"`
+	// Locked are the tables of the config's schema lock, which the compiler
+	// fills from it (not a config key); nil means no lock: each table's
+	// columns are learned at run time, whatever they are. With a lock, every
+	// table the source reads must be locked, and its columns must match the
+	// lock (names, order and record types) when the snapshot reads it and at
+	// each relation message of the stream (see SchemaDrift): code compiled
+	// for the locked schema reads fields by position.
+	Locked []LockedTable `json:"-"`
+	// LockCommand is the command that rewrites the schema lock, which drift
+	// errors tell the user to run (the compiler fills it; not a config key);
+	// empty: "rivven-connect discover -c FILE SOURCE --lock".
+	LockCommand string `json:"-"`
 }
+
+// LockedTable is one table of a schema lock: exact names (as the catalogs
+// hold them) and its columns in record order.
+type LockedTable struct {
+	Schema, Table string
+	Columns       []LockedColumn
+}
+
+// LockedColumn is one column of a LockedTable.
+type LockedColumn struct {
+	Name string
+	// Type is the column's type as PostgreSQL's format_type prints it
+	// ("character varying(255)", "integer[]"); shown in messages only.
+	Type string
+	// Kind is the record type its values decode to, as runtime.Type's
+	// String prints it: "bool", "int", "float", "string", "any" (json,
+	// jsonb), "array<int>"… Drift is judged on Kind (and names and order).
+	Kind string
+	// NotNull: the column refuses nulls (for information: records treat
+	// every field as nullable, and drift does not consider it).
+	NotNull bool
+}
+
+// Schema drift policies (Config.SchemaDrift).
+const (
+	SchemaDriftFail = "fail" // any drift from the lock stops the source
+	SchemaDriftWarn = "warn" // columns added after the locked ones are logged and let through; other drift stops the source
+)
+
+// DefaultLockCommand is the command drift errors suggest when
+// Config.LockCommand is empty.
+const DefaultLockCommand = "rivven-connect discover -c FILE SOURCE --lock"
 
 // TLSConfig configures the connection's TLS like libpq's sslmode,
 // sslrootcert, sslcert and sslkey. Mode is disable, prefer (default),
@@ -96,7 +146,7 @@ func Defaults() Config {
 	return Config{
 		Host: "localhost", Port: 5432, SlotName: DefaultSlot, Publication: DefaultPublication,
 		SnapshotMode: SnapshotInitial, HeartbeatIntervalSecs: 10, ConnectTimeoutSecs: 10,
-		TLS: TLSConfig{Mode: "prefer"},
+		TLS: TLSConfig{Mode: "prefer"}, SchemaDrift: SchemaDriftFail,
 	}
 }
 
@@ -137,6 +187,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.TLS.Mode == "" {
 		cfg.TLS.Mode = d.TLS.Mode
+	}
+	if cfg.SchemaDrift == "" {
+		cfg.SchemaDrift = d.SchemaDrift
 	}
 	return cfg
 }
@@ -222,6 +275,12 @@ func validate(cfg Config) (names, error) {
 	if cfg.Host == "" || strings.ContainsAny(cfg.Host, " '\\") {
 		bad("host", cfg.Host, "a host name or address")
 	}
+	switch cfg.SchemaDrift {
+	case SchemaDriftFail, SchemaDriftWarn:
+	default:
+		bad("schema_drift", cfg.SchemaDrift, "use fail or warn")
+	}
+	errs = append(errs, validLock(cfg.Locked)...)
 	if len(errs) == 0 {
 		return n, nil
 	}
@@ -299,7 +358,8 @@ func (cfg Config) connConfig(replication bool) (*pgconn.Config, error) {
 
 // Validate reports what New would reject in cfg (after defaults), without
 // connecting: identifiers, tables, snapshot mode, protocol version, TLS
-// mode.
+// mode, schema_drift, and the schema lock's shape (named tables and
+// columns, each once, each column with a record type).
 func (cfg Config) Validate() error {
 	_, err := validate(withDefaults(cfg))
 	return err

@@ -377,7 +377,6 @@ func TestQuotedTablesOwnPublication(t *testing.T) {
 		`[Sales-EU].[Ümlaut] (Größe integer, v text) key ["Größe"]`,
 		`[public].[Order Items] (id integer, Item Name text, Qty integer) key ["id"]`,
 		`[public].[a.b "c"] (id integer) key ["id"]`,
-		`[public].[plain] (id integer) key ["id"]`,
 	})
 }
 

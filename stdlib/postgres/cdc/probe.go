@@ -22,8 +22,9 @@ var (
 
 // Probe implements runtime.Prober: connectivity, server version, wal_level,
 // the user's replication privilege, the publication and its tables, each
-// table's replica identity, and the slot's state and retained WAL. It only
-// reads catalogs; nothing is created.
+// table's replica identity, the slot's state and retained WAL, and with a
+// schema lock (Config.Locked) each locked or captured table's columns
+// against the lock. It only reads catalogs; nothing is created.
 func (s *Source) Probe(ctx context.Context) ([]runtime.Finding, error) {
 	c, err := pgx.ConnectConfig(ctx, s.sqlCfg)
 	if err != nil {
@@ -104,6 +105,70 @@ FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`, nil, &repl, &super, 
 	tables := p.publication(ctx, create || super)
 	p.replicaIdentity(ctx, tables)
 	p.slot(ctx)
+	p.lock(ctx)
+}
+
+// lock compares the schema lock, when there is one, with the catalog: one
+// finding per locked or captured table — ok when its columns are those of
+// the lock; warn when the source would run all the same (columns added
+// after the locked ones under schema_drift: warn; a type or NOT NULL that
+// changed without changing the records; a locked table the source does not
+// capture); fail when it would stop (any other drift, a locked table that
+// no longer exists, a captured table the lock lacks).
+func (p *prober) lock(ctx context.Context) {
+	cfg := p.s.cfg
+	if cfg.Locked == nil || p.err != nil {
+		return
+	}
+	captured, err := p.s.captured(ctx, p.c)
+	if err != nil {
+		p.err = fmt.Errorf("postgres-cdc: check schema lock: %w", err)
+		return
+	}
+	isCaptured := map[table]bool{}
+	for _, t := range captured {
+		isCaptured[t] = true
+	}
+	rewrite := "run " + cfg.lockCommand()
+	for i := range cfg.Locked {
+		lt := &cfg.Locked[i]
+		t := table{lt.Schema, lt.Table}
+		check := "schema lock " + t.String()
+		var exists bool
+		p.query(ctx, check, `SELECT to_regclass($1) IS NOT NULL`, []any{quote(t.schema, t.name)}, &exists)
+		if p.err != nil {
+			return
+		}
+		if !exists {
+			p.add(check, runtime.FindingFail, "locked, but the table no longer exists: %s", rewrite)
+			continue
+		}
+		tb, err := p.s.describe(ctx, p.c, t.schema, t.name)
+		if err != nil {
+			p.err = err
+			return
+		}
+		d := compareLocked(lt, tb.rel.cols, true)
+		switch {
+		case !isCaptured[t]:
+			p.add(check, runtime.FindingWarn, "locked, but the source does not capture the table (not published by %q, or not selected): a stale entry; %s", p.s.pub, rewrite)
+		case d == nil:
+			p.add(check, runtime.FindingOK, "the table's %d columns match the lock", len(tb.rel.cols))
+		case d.breaks(cfg.SchemaDrift):
+			p.add(check, runtime.FindingFail, "the table no longer matches the lock, so the source would stop (schema_drift: %s): %s; %s to accept the new schema",
+				cfg.SchemaDrift, d.describe(true), rewrite)
+		case len(d.added) > 0:
+			p.add(check, runtime.FindingWarn, "%s: records carry them, code compiled for the lock does not read them (schema_drift: warn); %s to use them",
+				d.describe(true), rewrite)
+		default:
+			p.add(check, runtime.FindingWarn, "%s: the records are unchanged, the lock is stale; %s", d.describe(true), rewrite)
+		}
+	}
+	for _, t := range captured {
+		if cfg.lockedTable(t.schema, t.name) == nil {
+			p.add("schema lock "+t.String(), runtime.FindingFail, "the source captures the table, but the lock does not hold it: the source would stop at it; %s to lock it", rewrite)
+		}
+	}
 }
 
 // publication checks the publication and returns the tables whose replica

@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,6 +33,11 @@ type column struct {
 	typ   *pgType
 	key   bool // part of the row key (see rowKey; the record's metadata.key)
 	ident bool // part of the replica identity key (sent in key-only old tuples)
+	// native is the type as format_type prints it ("numeric(10,2)") and
+	// notNull the column's NOT NULL, when read from the catalog (describe;
+	// relation messages carry neither): for discover and schema drift.
+	native  string
+	notNull bool
 }
 
 // newRelation describes a table whose row key is the columns named key,
@@ -113,12 +119,18 @@ func (s *Source) beginSnapshot(ctx context.Context, name, lsn string) error {
 		if err != nil {
 			return err
 		}
+		// Before any row of it: code compiled for a schema lock reads the
+		// locked positions.
+		if err := s.checkDrift(ctx, tb.rel); err != nil {
+			return err
+		}
 		s.snap.tables = append(s.snap.tables, tb)
 	}
 	return nil
 }
 
-// describe reads a table's columns and primary key.
+// describe reads a table's columns (with their format_type text and
+// NOT NULL) and primary key.
 func (s *Source) describe(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 	QueryRow(context.Context, string, ...any) pgx.Row
@@ -128,6 +140,9 @@ func (s *Source) describe(ctx context.Context, q interface {
 	if err := q.QueryRow(ctx, `
 SELECT c.oid, GREATEST(c.reltuples, 0)::int8 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2`, schema, name).Scan(&relid, &estimate); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return snapTable{}, fmt.Errorf("postgres-cdc: table %s does not exist", table{schema, name})
+		}
 		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s: %w", table{schema, name}, err)
 	}
 	key, err := rowKey(ctx, q, relid)
@@ -135,7 +150,7 @@ WHERE n.nspname = $1 AND c.relname = $2`, schema, name).Scan(&relid, &estimate);
 		return snapTable{}, err
 	}
 	rows, err := q.Query(ctx, `
-SELECT a.attname::text, a.atttypid::int8,
+SELECT a.attname::text, a.atttypid::int8, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
        COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) WHERE k.attnum = a.attnum), 0)::int8
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
@@ -147,12 +162,13 @@ ORDER BY a.attnum`, schema, name)
 		return snapTable{}, fmt.Errorf("postgres-cdc: describe %s: %w", table{schema, name}, err)
 	}
 	type col struct {
-		name    string
-		oid, pk int64
+		name, native string
+		notNull      bool
+		oid, pk      int64
 	}
 	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (col, error) {
 		var c col
-		err := r.Scan(&c.name, &c.oid, &c.pk)
+		err := r.Scan(&c.name, &c.oid, &c.native, &c.notNull, &c.pk)
 		return c, err
 	})
 	if err != nil {
@@ -165,7 +181,7 @@ ORDER BY a.attnum`, schema, name)
 		if err != nil {
 			return snapTable{}, err
 		}
-		cols[i] = column{name: c.name, typ: t}
+		cols[i] = column{name: c.name, typ: t, native: c.native, notNull: c.notNull}
 		pkPos = append(pkPos, c.pk)
 	}
 	tb := snapTable{rel: newRelation(schema, name, cols, key), estimate: estimate}

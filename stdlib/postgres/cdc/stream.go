@@ -609,7 +609,11 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 			}
 			cols[i] = column{name: c.Name, typ: t, ident: c.Flags&1 != 0}
 		}
-		ss.rels[m.RelationID] = newRelation(m.Namespace, m.RelationName, cols, key)
+		rel := newRelation(m.Namespace, m.RelationName, cols, key)
+		if err := s.checkDrift(ctx, rel); err != nil {
+			return err // schema drift from the lock (drift.go): stops the source
+		}
+		ss.rels[m.RelationID] = rel
 	case *pglogrepl.InsertMessage:
 		rel, err := ss.rel(m.RelationID)
 		if err != nil {

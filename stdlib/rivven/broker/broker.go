@@ -100,10 +100,11 @@ type Options struct {
 	Log io.Writer
 	// PoolSize is the number of connections; 0 = the client's default (2).
 	PoolSize int
-	// Retry is the client's own reconnect and retry policy. The zero value
-	// makes no retries inside the client: one round over the bootstrap
-	// servers per request. The sink leaves retries to the runtime (which
-	// retries writes whose error is Retriable); the source retries itself.
+	// Retry is the client's own reconnect and retry policy, taken as it
+	// is. The zero value makes no retries inside the client: one round
+	// over the bootstrap servers per request. The sink leaves retries to
+	// the runtime (which retries writes whose error is Retriable); the
+	// source retries itself.
 	Retry client.RetryPolicy
 }
 
@@ -122,10 +123,7 @@ func (c Conn) ClientConfig(o Options) (client.Config, error) {
 			KeyPath: c.TLS.KeyPath, ServerName: c.TLS.ServerName, Insecure: c.TLS.Insecure,
 		},
 		PoolSize: o.PoolSize,
-		Retry:    o.Retry,
-	}
-	if cfg.Retry == (client.RetryPolicy{}) {
-		cfg.Retry.MaxRetries = -1
+		Retry:    &o.Retry,
 	}
 	if c.Auth.Username != "" {
 		cfg.Auth = client.Auth{Mechanism: mech, Username: c.Auth.Username, Password: client.Secret(c.Auth.Password)}

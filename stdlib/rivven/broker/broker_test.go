@@ -139,7 +139,7 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	cfg, err := Conn{BootstrapServers: []string{"h:1"}, Auth: Auth{Mechanism: "PLAIN", Username: "u", Password: "p"}, TLS: TLS{Enabled: true}}.ClientConfig(Options{})
-	if err != nil || cfg.Auth.Mechanism != client.MechanismPlain || cfg.Retry.MaxRetries != -1 {
+	if err != nil || cfg.Auth.Mechanism != client.MechanismPlain || cfg.Retry == nil || *cfg.Retry != (client.RetryPolicy{}) {
 		t.Fatalf("%+v %v", cfg, err)
 	}
 }

@@ -206,7 +206,7 @@ func TestSCRAMRFC7677ExchangeOnTheWire(t *testing.T) {
 			}
 			cfg := testConfig(scriptedBroker(t, steps))
 			cfg.Auth = Auth{Username: "user", Password: "pencil"}
-			cfg.Retry.MaxRetries = -1
+			cfg.Retry = &RetryPolicy{} // no retries
 			c := newClient(t, cfg)
 			c.nonce = func() string { return "rOprNGfwEbeRWgbNEkqO" }
 			err := c.Ping(testCtx(t))

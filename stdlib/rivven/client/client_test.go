@@ -230,7 +230,7 @@ func TestBootstrapServersInOrder(t *testing.T) {
 
 func TestReconnectBackoffGivesUp(t *testing.T) {
 	cfg := testConfig(unusedAddr(t))
-	cfg.Retry = RetryPolicy{MaxRetries: 3, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}
+	cfg.Retry = &RetryPolicy{MaxRetries: 3, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Multiplier: 2}
 	c := newClient(t, cfg)
 	start := time.Now()
 	err := c.Ping(testCtx(t))
@@ -251,7 +251,7 @@ func TestReconnectWhenBrokerComesBack(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg := testConfig(addr)
-	cfg.Retry = RetryPolicy{MaxRetries: 50, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}
+	cfg.Retry = &RetryPolicy{MaxRetries: 50, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Multiplier: 2}
 	c := newClient(t, cfg)
 	done := make(chan error, 1)
 	go func() { done <- c.Ping(testCtx(t)) }()

@@ -31,8 +31,11 @@ type Config struct {
 	// PoolSize is the maximum number of connections (each with its own
 	// session). Default 2.
 	PoolSize int
-	// Retry governs reconnect and retry backoff.
-	Retry RetryPolicy
+	// Retry governs reconnect and retry backoff; nil =
+	// DefaultRetryPolicy(). A policy given is taken as it is: the zero
+	// RetryPolicy makes no retries (one round over the bootstrap servers
+	// per request).
+	Retry *RetryPolicy
 	// Logger receives connection events (never credentials). Default: none.
 	Logger *slog.Logger
 }
@@ -88,12 +91,21 @@ func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // RetryPolicy is exponential backoff: InitialBackoff × Multiplier^attempt,
 // capped at MaxBackoff, with jitter in [d/2, d]. Field names match the
-// rivven-connect `settings.retry` keys.
+// rivven-connect `settings.retry` keys. Every field is taken as it is
+// (negative ones count as 0); DefaultRetryPolicy is the policy of a Config
+// without one.
 type RetryPolicy struct {
-	MaxRetries     int           // "max_retries", default 10; -1 for none
-	InitialBackoff time.Duration // "initial_backoff_ms", default 100 ms
-	MaxBackoff     time.Duration // "max_backoff_ms", default 30 s
-	Multiplier     float64       // "backoff_multiplier", default 2.0
+	MaxRetries     int           // "max_retries": retries after the first attempt; 0 = none
+	InitialBackoff time.Duration // "initial_backoff_ms"
+	MaxBackoff     time.Duration // "max_backoff_ms"
+	Multiplier     float64       // "backoff_multiplier"
+}
+
+// DefaultRetryPolicy returns the policy of a Config whose Retry is nil: 10
+// retries, waiting 100 ms, doubling up to 30 s (settings.retry's
+// defaults).
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: 10, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 30 * time.Second, Multiplier: 2}
 }
 
 func (c Config) withDefaults() Config {
@@ -112,21 +124,13 @@ func (c Config) withDefaults() Config {
 	if c.Auth.Username != "" && c.Auth.Mechanism == "" {
 		c.Auth.Mechanism = MechanismSCRAMSHA256
 	}
-	r := &c.Retry
-	if r.MaxRetries == 0 {
-		r.MaxRetries = 10
-	} else if r.MaxRetries < 0 {
-		r.MaxRetries = 0
+	r := DefaultRetryPolicy()
+	if c.Retry != nil {
+		r = *c.Retry // a copy: the caller's policy is never changed
+		r.MaxRetries = max(r.MaxRetries, 0)
+		r.InitialBackoff, r.MaxBackoff, r.Multiplier = max(r.InitialBackoff, 0), max(r.MaxBackoff, 0), max(r.Multiplier, 0)
 	}
-	if r.InitialBackoff <= 0 {
-		r.InitialBackoff = 100 * time.Millisecond
-	}
-	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = 30 * time.Second
-	}
-	if r.Multiplier < 1 {
-		r.Multiplier = 2
-	}
+	c.Retry = &r
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -26,7 +26,7 @@ func testConfig(addrs ...string) Config {
 		BootstrapServers:  addrs,
 		ConnectionTimeout: 2 * time.Second,
 		RequestTimeout:    5 * time.Second,
-		Retry:             RetryPolicy{MaxRetries: 5, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Retry:             &RetryPolicy{MaxRetries: 5, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Multiplier: 2},
 	}
 }
 

@@ -94,7 +94,7 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatalf("with client certificate: %v", err)
 	}
 	cfg.TLS.CertPath, cfg.TLS.KeyPath = "", ""
-	cfg.Retry.MaxRetries = -1
+	cfg.Retry = &RetryPolicy{} // no retries
 	if err := newClient(t, cfg).Ping(testCtx(t)); err == nil {
 		t.Fatal("without a client certificate the broker must refuse")
 	}

@@ -20,7 +20,7 @@ import (
 // (so a rebalance drains for at most 500 ms).
 func groupConfig(addr string) Config {
 	return Config{Broker: broker.Conn{BootstrapServers: []string{addr}}, Topics: []string{"t"}, ConsumerGroup: "g",
-		MaxWaitMs: 20, SessionTimeoutMs: 1000, HeartbeatIntervalMs: 50, RebalanceTimeoutMs: 2000}
+		MaxWaitMs: 20, SessionTimeoutMs: 1000, HeartbeatIntervalMs: 50, RebalanceTimeoutMs: 2000, Retry: runtime.DefaultRetry()}
 }
 
 // openGroup opens n members of one group at once (so they usually land in

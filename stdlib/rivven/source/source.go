@@ -104,7 +104,9 @@ type Config struct {
 	// RebalanceTimeoutMs is how long the group waits for its members to
 	// rejoin in a rebalance; 0 = 30 000 (rivvend's default).
 	RebalanceTimeoutMs int `json:"rebalance_timeout_ms"`
-	// Retry is the backoff for retriable broker errors (settings.retry).
+	// Retry is the backoff for retriable broker errors (settings.retry),
+	// taken as it is: the zero Retry makes no retries. A checked config
+	// gives the retry settings' values or defaults (runtime.DefaultRetry).
 	Retry runtime.Retry `json:"-"`
 }
 
@@ -515,15 +517,10 @@ func (s *Source) commit(ctx context.Context, rebalancing bool) error {
 	return errors.Join(errs...)
 }
 
-// retry runs f, retrying retriable errors with the backoff of Config.Retry.
+// retry runs f, retrying retriable errors with the backoff of Config.Retry
+// (MaxRetries 0: none).
 func (s *Source) retry(ctx context.Context, what string, f func() error) error {
-	limit := s.cfg.Retry.MaxRetries
-	switch {
-	case limit == 0:
-		limit = runtime.DefaultMaxRetries
-	case limit < 0:
-		limit = 0
-	}
+	limit := max(s.cfg.Retry.MaxRetries, 0)
 	for n := 0; ; n++ {
 		err := f()
 		if err == nil || !runtime.IsRetriable(err) || n >= limit || ctx.Err() != nil {

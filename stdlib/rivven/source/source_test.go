@@ -109,6 +109,9 @@ func newSource(t testing.TB, addr string, cfg Config) *Source {
 		cfg.ConsumerGroup = "g"
 	}
 	cfg.MaxWaitMs = 20
+	if cfg.Retry == (runtime.Retry{}) {
+		cfg.Retry = runtime.DefaultRetry()
+	}
 	if cfg.SessionTimeoutMs == 0 {
 		cfg.SessionTimeoutMs, cfg.HeartbeatIntervalMs, cfg.RebalanceTimeoutMs = 1000, 50, 2000
 	}
