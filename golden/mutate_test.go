@@ -864,6 +864,14 @@ func TestCheckMutations(t *testing.T) {
 					o = checkMutantAlone(t, si, k, uint64(si)*1000+uint64(v))
 				} else {
 					o = checkMutant(m)
+					// A wall-clock time over budget may be a busy machine
+					// (2 cores shared with other test packages): measure
+					// again and keep the fastest; a slow input stays slow.
+					for retry := 0; retry < 2 && !o.Abandoned && o.Panicked == "" && o.Took > mutantBudget; retry++ {
+						if again := checkMutant(m); again.Took < o.Took {
+							o.Took = again.Took
+						}
+					}
 				}
 				total++
 				if o.Took > slowest {
