@@ -111,9 +111,9 @@ type StateBlob interface {
 }
 
 // Logged is implemented by components that log on their own (warnings
-// about a degraded but working setup). Before Open the driver calls
-// UseLogger once with the pipeline's logger, which is safe for concurrent
-// use.
+// about a degraded but working setup, a sink's retries). Before Open the
+// driver calls UseLogger once with the pipeline's logger — on the source,
+// the sink and the dead-letter sink — which is safe for concurrent use.
 type Logged interface {
 	UseLogger(l *slog.Logger)
 }

@@ -100,7 +100,8 @@ func (p *Pipeline) enterStopping() {
 }
 
 // prepare checks what the run needs from the back end and hands the
-// source its logger and its state (statedir.go), before anything opens.
+// source, the sink and the dead-letter sink their loggers (runtime.Logged)
+// and the source its state (statedir.go), before anything opens.
 func (d *driver) prepare() error {
 	p := d.p
 	if p.Settings.OnError == OnErrorDeadLetter && p.DeadLetter == nil {
@@ -108,6 +109,12 @@ func (d *driver) prepare() error {
 	}
 	if l, ok := p.Source.(Logged); ok {
 		l.UseLogger(p.logger().With("source", p.SourceName))
+	}
+	if l, ok := p.Sink.(Logged); ok {
+		l.UseLogger(p.logger().With("sink", p.SinkName))
+	}
+	if l, ok := p.DeadLetter.(Logged); ok {
+		l.UseLogger(p.logger().With("sink", p.Settings.DeadLetterSink))
 	}
 	return d.loadState()
 }

@@ -69,6 +69,11 @@ type Component struct {
 	// Streams describes the streams a source's records belong to, as far
 	// as its config decides them (for discover, and for Wire).
 	Streams func(cfg any) Streams
+	// Named gives the component the name the config declares it under,
+	// for defaults that depend on it (e.g. a stream named after its
+	// source); it returns the config the component runs with. nil: the
+	// name does not matter.
+	Named func(cfg any, name string) any
 	// UseLock gives a source whose schema the server decides its streams'
 	// locked schemas (check calls it when the config has a schema lock);
 	// relock is the command that writes the lock again, for messages. It

@@ -325,6 +325,9 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 					continue
 				}
 			}
+			if b.Named != nil {
+				cfg = b.Named(cfg, name)
+			}
 			cfg = c.brokerDefaults(name, cfg, cfgNode, append(path, "config"))
 			comp.Config = cfg
 			if kind == bind.Sink {

@@ -23,6 +23,9 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/filternested"
 	"github.com/rivven/rivven-connect/golden/gen/filterquickstart"
 	"github.com/rivven/rivven-connect/golden/gen/fusedfiltererrorstage"
+	"github.com/rivven/rivven-connect/golden/gen/httpsinkenvurl"
+	"github.com/rivven/rivven-connect/golden/gen/httpsinkunreachable"
+	"github.com/rivven/rivven-connect/golden/gen/httpsourcetyped"
 	"github.com/rivven/rivven-connect/golden/gen/lockmultistream"
 	"github.com/rivven/rivven-connect/golden/gen/locktypedcdc"
 	"github.com/rivven/rivven-connect/golden/gen/maskcdcbeforeafter"
@@ -71,6 +74,9 @@ var Cases = map[string]*app.Spec{
 	"filter-nested":              &filternested.Spec,
 	"filter-quickstart":          &filterquickstart.Spec,
 	"fused-filter-error-stage":   &fusedfiltererrorstage.Spec,
+	"http-sink-env-url":          &httpsinkenvurl.Spec,
+	"http-sink-unreachable":      &httpsinkunreachable.Spec,
+	"http-source-typed":          &httpsourcetyped.Spec,
 	"lock-multi-stream":          &lockmultistream.Spec,
 	"lock-typed-cdc":             &locktypedcdc.Spec,
 	"mask-cdc-before-after":      &maskcdcbeforeafter.Spec,

@@ -1,0 +1,83 @@
+package bind_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/rivven/rivven-connect/compiler/bind"
+	"github.com/rivven/rivven-connect/compiler/lock"
+	"github.com/rivven/rivven-connect/stdlib/httpsource"
+)
+
+// The http source decodes its defaults from #HTTPSource, and its maps
+// (headers, schema, endpoint_params) in document order.
+func TestHTTPSourceDecode(t *testing.T) {
+	defaults := httpsource.Config{URL: "https://api.example.com/x", Method: "GET", AtEnd: "tail", IntervalMs: 60000,
+		TimeoutMs: 30000, Retry: httpsource.Retry{MaxRetries: 10, InitialBackoffMs: 100, MaxBackoffMs: 30000}}
+	if got := decode(t, bind.Source, "http", `{url: "https://api.example.com/x"}`); !reflect.DeepEqual(got, defaults) {
+		t.Errorf("got  %+v\nwant %+v", got, defaults)
+	}
+	got := decode(t, bind.Source, "http", `{url: "https://api.example.com/x", headers: {Z-One: a, A-Two: b},
+		schema: {zed: int, alpha: "array<string>"}, pagination: {page_param: p},
+		auth: {oauth2: {token_url: "https://auth.example.com/t", client_id: c, client_secret: s, endpoint_params: {z: "1", a: "2"}}}}`).(httpsource.Config)
+	want := defaults
+	want.Headers = []httpsource.Header{{Name: "Z-One", Value: "a"}, {Name: "A-Two", Value: "b"}}
+	want.Schema = []httpsource.Field{{Name: "zed", Type: "int"}, {Name: "alpha", Type: "array<string>"}}
+	want.Pagination = httpsource.Pagination{PageParam: "p", FirstPage: 1}
+	want.Auth.OAuth2 = httpsource.OAuth2{TokenURL: "https://auth.example.com/t", ClientID: "c", ClientSecret: "s",
+		EndpointParams: []httpsource.Header{{Name: "z", Value: "1"}, {Name: "a", Value: "2"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+
+	c, _ := bind.Lookup(bind.Source, "http")
+	for key, want := range map[string]string{
+		"headers.A-Two":                 "Headers[1].Value",
+		"auth.oauth2.endpoint_params.a": "Auth.OAuth2.EndpointParams[1].Value",
+		"auth.oauth2.client_secret":     "Auth.OAuth2.ClientSecret",
+		"url":                           "URL",
+		"schema.zed":                    "",
+		"headers.Missing":               "",
+	} {
+		p, ok := c.GoField(got, splitKey(key))
+		if p != want || ok != (want != "") {
+			t.Errorf("GoField(%s) = %q, %v; want %q", key, p, ok, want)
+		}
+	}
+}
+
+func splitKey(k string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(k); i++ {
+		if k[i] == '.' {
+			out = append(out, k[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, k[start:])
+}
+
+// The Go zero values New falls back to are #HTTPSource's defaults (for Go
+// callers that build a Config by hand); interval_ms and the retry count
+// are taken as given (0 means zero).
+func TestHTTPSourceGoDefaultsMatchCUE(t *testing.T) {
+	cue := decode(t, bind.Source, "http", `{url: "https://x"}`).(httpsource.Config)
+	if cue.Method != "GET" || cue.AtEnd != httpsource.AtEndTail || cue.TimeoutMs != 30000 ||
+		cue.Retry.InitialBackoffMs != 100 || cue.Retry.MaxBackoffMs != 30000 || cue.Stream != "" {
+		t.Errorf("#HTTPSource defaults changed: %+v (update the zero-value fallbacks in stdlib/httpsource)", cue)
+	}
+}
+
+// The declared schema's types parse as the schema lock's do.
+func TestHTTPSourceTypesParseAsTheLock(t *testing.T) {
+	for _, s := range []string{"int", "float", "bool", "string", "any", "array<int>", "array<array<any>>",
+		"object{}", "object{a int, b ?string}", "object{a object{b array<float>}, ...}", " int ", "object{ a  int }",
+		"decimal", "array<int", "object{a}", "int int", ""} {
+		want, werr := lock.ParseType(s)
+		got, gerr := httpsource.ParseType(s)
+		if (werr == nil) != (gerr == nil) || (werr == nil && got.String() != want.String()) {
+			t.Errorf("%q: http source %v (%v), lock %v (%v)", s, got, gerr, want, werr)
+		}
+	}
+}

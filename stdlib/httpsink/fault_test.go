@@ -1,0 +1,181 @@
+package httpsink_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/httpsink"
+)
+
+// faults answers about 30 % of the requests with a fault: 429 or 503 (half
+// of them with a Retry-After, in seconds or as an HTTP date), a reset before
+// the body is taken, a reset or a slow answer after the records were taken
+// (the sink cannot know they were: it sends them again), and counts each
+// kind.
+type faults struct {
+	mu     sync.Mutex
+	rng    *rand.Rand
+	counts map[string]int
+	slow   time.Duration
+}
+
+func newFaults(seed uint64, slow time.Duration) *faults {
+	return &faults{rng: rand.New(rand.NewPCG(seed, seed+1)), counts: map[string]int{}, slow: slow}
+}
+
+func (f *faults) pick() (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	kinds := []struct {
+		name string
+		pct  int
+	}{{"429", 10}, {"503", 10}, {"reset-before", 4}, {"reset-after", 3}, {"slow-after", 3}}
+	x := f.rng.IntN(100)
+	for _, k := range kinds {
+		if x < k.pct {
+			f.counts[k.name]++
+			return k.name, f.rng.IntN(2) == 0
+		}
+		x -= k.pct
+	}
+	f.counts["ok"]++
+	return "ok", false
+}
+
+func (f *faults) handle(w http.ResponseWriter, r *http.Request, g *got, accept func()) bool {
+	kind, header := f.pick()
+	switch kind {
+	case "429":
+		if header {
+			w.Header().Set("Retry-After", "1") // capped at max_backoff_ms
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"error":"slow down"}`))
+	case "503":
+		if header {
+			w.Header().Set("Retry-After", time.Now().Add(-time.Second).UTC().Format(http.TimeFormat))
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case "reset-before":
+		reset(w)
+	case "reset-after":
+		accept()
+		reset(w)
+	case "slow-after":
+		accept()
+		select {
+		case <-time.After(f.slow):
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusOK)
+	default:
+		return false
+	}
+	return true
+}
+
+// A server that fails about 30 % of the requests (429, 503, resets, slow
+// answers) loses no record, through the real pipeline driver with several
+// requests in flight: every record arrives; a record arrives more than
+// once only in a request that was retried, with the same idempotency key
+// and the same body, so that deduplicating by key leaves each record
+// exactly once; and every acknowledged position is a contiguous prefix of
+// the records the server took.
+func TestFaultServerLosesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format string
+	}{{"ndjson", httpsink.FormatNDJSON}, {"json_array", httpsink.FormatJSONArray}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 20000
+			f := newFaults(7, 300*time.Millisecond)
+			c := newCollector(t)
+			c.fault = f.handle
+			c.start()
+			cfg := fast(httpsink.Defaults(c.url()))
+			cfg.Format = tc.format
+			cfg.MaxInFlight = 4
+			cfg.MaxBatchRecords = 100
+			cfg.TimeoutMs = 100 // the slow answers time out
+			log := &syncBuffer{}
+			sink := newSink(t, cfg, log)
+			var badAcks atomic.Int64
+			src := &seqSource{n: n}
+			src.check = func(pos uint64) {
+				if !c.covers(pos) {
+					badAcks.Add(1)
+					t.Errorf("position %d acknowledged before the server took every record up to it", pos)
+				}
+			}
+			// The driver hands the sink the pipeline's logger (runtime.Logged).
+			p := &runtime.Pipeline{Name: "faults", Source: src, Sink: sink, Program: runtime.ProgramFunc(keepAll),
+				Logger:   slog.New(slog.NewTextHandler(log, nil)),
+				Settings: runtime.Settings{BatchSize: 500, SinkBatch: runtime.SinkBatch{MaxRecords: 1000}}}
+			if err := p.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if last, ok := src.last(); !ok || last != n-1 {
+				t.Errorf("last acknowledged position %d (%v), want %d", last, ok, n-1)
+			}
+			byKey := map[string]*got{}
+			dups, reordered := 0, 0
+			var highest uint64
+			for _, g := range c.accepted() {
+				if first := g.Events[0].Position; first < highest {
+					reordered++
+				} else {
+					highest = first
+				}
+				if g.Key == "" {
+					t.Fatal("a request without an idempotency key")
+				}
+				if prev, ok := byKey[g.Key]; ok {
+					dups++
+					if !bytes.Equal(prev.Body, g.Body) {
+						t.Errorf("two requests with key %s carry different records", g.Key)
+					}
+					continue
+				}
+				byKey[g.Key] = g
+			}
+			seen := make([]int, n)
+			for _, g := range byKey {
+				for _, e := range g.Events {
+					if e.Position >= n || int64(e.Position) != e.N {
+						t.Fatalf("record n=%d at position %d", e.N, e.Position)
+					}
+					seen[e.Position]++
+				}
+			}
+			for pos, k := range seen {
+				if k != 1 {
+					t.Fatalf("after deduplicating by idempotency key, record %d arrived %d times", pos, k)
+				}
+			}
+			f.mu.Lock()
+			counts := f.counts
+			f.mu.Unlock()
+			faulty := len(c.requests()) - counts["ok"]
+			t.Logf("%d requests, %d faults %v, %d accepted duplicates (all with a repeated key), %d requests taken after a later one", len(c.requests()), faulty, counts, dups, reordered)
+			if dups == 0 || reordered == 0 {
+				t.Errorf("no duplicate (%d) or no request out of order (%d): the faults did not test what they should", dups, reordered)
+			}
+			for _, k := range []string{"429", "503", "reset-before", "reset-after", "slow-after"} {
+				if counts[k] == 0 {
+					t.Errorf("no %s fault happened; the test proves less than it says", k)
+				}
+			}
+			if !bytes.Contains([]byte(log.String()), []byte("retrying")) {
+				t.Errorf("retries were not logged:\n%s", log.String())
+			}
+		})
+	}
+}
