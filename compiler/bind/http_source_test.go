@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/rivven/rivven-connect/compiler/bind"
-	"github.com/rivven/rivven-connect/compiler/lock"
 	"github.com/rivven/rivven-connect/stdlib/httpsource"
 )
 
@@ -66,18 +65,5 @@ func TestHTTPSourceGoDefaultsMatchCUE(t *testing.T) {
 	if cue.Method != "GET" || cue.AtEnd != httpsource.AtEndTail || cue.TimeoutMs != 30000 ||
 		cue.Retry.InitialBackoffMs != 100 || cue.Retry.MaxBackoffMs != 30000 || cue.Stream != "" {
 		t.Errorf("#HTTPSource defaults changed: %+v (update the zero-value fallbacks in stdlib/httpsource)", cue)
-	}
-}
-
-// The declared schema's types parse as the schema lock's do.
-func TestHTTPSourceTypesParseAsTheLock(t *testing.T) {
-	for _, s := range []string{"int", "float", "bool", "string", "any", "array<int>", "array<array<any>>",
-		"object{}", "object{a int, b ?string}", "object{a object{b array<float>}, ...}", " int ", "object{ a  int }",
-		"decimal", "array<int", "object{a}", "int int", ""} {
-		want, werr := lock.ParseType(s)
-		got, gerr := httpsource.ParseType(s)
-		if (werr == nil) != (gerr == nil) || (werr == nil && got.String() != want.String()) {
-			t.Errorf("%q: http source %v (%v), lock %v (%v)", s, got, gerr, want, werr)
-		}
 	}
 }

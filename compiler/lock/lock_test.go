@@ -113,20 +113,6 @@ func TestParseErrorsArePositioned(t *testing.T) {
 	}
 }
 
-func TestParseType(t *testing.T) {
-	for _, s := range []string{"bool", "int", "float", "string", "any", "array<array<string>>", "object{}", "object{a int, b ?string}", "object{a array<int>, ...}", "object{...}"} {
-		ty, err := lock.ParseType(s)
-		if err != nil || ty.String() != s {
-			t.Errorf("ParseType(%q) = %v, %v", s, ty, err)
-		}
-	}
-	for _, s := range []string{"", "money", "array<int", "array", "object{a}", "int x"} {
-		if _, err := lock.ParseType(s); err == nil {
-			t.Errorf("ParseType(%q) accepted", s)
-		}
-	}
-}
-
 func TestPath(t *testing.T) {
 	for in, want := range map[string]string{"connect.yaml": "connect.lock.yaml", "dir/p.yml": "dir/p.lock.yaml", "noext": "noext.lock.yaml", "-": ""} {
 		if got := lock.Path(in); got != want {

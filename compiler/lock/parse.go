@@ -6,6 +6,7 @@ import (
 
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
 )
 
 // Parse reads the lock file data (named name in positions). Every
@@ -168,7 +169,7 @@ func (p *parser) stream(n *config.Node, path []string) *Stream {
 		names[col.Name] = true
 		col.Type, _ = p.str(c, cp, "type", false)
 		if kind, ok := p.str(c, cp, "kind", true); ok && kind != "" {
-			t, err := ParseType(kind)
+			t, err := runtime.ParseType(kind)
 			if err != nil {
 				p.errorf(c.Get("kind"), append(cp, "kind"), source.CodeInvalidValue, "column %q: %v", col.Name, err)
 				continue

@@ -521,20 +521,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestParseType(t *testing.T) {
-	for _, s := range []string{"int", "any", "array<array<string>>", "object{a int, b ?string, ...}", "object{}", "object{...}"} {
-		typ, err := ParseType(s)
-		if err != nil || typ.String() != s {
-			t.Errorf("ParseType(%q) = %v, %v", s, typ, err)
-		}
-	}
-	for _, s := range []string{"", "decimal", "array<int", "object{a}", "int x", strings.Repeat("array<", 40) + "int" + strings.Repeat(">", 40)} {
-		if _, err := ParseType(s); err == nil {
-			t.Errorf("ParseType(%q) accepted", s)
-		}
-	}
-}
-
 func TestDiscoverInfersTheFirstPage(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"items":[{"id":1,"price":2,"tags":[],"o":{"a":null},"n":null,"m":1},`+
