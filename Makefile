@@ -49,7 +49,7 @@ BENCHTIME ?= 1s
 PG_BULK_ROWS ?= 1000000
 PG_SINGLE_ROWS ?= 100000
 bench:
-	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./schemas ./stdlib/schemaformat && \
+	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./stdlib/httpsink ./stdlib/httpsource ./schemas ./stdlib/schemaformat && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainBulk' -benchtime $(PG_BULK_ROWS)x ./stdlib/postgres/cdc && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainSingles' -benchtime $(PG_SINGLE_ROWS)x ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
 
@@ -67,6 +67,7 @@ soak:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./compiler/config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./compiler/lock -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./golden -run '^$$' -fuzz FuzzCheckMutations -fuzztime $(FUZZTIME)
 	$(GO) test ./compiler/cond -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	$(GO) test ./golden/gen -run '^$$' -fuzz FuzzInterpVsCompiled -fuzztime $(FUZZTIME)
