@@ -149,6 +149,26 @@ type tally struct {
 	snap int // snapshot reads among the events
 }
 
+// again reads what was appended since the last call and returns how many
+// of its events carry an id delivered before, and the least and greatest
+// such id.
+func (ta *tally) again(t *testing.T) (n int, lo, hi int64) {
+	before := make(map[int64]int, len(ta.seen))
+	for id, c := range ta.seen {
+		before[id] = c
+	}
+	for id, c := range ta.update(t) {
+		if b := before[id]; b > 0 && c > b {
+			n += c - b
+			if lo == 0 || id < lo {
+				lo = id
+			}
+			hi = max(hi, id)
+		}
+	}
+	return n, lo, hi
+}
+
 func (ta *tally) update(t *testing.T) map[int64]int {
 	if ta.seen == nil {
 		ta.seen = map[int64]int{}
@@ -217,6 +237,8 @@ func (s *soak) cycles(t *testing.T, n int, sig syscall.Signal) {
 	}
 	stop := make(chan struct{})
 	lastID := s.writer(t, db, stop)
+	ta := &tally{path: out}
+	var prevErr, prevSlot string
 	for i := range n {
 		var stderr syncBuffer
 		cmd := s.start(t, cfg, out, &stderr)
@@ -226,6 +248,12 @@ func (s *soak) cycles(t *testing.T, n int, sig syscall.Signal) {
 		if sig == syscall.SIGTERM && code != 0 {
 			t.Fatalf("cycle %d: exit %d after SIGTERM:\n%s", i, code, stderr.String())
 		}
+		// Which run delivered again what an earlier one had delivered,
+		// and what the stop before it logged.
+		if again, lo, hi := ta.again(t); again > 0 && sig == syscall.SIGTERM {
+			t.Logf("cycle %d delivered %d events again (ids %d..%d); the slot was at %s after the stop before it, which logged:\n%s\nthis run logged:\n%s", i, again, lo, hi, prevSlot, prevErr, stderr.String())
+		}
+		prevErr, prevSlot = stderr.String(), s.slotAt(t, db)
 	}
 	close(stop)
 	last := lastID()
@@ -233,7 +261,6 @@ func (s *soak) cycles(t *testing.T, n int, sig syscall.Signal) {
 	var lastErr syncBuffer
 	cmd = s.start(t, cfg, out, &lastErr)
 	deadline := time.Now().Add(5 * time.Minute)
-	ta := &tally{path: out}
 	for len(ta.update(t)) < int(last) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
@@ -275,6 +302,20 @@ func (s *soak) snapshotDone(t *testing.T, dir string) bool {
 		}
 	}
 	return false
+}
+
+// slotAt returns the confirmed_flush_lsn of db's slot.
+func (s *soak) slotAt(t *testing.T, db string) string {
+	c, err := pgx.Connect(context.Background(), s.cl.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var at string
+	if err := c.QueryRow(context.Background(), `SELECT coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name = $1`, pgtest.SlotName(db)).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	return at
 }
 
 // slotLeft reports whether db's slot exists.

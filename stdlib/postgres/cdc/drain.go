@@ -25,9 +25,10 @@ import (
 //  2. It sends a last standby status update with the flush position, then
 //     ends the COPY stream (CopyDone) and waits for the server's end of it,
 //     so the server has processed the update before the connection closes.
-//  3. Close reads the slot's confirmed_flush_lsn back until it reaches the
-//     reported position (bounded by confirmLimit), and warns when it does
-//     not.
+//  3. Close records how much of the transaction the stop landed in was
+//     acknowledged (resume.go), then reads the slot's confirmed_flush_lsn
+//     back until it reaches the reported position (bounded by
+//     confirmLimit), and warns when it does not.
 
 // errDrained ends a session that stopped for a drain.
 var errDrained = errors.New("postgres-cdc: stream drained")
@@ -86,8 +87,11 @@ func (s *Source) endCopy(conn *pgconn.PgConn) {
 			s.logger().Warn("ending the replication stream", "slot", s.cfg.SlotName, "error", err)
 			return
 		}
-		switch msg.(type) {
-		case *pgproto3.ReadyForQuery, *pgproto3.ErrorResponse:
+		switch m := msg.(type) {
+		case *pgproto3.ReadyForQuery:
+			return
+		case *pgproto3.ErrorResponse:
+			s.logger().Warn("ending the replication stream", "slot", s.cfg.SlotName, "error", pgconn.ErrorResponseToPgError(m))
 			return
 		}
 	}

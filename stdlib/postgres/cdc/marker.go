@@ -25,6 +25,9 @@ type marker struct {
 	// Flushed is the highest flush position ever reported to the server
 	// for this slot, written before it is reported ("" before the first).
 	Flushed string `json:"flushed,omitempty"`
+	// Partial is the transaction a graceful stop landed in, and how many
+	// of its changes were acknowledged (resume.go).
+	Partial *partialTx `json:"partial,omitempty"`
 }
 
 // Snapshot states of a marker.
@@ -92,6 +95,12 @@ func (s *Source) writeMarkerLocked(snapshot string, flushed pglogrepl.LSN) error
 	if flushed != 0 {
 		m.Flushed = flushed.String()
 	}
+	if s.partial != nil {
+		if c, err := pglogrepl.ParseLSN(s.partial.Commit); err != nil || flushed > c {
+			s.partial = nil // the slot is past it
+		}
+	}
+	m.Partial = s.partial
 	if snapshot == "" {
 		m = marker{}
 	}

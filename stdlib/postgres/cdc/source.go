@@ -62,10 +62,12 @@ type Source struct {
 	markSnap   string        // the marker's snapshot state
 	recorded   pglogrepl.LSN // the marker's flushed position
 	recordedAt time.Time
-	markClosed bool // Close has run: a late Ack records nothing
+	markClosed bool       // Close has run: a late Ack records nothing
+	partial    *partialTx // the marker's transaction delivered in part (resume.go)
 
 	// streaming
-	proto    int // pgoutput protocol version (1 or 2)
+	resume   txMark // the transaction an earlier run delivered in part (resume.go); set by Open
+	proto    int    // pgoutput protocol version (1 or 2)
 	startLSN pglogrepl.LSN
 	recs     chan runtime.Record
 	done     chan struct{} // closed when the stream goroutine ended
@@ -85,6 +87,7 @@ type Source struct {
 	mu           sync.Mutex
 	acked        uint64        // highest acknowledged offset
 	commits      []commitMark  // committed transactions not yet fully acknowledged, in order
+	handing      txMark        // the transaction being handed out (commit 0: none)
 	flush        pglogrepl.LSN // the flush LSN reported to the server
 	createdSlot  bool          // this run created the slot
 	maybeCreated bool          // creating the slot failed: the server may have it all the same
@@ -96,6 +99,7 @@ type Source struct {
 type commitMark struct {
 	last uint64        // offset of the transaction's last record (or the last before it)
 	end  pglogrepl.LSN // its commit end LSN
+	tx   txMark
 }
 
 var _ runtime.Source = (*Source)(nil)
@@ -217,6 +221,11 @@ func (s *Source) open(ctx context.Context) error {
 	if st.exists {
 		if err := st.usable(s.cfg); err != nil {
 			return err
+		}
+		if m != nil {
+			if err := s.loadPartial(m.Partial, st.confirmed); err != nil {
+				return err
+			}
 		}
 		s.mu.Lock()
 		s.slotSeen, s.flush = true, st.confirmed
@@ -631,6 +640,10 @@ func (s *Source) Close() error {
 			return s.saveMarker("")
 		})
 	case streamed && flush != 0:
+		if e := s.recordPartial(); e != nil {
+			s.logger().Warn("recording how much of the last transaction was delivered failed: the next start delivers it again in full",
+				"slot", s.cfg.SlotName, "error", s.redact(e))
+		}
 		if e := s.withAdmin(ctx, func(c *pgx.Conn) error { return s.confirmFlush(ctx, c, flush) }); e != nil {
 			s.logger().Warn("the server did not confirm the last acknowledged position before the stop: the next start may deliver some transactions again",
 				"slot", s.cfg.SlotName, "position", flush.String(), "error", s.redact(e))

@@ -191,7 +191,7 @@ func (s *Source) reconnect(ctx context.Context) error {
 }
 
 // session streams from the slot until the connection fails or ctx ends.
-func (s *Source) session(ctx context.Context) error {
+func (s *Source) session(ctx context.Context) (final error) {
 	conn := s.repl
 	args := []string{fmt.Sprintf("proto_version '%d'", s.proto), publicationNames(s.pub)}
 	if s.proto >= 2 {
@@ -221,12 +221,16 @@ func (s *Source) session(ctx context.Context) error {
 	interval := time.Duration(s.cfg.HeartbeatIntervalSecs) * time.Second
 	ss.interval = interval
 	ss.next = time.Now()
-	var final error
 	defer func() {
 		// A last status update so the server keeps what was acknowledged;
-		// after a drain, the end of the stream is negotiated too, so the
-		// server has processed that update before the connection closes.
-		if err := ss.status(context.Background()); err == nil && final == errDrained {
+		// after a drain (whichever step noticed it), the end of the stream
+		// is negotiated too, so the server has processed that update
+		// before the connection closes.
+		switch err := ss.status(context.Background()); {
+		case err != nil && s.draining.Load():
+			s.logger().Warn("the last status update before the stop failed: the next start may deliver some transactions again",
+				"slot", s.cfg.SlotName, "error", s.redact(err))
+		case err == nil && errors.Is(final, errDrained):
 			s.endCopy(conn)
 		}
 		// Uncommitted streamed transactions are streamed again by the
@@ -252,8 +256,7 @@ func (s *Source) session(ctx context.Context) error {
 	defer recv.stop()
 	for {
 		if s.draining.Load() && !ss.worthDraining() {
-			final = errDrained
-			return final
+			return errDrained
 		}
 		if !time.Now().Before(ss.next) {
 			if err := ss.status(ctx); err != nil {
@@ -355,6 +358,7 @@ type session struct {
 	sent     time.Time // when the last one was sent
 
 	inTx       bool
+	skip       uint64 // changes of the transaction still to skip (resume.go)
 	xid        uint32
 	commitLSN  string
 	commitTime string
@@ -530,6 +534,7 @@ func (ss *session) streamCommit(ctx context.Context, m *pglogrepl.StreamCommitMe
 	delete(ss.spills, m.Xid)
 	defer func() { _ = sp.close() }()
 	ss.inTx, ss.xid = true, m.Xid
+	ss.beginTx(m.CommitLSN)
 	ss.commitLSN = m.CommitLSN.String()
 	ss.commitAt = m.CommitTime
 	ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
@@ -554,7 +559,8 @@ func (ss *session) commit(end pglogrepl.LSN) {
 	s := ss.s
 	ss.inTx = false
 	s.mu.Lock()
-	s.commits = append(s.commits, commitMark{last: s.seq.Load(), end: end})
+	s.commits = append(s.commits, commitMark{last: s.seq.Load(), end: end, tx: s.handing})
+	s.handing = txMark{}
 	s.advanceLocked()
 	s.mu.Unlock()
 }
@@ -584,6 +590,7 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
 		ss.inTx, ss.xid = true, m.Xid
+		ss.beginTx(m.FinalLSN)
 		ss.commitLSN = m.FinalLSN.String()
 		ss.commitAt = m.CommitTime
 		ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
@@ -740,6 +747,10 @@ func (ss *session) oldTuple(rel *relation, td *pglogrepl.TupleData, keyOnly bool
 }
 
 func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, before, after, toast []runtime.Value, lsn pglogrepl.LSN) error {
+	if ss.skip > 0 {
+		ss.skip-- // delivered by an earlier run (resume.go)
+		return nil
+	}
 	s := ss.s
 	keyRow := after
 	if keyRow == nil {
