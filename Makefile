@@ -46,12 +46,17 @@ golden:
 ## bench: benchmarks with ratios against baselines measured in the same run
 BENCHTIME ?= 1s
 # PostgreSQL slot drains: one op is one row; the baseline is pg_recvlogical.
+# Each side drains idle, then contended (with a busy-loop process competing
+# for the cores); PG_LOADS picks among idle|contended. Every drain runs
+# PG_BENCH_COUNT times: the ratios give the median and the spread.
 PG_BULK_ROWS ?= 1000000
 PG_SINGLE_ROWS ?= 100000
+PG_LOADS ?= idle|contended
+PG_BENCH_COUNT ?= 3
 bench:
 	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./stdlib/httpsink ./stdlib/httpsource ./schemas ./stdlib/schemaformat && \
-	  $(GO) test -run '^$$' -bench 'SlotDrainBulk' -benchtime $(PG_BULK_ROWS)x ./stdlib/postgres/cdc && \
-	  $(GO) test -run '^$$' -bench 'SlotDrainSingles' -benchtime $(PG_SINGLE_ROWS)x ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
+	  $(GO) test -run '^$$' -bench 'SlotDrainBulk/($(PG_LOADS))/' -benchtime $(PG_BULK_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc && \
+	  $(GO) test -run '^$$' -bench 'SlotDrainSingles/($(PG_LOADS))/' -benchtime $(PG_SINGLE_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
 
 ## soak: long runs (not part of make test): the driver soak, 1M-row CDC transactions, and
 ## CDC stop/start cycles of the real binary under write load (SIGTERM: nothing lost or

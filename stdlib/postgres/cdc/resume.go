@@ -82,8 +82,9 @@ func (s *Source) loadPartial(p *partialTx, confirmed pglogrepl.LSN) error {
 	return nil
 }
 
-// beginTx starts handing out the transaction committed at commit, and
-// returns how many of its first changes to skip.
+// beginTx starts decoding the transaction committed at commit: it becomes
+// the transaction being handed out, and the session skips its first
+// changes when an earlier run delivered them.
 func (ss *session) beginTx(commit pglogrepl.LSN) {
 	s := ss.s
 	ss.skip = 0

@@ -25,9 +25,10 @@ import (
 //
 // Concurrency: Read is called from one goroutine; Ack from another. While
 // streaming, one internal goroutine owns the replication connection: it
-// decodes pgoutput messages into records for Read, and sends the standby
-// status updates (also while Read is not being called, so a slow sink never
-// makes the server time the connection out).
+// decodes pgoutput messages into records for Read, handed over in batches
+// (handoff.go), and sends the standby status updates (also while Read is
+// not being called, so a slow sink never makes the server time the
+// connection out).
 type Source struct {
 	cfg Config
 	// The config's identifiers as exact names (cfg keeps them as written:
@@ -69,8 +70,11 @@ type Source struct {
 	resume   txMark // the transaction an earlier run delivered in part (resume.go); set by Open
 	proto    int    // pgoutput protocol version (1 or 2)
 	startLSN pglogrepl.LSN
-	recs     chan runtime.Record
-	done     chan struct{} // closed when the stream goroutine ended
+	recs     chan []runtime.Record // batches handed over to Read (handoff.go)
+	free     chan []runtime.Record // batches Read is done with
+	cur      []runtime.Record      // Read's: what is left of the batch it takes from
+	curBatch []runtime.Record      // Read's: that whole batch, to recycle
+	done     chan struct{}         // closed when the stream goroutine ended
 	stop     context.CancelFunc
 	drainCh  chan struct{} // closed by Close: stop gracefully (drain.go)
 	draining atomic.Bool
@@ -525,31 +529,13 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 	if s.recs == nil {
 		return 0, io.EOF
 	}
-	n := 0
-	select {
-	case r := <-s.recs:
-		batch[0] = r
-		n = 1
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-s.done:
-		// Deliver what was decoded before the goroutine ended, then its error.
+	n, ended, err := s.take(ctx, batch)
+	if n > 0 || !ended {
+		return n, err
 	}
-	for n < len(batch) {
-		select {
-		case r := <-s.recs:
-			batch[n] = r
-			n++
-			continue
-		default:
-		}
-		break
-	}
-	if n > 0 {
-		return n, nil
-	}
+	// The stream goroutine ended and everything it handed over was read.
 	s.errMu.Lock()
-	err := s.err
+	err = s.err
 	s.errMu.Unlock()
 	if err == nil {
 		err = io.EOF

@@ -16,9 +16,6 @@ import (
 	"github.com/rivven/rivven-connect/runtime"
 )
 
-// recordBuffer is how many decoded records may wait for Read.
-const recordBuffer = 1024
-
 // Reconnection: backoff between attempts, and how long a slot held by
 // another process is waited for.
 const (
@@ -31,7 +28,8 @@ const (
 func (s *Source) startStream() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
-	s.recs = make(chan runtime.Record, recordBuffer)
+	s.recs = make(chan []runtime.Record, queuedBatches)
+	s.free = make(chan []runtime.Record, queuedBatches+2)
 	s.done = make(chan struct{})
 	s.drainCh = make(chan struct{})
 	go s.stream(ctx)
@@ -217,11 +215,17 @@ func (s *Source) session(ctx context.Context) (final error) {
 		from = s.startLSN
 	}
 	s.setDoing("streaming from LSN "+from.String(), 0)
-	ss := &session{s: s, conn: conn, rels: map[uint32]*relation{}, spills: map[uint32]*spill{}}
+	ss := &session{s: s, conn: conn, rels: map[uint32]*relation{}, spills: map[uint32]*spill{}, out: s.newBatch()}
 	interval := time.Duration(s.cfg.HeartbeatIntervalSecs) * time.Second
 	ss.interval = interval
 	ss.next = time.Now()
 	defer func() {
+		// Hand over what was decoded (unless a drain or a stop stops it:
+		// then those records, and the commits waiting for them, are
+		// dropped: the flush position stays before them).
+		if ss.handOver(ctx) != nil {
+			ss.dropBatch()
+		}
 		// A last status update so the server keeps what was acknowledged;
 		// after a drain (whichever step noticed it), the end of the stream
 		// is negotiated too, so the server has processed that update
@@ -241,7 +245,7 @@ func (s *Source) session(ctx context.Context) (final error) {
 	}()
 	// wake is ctx, also cancelled when Close asks for a drain: a receive
 	// waiting for the next message returns at once. Once the drain is
-	// seen, receives use ctx (bounded by Close's drain limit).
+	// seen, receives watch ctx (bounded by Close's drain limit).
 	wake, unwake := context.WithCancel(ctx)
 	defer unwake()
 	go func() {
@@ -252,8 +256,8 @@ func (s *Source) session(ctx context.Context) (final error) {
 		}
 	}()
 	parent := wake
-	var recv deadlineCtx
-	defer recv.stop()
+	rcv := newReceiver(conn, wake)
+	defer rcv.close()
 	for {
 		if s.draining.Load() && !ss.worthDraining() {
 			return errDrained
@@ -263,13 +267,31 @@ func (s *Source) session(ctx context.Context) (final error) {
 				return err
 			}
 		}
-		msg, err := conn.ReceiveMessage(recv.until(parent, ss.next))
+		if !rcv.buffered() {
+			// The next receive waits for the network.
+			if len(ss.out) > 0 {
+				// Hand over what was decoded first.
+				if err := ss.handOver(ctx); err != nil {
+					return err
+				}
+				continue // handing over may have taken a while
+			}
+			if ss.flowing {
+				// Messages are flowing: let the next ones gather
+				// instead of waking for each (see pollPause).
+				ss.flowing = false
+				rcv.pause(parent)
+				continue
+			}
+		}
+		msg, err := rcv.receive(ss.next)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if wake.Err() != nil && parent == wake {
 				parent = ctx // the drain began: the loop's top decides
+				rcv.watch(ctx)
 				continue
 			}
 			if pgconn.Timeout(err) {
@@ -277,6 +299,7 @@ func (s *Source) session(ctx context.Context) (final error) {
 			}
 			return fmt.Errorf("postgres-cdc: replication stream: %w", err)
 		}
+		ss.flowing = true
 		select {
 		case <-s.kick:
 			// An acknowledgement: report it soon, but not once per
@@ -324,38 +347,24 @@ func (s *Source) session(ctx context.Context) (final error) {
 // an acknowledgement.
 const kickGap = 100 * time.Millisecond
 
-// deadlineCtx is one receive context per status interval, not one per
-// message (a large transaction is hundreds of thousands of messages).
-type deadlineCtx struct {
-	ctx, parent context.Context
-	cancel      context.CancelFunc
-	at          time.Time
-}
-
-// until returns a context of parent that ends at at.
-func (d *deadlineCtx) until(parent context.Context, at time.Time) context.Context {
-	if d.ctx == nil || !d.at.Equal(at) || d.parent != parent {
-		d.stop()
-		d.ctx, d.cancel = context.WithDeadline(parent, at)
-		d.at, d.parent = at, parent
-	}
-	return d.ctx
-}
-
-func (d *deadlineCtx) stop() {
-	if d.cancel != nil {
-		d.cancel()
-	}
-}
-
 // session is the decoding state of one replication connection.
 type session struct {
 	s        *Source
 	conn     *pgconn.PgConn
 	rels     map[uint32]*relation
 	interval time.Duration
-	next     time.Time // when the next status update is due
-	sent     time.Time // when the last one was sent
+	next     time.Time   // when the next status update is due
+	sent     time.Time   // when the last one was sent
+	timer    *time.Timer // push's, reused
+
+	// Records decoded but not yet handed to Read, and the commits
+	// waiting for them (see handoff.go).
+	out   []runtime.Record
+	marks []commitMark
+	buf   []byte                    // scratch for the text of a message (pgoutput.go)
+	keys  map[*relation]*keyColumns // metadata.key's columns, by relation
+	// flowing: a message was received since the last pause.
+	flowing bool
 
 	inTx       bool
 	skip       uint64 // changes of the transaction still to skip (resume.go)
@@ -420,36 +429,6 @@ func (ss *session) idle(walEnd pglogrepl.LSN) {
 	}
 }
 
-// push hands r to Read, sending status updates while Read is not taking
-// records.
-func (ss *session) push(ctx context.Context, r runtime.Record) error {
-	if ss.s.draining.Load() {
-		return errDrained // Read takes no more records: nothing after this can be confirmed
-	}
-	// A long transaction is pushed without returning to the receive loop:
-	// keep the status updates (and so the connection) alive meanwhile.
-	if !time.Now().Before(ss.next) {
-		if err := ss.status(ctx); err != nil {
-			return err
-		}
-	}
-	for {
-		t := time.NewTimer(time.Until(ss.next))
-		select {
-		case ss.s.recs <- r:
-			t.Stop()
-			return nil
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-			if err := ss.status(ctx); err != nil {
-				return err
-			}
-		}
-	}
-}
-
 // handle takes one pgoutput message. Inside a stream block (v2) the
 // changes go to the transaction's spill; everything else is decoded now.
 func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
@@ -460,13 +439,19 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	if ss.inStream && pglogrepl.MessageType(data[0]) != pglogrepl.MessageTypeStreamStop {
 		return ss.spillMessage(xld.WALStart, data)
 	}
-	var msg pglogrepl.Message
-	var err error
-	if ss.s.proto >= 2 {
-		msg, err = pglogrepl.ParseV2(data, false)
-	} else {
-		msg, err = pglogrepl.Parse(data)
+	switch pglogrepl.MessageType(data[0]) {
+	case pglogrepl.MessageTypeStreamStart, pglogrepl.MessageTypeStreamStop, pglogrepl.MessageTypeStreamAbort, pglogrepl.MessageTypeStreamCommit:
+		if ss.s.proto >= 2 {
+			return ss.streamControl(ctx, data)
+		}
 	}
+	return ss.applyData(ctx, data, xld.WALStart, false)
+}
+
+// streamControl takes a v2 stream message: the start, stop, abort or
+// commit of a stream block.
+func (ss *session) streamControl(ctx context.Context, data []byte) error {
+	msg, err := pglogrepl.ParseV2(data, false)
 	if err != nil {
 		return fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: %w", err)}
 	}
@@ -481,10 +466,8 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 		if ss.spills[m.Xid] == nil {
 			ss.spills[m.Xid] = newSpill("", m.Xid)
 		}
-		return nil
 	case *pglogrepl.StreamStopMessageV2:
 		ss.inStream = false
-		return nil
 	case *pglogrepl.StreamAbortMessageV2:
 		sp := ss.spills[m.Xid]
 		if sp == nil {
@@ -499,7 +482,7 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 	case *pglogrepl.StreamCommitMessageV2:
 		return ss.streamCommit(ctx, m)
 	}
-	return ss.apply(ctx, v1Message(msg), xld.WALStart)
+	return nil
 }
 
 // spillMessage keeps a message of the open stream block in its
@@ -539,30 +522,13 @@ func (ss *session) streamCommit(ctx context.Context, m *pglogrepl.StreamCommitMe
 	ss.commitAt = m.CommitTime
 	ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
 	err := sp.replay(func(lsn pglogrepl.LSN, data []byte) error {
-		msg, err := pglogrepl.ParseV2(data, true)
-		if err != nil {
-			return fatalError{fmt.Errorf("postgres-cdc: decode streamed pgoutput message: %w", err)}
-		}
-		return ss.apply(ctx, v1Message(msg), lsn)
+		return ss.applyData(ctx, data, lsn, true)
 	})
 	if err != nil {
 		return err
 	}
 	ss.commit(m.TransactionEndLSN)
 	return nil
-}
-
-// commit ends the current transaction: its records are the ones up to the
-// last offset handed out, its end LSN may be flushed once they are all
-// acknowledged.
-func (ss *session) commit(end pglogrepl.LSN) {
-	s := ss.s
-	ss.inTx = false
-	s.mu.Lock()
-	s.commits = append(s.commits, commitMark{last: s.seq.Load(), end: end, tx: s.handing})
-	s.handing = txMark{}
-	s.advanceLocked()
-	s.mu.Unlock()
 }
 
 // v1Message returns the protocol v1 form of a v2 message (the xid of a
@@ -583,19 +549,12 @@ func v1Message(m pglogrepl.Message) pglogrepl.Message {
 	return m
 }
 
-// apply decodes one message of a transaction (v1 forms); lsn is the WAL
-// position of the XLogData that carried it.
+// apply takes one message of a transaction (v1 forms) that applyData
+// leaves to pglogrepl: relations and truncates (the rest is not
+// delivered); lsn is the WAL position of the XLogData that carried it.
 func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogrepl.LSN) error {
 	s := ss.s
 	switch m := msg.(type) {
-	case *pglogrepl.BeginMessage:
-		ss.inTx, ss.xid = true, m.Xid
-		ss.beginTx(m.FinalLSN)
-		ss.commitLSN = m.FinalLSN.String()
-		ss.commitAt = m.CommitTime
-		ss.commitTime = m.CommitTime.UTC().Format("2006-01-02T15:04:05.000000Z")
-	case *pglogrepl.CommitMessage:
-		ss.commit(m.TransactionEndLSN)
 	case *pglogrepl.RelationMessage:
 		if !s.selected(m.Namespace, m.RelationName) {
 			// Published, but not selected: its changes never leave the
@@ -621,55 +580,6 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 			return err // schema drift from the lock (drift.go): stops the source
 		}
 		ss.rels[m.RelationID] = rel
-	case *pglogrepl.InsertMessage:
-		rel, err := ss.rel(m.RelationID)
-		if err != nil {
-			return err
-		}
-		if rel.ignored {
-			return nil
-		}
-		after, toast, err := ss.tuple(rel, m.Tuple, nil)
-		if err != nil {
-			return err
-		}
-		return ss.emit(ctx, rel, runtime.OpInsert, nil, after, toast, lsn)
-	case *pglogrepl.UpdateMessage:
-		rel, err := ss.rel(m.RelationID)
-		if err != nil {
-			return err
-		}
-		if rel.ignored {
-			return nil
-		}
-		var before []runtime.Value
-		if m.OldTuple != nil {
-			if before, _, err = ss.oldTuple(rel, m.OldTuple, m.OldTupleType == pglogrepl.UpdateMessageTupleTypeKey); err != nil {
-				return err
-			}
-		}
-		var old []runtime.Value
-		if m.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
-			old = before
-		}
-		after, toast, err := ss.tuple(rel, m.NewTuple, old)
-		if err != nil {
-			return err
-		}
-		return ss.emit(ctx, rel, runtime.OpUpdate, before, after, toast, lsn)
-	case *pglogrepl.DeleteMessage:
-		rel, err := ss.rel(m.RelationID)
-		if err != nil {
-			return err
-		}
-		if rel.ignored {
-			return nil
-		}
-		before, _, err := ss.oldTuple(rel, m.OldTuple, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
-		if err != nil {
-			return err
-		}
-		return ss.emit(ctx, rel, runtime.OpDelete, before, nil, nil, lsn)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			rel, err := ss.rel(id)
@@ -679,7 +589,7 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 			if rel.ignored {
 				continue
 			}
-			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, lsn); err != nil {
+			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, lsn.String()); err != nil {
 				return err
 			}
 		}
@@ -695,58 +605,9 @@ func (ss *session) rel(id uint32) (*relation, error) {
 	return rel, nil
 }
 
-// tuple decodes a new tuple. An unchanged TOAST value takes the value from
-// old (REPLICA IDENTITY FULL) or else the UnchangedToast marker.
-func (ss *session) tuple(rel *relation, td *pglogrepl.TupleData, old []runtime.Value) ([]runtime.Value, []runtime.Value, error) {
-	row := make([]runtime.Value, len(rel.cols))
-	var toast []runtime.Value
-	if td == nil {
-		return row, nil, nil
-	}
-	for i, c := range td.Columns {
-		if i >= len(rel.cols) {
-			break
-		}
-		switch c.DataType {
-		case pglogrepl.TupleDataTypeText:
-			v, err := decodeText(rel.cols[i].typ, c.Data)
-			if err != nil {
-				return nil, nil, fatalError{fmt.Errorf("%w (column %s of %s)", err, QuoteName(rel.cols[i].name), table{rel.schema, rel.table})}
-			}
-			row[i] = v
-		case pglogrepl.TupleDataTypeToast:
-			if i < len(old) && old[i].Kind() != runtime.KindAbsent {
-				row[i] = old[i]
-			} else {
-				row[i] = runtime.String(UnchangedToast)
-				toast = append(toast, runtime.String(rel.cols[i].name))
-			}
-		case pglogrepl.TupleDataTypeBinary:
-			return nil, nil, fatalError{fmt.Errorf("postgres-cdc: unexpected binary column %s", rel.cols[i].name)}
-		}
-	}
-	return row, toast, nil
-}
-
-// oldTuple decodes the old row of an update or delete. With a key-only
-// tuple, the non-key columns are unknown: they are Absent (and left out
-// of the JSON), not null.
-func (ss *session) oldTuple(rel *relation, td *pglogrepl.TupleData, keyOnly bool) ([]runtime.Value, []runtime.Value, error) {
-	row, toast, err := ss.tuple(rel, td, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if keyOnly {
-		for i, c := range rel.cols {
-			if !c.ident {
-				row[i] = runtime.Absent()
-			}
-		}
-	}
-	return row, toast, nil
-}
-
-func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, before, after, toast []runtime.Value, lsn pglogrepl.LSN) error {
+// emit hands on the record of one change; lsn is the WAL position of the
+// message that carried it, as text.
+func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, before, after, toast []runtime.Value, lsn string) error {
 	if ss.skip > 0 {
 		ss.skip-- // delivered by an earlier run (resume.go)
 		return nil
@@ -760,9 +621,9 @@ func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, befor
 		Stream: rel.table, Namespace: rel.schema, Op: op, Schema: rel.rs,
 		Before: before, After: after, Time: ss.commitAt,
 		Position: runtime.Position{Offset: s.seq.Add(1)},
-		Meta:     s.meta(rel, keyRow, ss.xid, lsn.String(), ss.commitLSN, ss.commitTime, false, toast),
+		Meta:     s.streamMeta(rel, ss.keyColumns(rel), keyRow, ss.xid, lsn, ss.commitLSN, ss.commitTime, toast),
 	}
-	return ss.push(ctx, r)
+	return ss.add(ctx, r)
 }
 
 // rowKey returns the columns that identify a row of the table relid, in
