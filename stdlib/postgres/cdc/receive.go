@@ -24,10 +24,12 @@ type receiver struct {
 	parent context.Context
 	stop   func() bool
 	timer  *time.Timer // pause's, reused
+	lowat  func(n int) // sets the socket's SO_RCVLOWAT; nil where it cannot
 }
 
 func newReceiver(conn *pgconn.PgConn, parent context.Context) *receiver {
 	r := &receiver{conn: conn, nc: conn.Conn()}
+	r.lowat = socketLowat(r.nc)
 	r.watch(parent)
 	return r
 }
@@ -82,8 +84,23 @@ func (r *receiver) receive(at time.Time) (pgproto3.BackendMessage, error) {
 // nothing, and the first message after a quiet period is not delayed.
 const pollPause = time.Millisecond
 
-// pause waits pollPause, or until parent ends.
+// pauseLowat is the socket's receive low-water mark during a pause: the
+// kernel does not report the socket readable to Go's network poller
+// until that many bytes wait (or the pause ends). Without it, the poller,
+// which is edge-triggered, wakes a thread for every segment the walsender
+// sends even while nothing waits on the socket — one wake per row, the
+// cost the pause is there to avoid. It stays well below the receive
+// buffer (a larger mark would make Linux clamp the window).
+const pauseLowat = 16 << 10
+
+// pause waits pollPause, or until parent ends. Bytes that arrive
+// meanwhile wake nobody (pauseLowat); a read after the pause takes them
+// whatever their amount.
 func (r *receiver) pause(parent context.Context) {
+	if r.lowat != nil {
+		r.lowat(pauseLowat)
+		defer r.lowat(1)
+	}
 	if r.timer == nil {
 		r.timer = time.NewTimer(pollPause)
 	} else {
