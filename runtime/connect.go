@@ -1,6 +1,9 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // component is a source or sink the driver opens and closes.
 type component struct {
@@ -46,6 +49,11 @@ func (d *driver) close(opened []component, err error) error {
 	for i := len(opened) - 1; i >= 0; i-- {
 		if e := opened[i].c.Close(); e != nil && err == nil {
 			err = d.wrap("close "+opened[i].what, e)
+		}
+	}
+	if c, ok := d.p.Program.(io.Closer); ok {
+		if e := c.Close(); e != nil && err == nil {
+			err = d.wrap("close the transforms", e)
 		}
 	}
 	return err

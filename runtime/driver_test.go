@@ -277,3 +277,25 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("wrote %d, want 60 (in %v)", len(sink.got), time.Since(start))
 	}
 }
+
+// closingProgram counts its Process calls and records when it is closed.
+type closingProgram struct {
+	calls       int
+	closedAfter int // calls seen when Close ran; -1 before
+}
+
+func (p *closingProgram) Process(*Record) (bool, error) { p.calls++; return true, nil }
+func (p *closingProgram) Close() error                  { p.closedAfter = p.calls; return nil }
+
+// A Program holding connections (io.Closer) is closed when its pipeline
+// ends, after its last Process.
+func TestProgramClosedWhenThePipelineEnds(t *testing.T) {
+	prog := &closingProgram{closedAfter: -1}
+	p := &Pipeline{Name: "p", Source: newSeqSource(100), Sink: &memSink{}, Program: prog, Settings: Settings{BatchSize: 10}}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if prog.closedAfter != 100 {
+		t.Errorf("program closed after %d of 100 records (-1: never)", prog.closedAfter)
+	}
+}

@@ -5,6 +5,27 @@ import (
 	"time"
 )
 
+// BatchProgram is a Program with a stage that works on a whole source
+// batch (enrich: one lookup for the batch's keys). The driver calls
+// ProcessBatch once per source batch instead of Process per record.
+//
+// ProcessBatch runs the program over recs in place and returns, for each
+// record by index, what Process would have returned for it (a failure
+// leaves that record as the failing stage found it). The slice belongs to
+// the program and is valid until the next call. Like Process, it is never
+// called concurrently for one pipeline.
+type BatchProgram interface {
+	Program
+	ProcessBatch(recs []Record) []Outcome
+}
+
+// Outcome is one record's result from BatchProgram.ProcessBatch: keep
+// false when a stage dropped it, Err a *StageError when one failed.
+type Outcome struct {
+	Keep bool
+	Err  error
+}
+
 // startBatching sets up the sink batch (Settings.SinkBatch): kept records
 // gather in acc until it is full or its timer fires, then go to the sink
 // as one write. Without it each source batch's kept records are one write.
@@ -45,10 +66,20 @@ func (d *driver) process(recs []Record) error {
 	// (Copying each record's position as it goes costs a few percent of the
 	// driver's per-record time.)
 	last := recs[len(recs)-1].Position
+	var outs []Outcome
+	if bp, ok := p.Program.(BatchProgram); ok {
+		outs = bp.ProcessBatch(recs)
+	}
 	kept := 0
 	for i := range recs {
 		r := &recs[i]
-		keep, err := p.Program.Process(r)
+		var keep bool
+		var err error
+		if outs != nil {
+			keep, err = outs[i].Keep, outs[i].Err
+		} else {
+			keep, err = p.Program.Process(r)
+		}
 		if err != nil {
 			if e := d.programFailed(r, err); e != nil {
 				return e

@@ -9,7 +9,9 @@ import "fmt"
 // keep=false when a filter dropped the record. A non-nil error is a
 // *StageError naming the transform that failed; r is then left as that
 // transform found it. Process must be safe to call from one goroutine at a
-// time; the driver never calls it concurrently for one pipeline.
+// time; the driver never calls it concurrently for one pipeline. A
+// Program that holds connections (enrich's lookups) implements io.Closer:
+// the driver closes it when the pipeline ends, after its last Process.
 type Program interface {
 	Process(r *Record) (keep bool, err error)
 }

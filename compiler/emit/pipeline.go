@@ -81,8 +81,23 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	}
 	pg := &progGen{generator: g, pp: pp, typ: g.ident(pp.Name, "Program")}
 	var body []jen.Code
+	// A batch stage (enrich) splits the stages into segments, each a
+	// method; an enrich.Chain runs them and the steps (see batchProgram).
+	var segs []segment
+	var steps []batchStep
 	for i, st := range pp.Stages {
 		pg.stage = st.Parts[0].Name
+		if bs, ok := st.Spec.(bind.BatchStage); ok {
+			ctor, err := bs.EmitStep(i, st.Parts, pg)
+			if err != nil {
+				return nil, nil, fmt.Errorf("transforms.%s: %w", st.Parts[0].Name, err)
+			}
+			field := pg.field("enrich", jen.Op("*").Qual(modPath+"/stdlib/enrich", "Step"), ctor)
+			steps = append(steps, batchStep{field: field, name: st.Parts[0].Name, scope: st.Scope})
+			segs = append(segs, segment{body: body, usesRow: pg.usesRow})
+			body, pg.usesRow = nil, false
+			continue
+		}
 		stmts, err := st.Spec.Emit(i, st.Parts, pg)
 		if err != nil {
 			return nil, nil, err
@@ -103,21 +118,31 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		body = append(body, stmts...)
 	}
 
-	process := jen.Func().Params(jen.Id("p").Op("*").Id(pg.typ)).Id("Process").
-		Params(jen.Id("r").Op("*").Qual(rtPkg, "Record")).Params(jen.Bool(), jen.Error()).BlockFunc(func(b *jen.Group) {
-		if pg.usesRow {
-			b.Id("row").Op(":=").Id("r").Dot("Row").Call()
-		}
-		for _, s := range body {
-			b.Add(s)
-		}
-		b.Return(jen.True(), jen.Nil())
-	})
+	var methods []jen.Code
+	var process jen.Code
+	if len(steps) == 0 {
+		process = jen.Func().Params(jen.Id("p").Op("*").Id(pg.typ)).Id("Process").
+			Params(jen.Id("r").Op("*").Qual(rtPkg, "Record")).Params(jen.Bool(), jen.Error()).BlockFunc(func(b *jen.Group) {
+			if pg.usesRow {
+				b.Id("row").Op(":=").Id("r").Dot("Row").Call()
+			}
+			for _, s := range body {
+				b.Add(s)
+			}
+			b.Return(jen.True(), jen.Nil())
+		})
+	} else {
+		segs = append(segs, segment{body: body, usesRow: pg.usesRow})
+		process, methods = pg.batchProgram(segs, steps)
+		pg.fields = append(pg.fields, progField{name: "chain", typ: jen.Op("*").Qual(modPath+"/stdlib/enrich", "Chain")})
+	}
 	structFields := make([]jen.Code, len(pg.fields))
 	init := jen.Dict{}
 	for i, f := range pg.fields {
 		structFields[i] = jen.Id(f.name).Add(f.typ)
-		init[jen.Id(f.name)] = f.value
+		if f.value != nil {
+			init[jen.Id(f.name)] = f.value
+		}
 	}
 	var names []string
 	for _, st := range pp.Stages {
@@ -133,6 +158,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		jen.Comment(doc).Line().Type().Id(pg.typ).Struct(structFields...),
 		jen.Comment("Process runs every stage on r in place; false means a filter dropped it.").Line().Add(process),
 	)
+	code = append(code, methods...)
 
 	wrap := func(role, name string) jen.Code {
 		return jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(
@@ -147,6 +173,9 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		}
 		b.Id("prog").Op(":=").Op("&").Id(pg.typ).Values(init)
 		b.If(jen.Id("e").Dot("Err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("e").Dot("Err")))
+		if len(steps) > 0 {
+			b.Id("prog").Dot("chain").Op("=").Add(chainLit(segs, steps))
+		}
 		b.List(jen.Id("from"), jen.Id("err")).Op(":=").Qual(sb.Go.Pkg, sb.Go.Func).Call(jen.Id("sourceConfig"), jen.Id("env").Dot(sb.Go.Env))
 		b.Add(wrap("source", pp.Source.Name))
 		b.List(jen.Id("to"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkConfig"), jen.Id("env").Dot(kb.Go.Env))
@@ -276,16 +305,14 @@ func (pg *progGen) Field(prefix string, typ, value jen.Code) string {
 // Global implements bind.Emitter.
 func (pg *progGen) Global(prefix string, value jen.Code) string { return pg.global(prefix, value) }
 
-// Literal implements bind.Emitter: env's keys are config keys directly
-// below transforms.<part>.config.
+// Literal implements bind.Emitter: env's keys are config keys below
+// transforms.<part>.config, dotted for nested ones ("postgres.password").
 func (pg *progGen) Literal(v any, part string, env map[string]string) (jen.Code, error) {
 	refs := map[string]envRef{}
 	for i, eb := range pg.envFor("transforms", part, "config") {
-		if len(eb.Path) != 4 {
-			continue
-		}
-		for goField, key := range env {
-			if eb.Path[3] == key {
+		key := strings.Join(eb.Path[3:], ".")
+		for goField, k := range env {
+			if key == k {
 				refs[goField] = envRef{i, eb}
 			}
 		}

@@ -5,6 +5,7 @@ package interp
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/plan"
@@ -63,7 +64,11 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := Program(pp)
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	prog, err := programAt(pp, now)
 	if err != nil {
 		return nil, err
 	}

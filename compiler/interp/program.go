@@ -1,9 +1,13 @@
 package interp
 
 import (
+	"time"
+
+	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/enrich"
 	"github.com/rivven/rivven-connect/stdlib/exprcond"
 )
 
@@ -29,7 +33,17 @@ func (p *program) Process(r *runtime.Record) (bool, error) {
 }
 
 // Program compiles the stages of pp into one runtime.Program.
-func Program(pp *plan.Pipeline) (runtime.Program, error) {
+func Program(pp *plan.Pipeline) (runtime.Program, error) { return programAt(pp, time.Now) }
+
+// programAt is Program with the pipeline's clock, which batch stages
+// (enrich: cache expiry) read. A pipeline with batch stages runs as an
+// enrich.Chain: its stages split at each batch stage into segments.
+func programAt(pp *plan.Pipeline, now func() time.Time) (runtime.Program, error) {
+	for _, st := range pp.Stages {
+		if _, ok := st.Spec.(bind.BatchStage); ok {
+			return chain(pp, now)
+		}
+	}
 	p := &program{}
 	for _, st := range pp.Stages {
 		fn, err := stage(st)
@@ -85,4 +99,49 @@ type predicates struct{}
 
 func (predicates) Predicate(c *cond.Condition) (func(*runtime.Record) (bool, error), error) {
 	return recordPredicate(c)
+}
+
+// chain builds the program of a pipeline with batch stages: the stages
+// between two batch stages become one segment (a closure as Process
+// runs them), each batch stage a step, as generated code does.
+func chain(pp *plan.Pipeline, now func() time.Time) (runtime.Program, error) {
+	c := &enrich.Chain{}
+	var seg []stageFn
+	flush := func() {
+		var fn func(*runtime.Record) (bool, error)
+		switch len(seg) {
+		case 0:
+		case 1:
+			fn = seg[0]
+		default:
+			fn = (&program{stages: seg}).Process
+		}
+		c.Segments = append(c.Segments, fn)
+		seg = nil
+	}
+	for _, st := range pp.Stages {
+		bs, ok := st.Spec.(bind.BatchStage)
+		if !ok {
+			fn, err := stage(st)
+			if err != nil {
+				return nil, err
+			}
+			seg = append(seg, fn)
+			continue
+		}
+		flush()
+		step, err := bs.InterpStep(st.Parts, now)
+		if err != nil {
+			return nil, err
+		}
+		var scope []enrich.Stream
+		for _, sc := range st.Scope {
+			scope = append(scope, enrich.Stream{Name: sc.Name, Namespace: sc.Namespace})
+		}
+		c.Steps = append(c.Steps, step)
+		c.Names = append(c.Names, st.Parts[0].Name)
+		c.Scopes = append(c.Scopes, scope)
+	}
+	flush()
+	return c, nil
 }

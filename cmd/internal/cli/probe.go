@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rivven/rivven-connect/compiler"
+	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/schemaformat"
@@ -50,6 +51,11 @@ func (e *env) probe(p *plan.Plan, format string) int {
 			}
 			seen[key] = true
 			reports = append(reports, probeOne(c.kind, c.c, rtEnv, redact))
+		}
+		for _, st := range pp.Stages {
+			if r, ok := probeStage(st, redact, seen); ok {
+				reports = append(reports, r)
+			}
 		}
 	}
 	if reg, stateDir := registryOf(p); reg.Configured() {
@@ -108,6 +114,41 @@ func (e *env) probe(p *plan.Plan, format string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// probeStage checks what a transform stage connects to (enrich's lookup
+// server); ok is false for stages that connect to nothing, and for a
+// transform already probed (seen).
+func probeStage(st *plan.Stage, redact func(string) string, seen map[string]bool) (probeReport, bool) {
+	bs, ok := st.Spec.(bind.BatchStage)
+	if !ok || len(st.Parts) == 0 {
+		return probeReport{}, false
+	}
+	name := st.Parts[0].Name
+	key := "transform\x00" + name
+	if seen[key] {
+		return probeReport{}, false
+	}
+	seen[key] = true
+	r := probeReport{Kind: "transform", Name: name, Connector: st.Spec.Type(), Findings: []runtime.Finding{}}
+	step, err := bs.InterpStep(st.Parts, time.Now)
+	if err != nil {
+		r.Error = redact(err.Error())
+		return r, true
+	}
+	defer step.Close()
+	var prober runtime.Prober = step
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	fs, err := prober.Probe(ctx)
+	for i := range fs {
+		fs[i].Detail = redact(fs[i].Detail)
+	}
+	r.Findings = append(r.Findings, fs...)
+	if err != nil {
+		r.Error = redact(err.Error())
+	}
+	return r, true
 }
 
 func probeOne(kind string, c plan.Component, env runtime.Env, redact func(string) string) probeReport {
