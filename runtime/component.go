@@ -110,6 +110,17 @@ type StateBlob interface {
 	Where() string
 }
 
+// RetryReported is implemented by sinks that retry failed requests
+// themselves (the http sink, with its own retry settings). Before Open
+// the driver calls UseRetryReport once with a function the sink calls for
+// every retry it makes, with the error that caused it: the retry then
+// counts in the pipeline's sink retries (status, health, metrics) like
+// the driver's own, and the error becomes its last error (redacted). The
+// function is safe for concurrent use and cheap.
+type RetryReported interface {
+	UseRetryReport(retried func(err error))
+}
+
 // Logged is implemented by components that log on their own (warnings
 // about a degraded but working setup, a sink's retries). Before Open the
 // driver calls UseLogger once with the pipeline's logger — on the source,

@@ -100,8 +100,9 @@ func (p *Pipeline) enterStopping() {
 }
 
 // prepare checks what the run needs from the back end and hands the
-// source, the sink and the dead-letter sink their loggers (runtime.Logged)
-// and the source its state (statedir.go), before anything opens.
+// source, the sink and the dead-letter sink their loggers (runtime.Logged),
+// the sinks their retry report (RetryReported) and the source its state
+// (statedir.go), before anything opens.
 func (d *driver) prepare() error {
 	p := d.p
 	if p.Settings.OnError == OnErrorDeadLetter && p.DeadLetter == nil {
@@ -115,6 +116,15 @@ func (d *driver) prepare() error {
 	}
 	if l, ok := p.DeadLetter.(Logged); ok {
 		l.UseLogger(p.logger().With("sink", p.Settings.DeadLetterSink))
+	}
+	retried := func(err error) {
+		p.Stats.Retries.Add(1)
+		p.setLastError(err)
+	}
+	for _, s := range []Sink{p.Sink, p.DeadLetter} {
+		if r, ok := s.(RetryReported); ok {
+			r.UseRetryReport(retried)
+		}
 	}
 	return d.loadState()
 }

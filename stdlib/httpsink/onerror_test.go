@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -194,5 +195,32 @@ func TestRetriesUsedUp(t *testing.T) {
 	}
 	if _, ok := src.last(); ok {
 		t.Error("a position was acknowledged although nothing was written")
+	}
+}
+
+// The sink's own retries count as the pipeline's sink retries (status,
+// health, metrics) and the error that caused the last one is its last
+// error (runtime.RetryReported).
+func TestRetriesReachThePipelineStats(t *testing.T) {
+	c := newCollector(t)
+	var n atomic.Int32
+	c.fault = func(w http.ResponseWriter, _ *http.Request, g *got, accept func()) bool {
+		if n.Add(1) <= 2 {
+			g.Status = http.StatusServiceUnavailable
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}
+	c.start()
+	cfg := httpsink.Defaults(c.url())
+	cfg.Retry = httpsink.Retry{MaxRetries: 3, InitialBackoffMs: 1, MaxBackoffMs: 5}
+	p := &runtime.Pipeline{Name: "flaky", Source: &seqSource{n: 10}, Sink: newSink(t, cfg, nil), Program: runtime.ProgramFunc(keepAll)}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Status()
+	if st.Retries != 2 || !strings.Contains(st.LastError, "503 Service Unavailable") {
+		t.Errorf("status: %d retries, last error %q; want 2 and the 503", st.Retries, st.LastError)
 	}
 }

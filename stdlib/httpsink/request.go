@@ -446,8 +446,12 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// logRetry logs a retry, at most once per 10 s.
+// logRetry reports a retry to the pipeline (runtime.RetryReported) and
+// logs it, at most once per 10 s.
 func (s *Sink) logRetry(rq *request, n int, wait time.Duration, err error) {
+	if s.retried != nil {
+		s.retried(err)
+	}
 	ok, suppressed := s.limit.allow(time.Now())
 	if !ok {
 		return

@@ -36,6 +36,7 @@ type Sink struct {
 
 	fallback *slog.Logger // on the writer New was given
 	log      atomic.Pointer[slog.Logger]
+	retried  func(error) // set before Open (runtime.RetryReported); nil: none
 	limit    logLimiter
 
 	blocks sync.Pool // *block
@@ -176,6 +177,10 @@ func shownURL(u *url.URL, hide bool) string {
 // UseLogger implements runtime.Logged: retries are logged to l from now
 // on.
 func (s *Sink) UseLogger(l *slog.Logger) { s.log.Store(l) }
+
+// UseRetryReport implements runtime.RetryReported: every retry of a
+// request is reported (the pipeline's sink retries and last error).
+func (s *Sink) UseRetryReport(retried func(err error)) { s.retried = retried }
 
 func (s *Sink) logger() *slog.Logger {
 	if l := s.log.Load(); l != nil {
