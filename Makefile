@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test ./compiler/cond -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	$(GO) test ./golden/gen -run '^$$' -fuzz FuzzInterpVsCompiled -fuzztime $(FUZZTIME)
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzAvroDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./stdlib/postgres/cdc -run '^$$' -fuzz FuzzPgoutput -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -115,17 +115,43 @@ func (ss *session) applyData(ctx context.Context, data []byte, lsn pglogrepl.LSN
 	case pglogrepl.MessageTypeInsert, pglogrepl.MessageTypeUpdate, pglogrepl.MessageTypeDelete:
 		return ss.change(ctx, data, lsn, streamed)
 	}
-	var msg pglogrepl.Message
-	var err error
-	if ss.s.proto >= 2 {
+	msg, err := parseMessage(data, ss.s.proto, streamed)
+	if err != nil {
+		return err
+	}
+	return ss.apply(ctx, v1Message(msg), lsn)
+}
+
+// parseMessage decodes a message the decoder here leaves to pglogrepl.
+// pglogrepl indexes some messages by lengths they carry without checking
+// them (FuzzPgoutput found a logical decoding message that panics it): a
+// malformed message is a fatal error, never a panic.
+func parseMessage(data []byte, proto int, streamed bool) (msg pglogrepl.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, err = nil, fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: malformed %s message of %d bytes", pglogrepl.MessageType(data[0]), len(data))}
+		}
+	}()
+	if pglogrepl.MessageType(data[0]) == pglogrepl.MessageTypeTruncate {
+		// pglogrepl allocates the relation ids a truncate declares before
+		// reading them: check that they are there.
+		w := wire{b: data, off: 1}
+		if streamed {
+			w.u32() // xid
+		}
+		if n := uint64(w.u32()); w.short || n*4+uint64(w.off)+1 > uint64(len(data)) {
+			return nil, malformed("truncate", data)
+		}
+	}
+	if proto >= 2 {
 		msg, err = pglogrepl.ParseV2(data, streamed)
 	} else {
 		msg, err = pglogrepl.Parse(data)
 	}
 	if err != nil {
-		return fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: %w", err)}
+		return nil, fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: %w", err)}
 	}
-	return ss.apply(ctx, v1Message(msg), lsn)
+	return msg, nil
 }
 
 // begin starts a transaction. Its commit LSN and time are kept as the
@@ -232,6 +258,12 @@ func (ss *session) change(ctx context.Context, data []byte, lsn pglogrepl.LSN, s
 // Columns beyond the relation's are skipped.
 func (ss *session) decodeTuple(rel *relation, w *wire, text string, old []runtime.Value) (row, toast []runtime.Value, err error) {
 	n := int(w.u16())
+	if n != len(rel.cols) && !w.short {
+		// pgoutput sends every column its relation message listed: a row
+		// of another width would be read into the wrong columns.
+		return nil, nil, fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: a %s of %s carries %d columns; its relation message listed %d",
+			pglogrepl.MessageType(w.b[0]), table{rel.schema, rel.table}, n, len(rel.cols))}
+	}
 	row = make([]runtime.Value, len(rel.cols))
 	for i := 0; i < n && !w.short; i++ {
 		switch w.u8() {

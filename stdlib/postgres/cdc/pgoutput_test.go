@@ -71,8 +71,7 @@ func TestPgoutputDecodesRowsAsPglogrepl(t *testing.T) {
 	}
 	msgs := []pgMsg{
 		pgMsg{'I'}.u32(7).u8('N').tuple("1", "ann", "1.50", `{"a": [1, 2]}`),
-		// an extra column (added after the relation message) is skipped
-		pgMsg{'I'}.u32(7).u8('N').tuple("2", nil, "NaN", nil, "extra"),
+		pgMsg{'I'}.u32(7).u8('N').tuple("2", nil, "NaN", nil),
 		pgMsg{'U'}.u32(7).u8('N').tuple("1", "bob", "2", "\x00toast"),
 		pgMsg{'U'}.u32(7).u8('K').tuple("1", nil, nil, nil).u8('N').tuple("3", "cy", "2", nil),
 		pgMsg{'U'}.u32(7).u8('O').tuple("3", "cy", "2", `{"b":1}`).u8('N').tuple("3", "dee", "2", "\x00toast"),
@@ -170,8 +169,12 @@ func TestPgoutputRejectsMalformedMessages(t *testing.T) {
 		pgMsg{'I'}.u32(7).u8('N').u16(1).u8('t').u32(math.MaxUint32).u8(0),
 		pgMsg{'U'}.u32(7).u8('K').tuple("1").u8('X').tuple("1"),
 		pgMsg{'D'}.u32(7).u8('N').tuple("1"),
-		pgMsg{'I'}.u32(8).u8('N').tuple("1"), // no relation message
-		pgMsg{'I'}.u32(7).u8('N').tuple("x"), // not an int4
+		pgMsg{'I'}.u32(8).u8('N').tuple("1"),                // no relation message
+		pgMsg{'I'}.u32(7).u8('N').tuple("x", nil, nil, nil), // not an int4
+		// a row wider or narrower than its relation message: never read
+		// into the wrong columns, never a column silently dropped
+		pgMsg{'I'}.u32(7).u8('N').tuple("2", nil, "NaN", nil, "extra"),
+		pgMsg{'I'}.u32(7).u8('N').tuple("2", nil),
 	}
 	for _, m := range bad {
 		ss := testSession()

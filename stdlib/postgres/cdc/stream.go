@@ -451,9 +451,9 @@ func (ss *session) handle(ctx context.Context, xld pglogrepl.XLogData) error {
 // streamControl takes a v2 stream message: the start, stop, abort or
 // commit of a stream block.
 func (ss *session) streamControl(ctx context.Context, data []byte) error {
-	msg, err := pglogrepl.ParseV2(data, false)
+	msg, err := parseMessage(data, 2, false)
 	if err != nil {
-		return fatalError{fmt.Errorf("postgres-cdc: decode pgoutput message: %w", err)}
+		return err
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.StreamStartMessageV2:
