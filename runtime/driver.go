@@ -223,14 +223,18 @@ func (d *driver) failRun(e error) error {
 	return e
 }
 
-// drain writes the pending sink batch (when flush), waits for every
-// outstanding asynchronous write, stops the acker and makes the final
+// drain writes the pending sink batch (when flush), has a HoldingSink
+// store what it holds (when flush), waits for every outstanding
+// asynchronous write, stops the acker and makes the final
 // acknowledgement. It returns the flush's failure, else the first
 // asynchronous one; on abort it stops waiting and returns the abort.
 func (d *driver) drain(flush bool) error {
 	var ferr error
 	if flush && d.accN > 0 {
 		ferr = d.flushAcc()
+	}
+	if ferr == nil {
+		ferr = d.settleHeld(flush)
 	}
 	for d.held < cap(d.slots) {
 		select {

@@ -151,6 +151,9 @@ func (d *driver) flush(recs []Record) error {
 		d.seal()
 		return nil
 	}
+	if hs, ok := d.p.Sink.(HoldingSink); ok {
+		return d.flushHeld(hs, recs)
+	}
 	d.tr.Hold(id)
 	d.seal()
 	err := d.submit(d.p.Sink, recs, func() {

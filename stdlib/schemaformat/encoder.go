@@ -210,7 +210,7 @@ func (e *Encoder) appendProto(buf []byte, en *entry, r *runtime.Record) ([]byte,
 }
 
 func (e *Encoder) register(ctx context.Context, subject string, r *runtime.Record) (*entry, error) {
-	env, name := envelopeSchema(r.Schema), avroName(r.Stream)
+	env, name := envelopeSchema(r.Schema), AvroName(r.Stream)
 	var (
 		en        = &entry{}
 		text, typ string
@@ -305,9 +305,10 @@ func rowObject(s *runtime.Schema, row []runtime.Value) runtime.Value {
 	return runtime.ObjectValue(o)
 }
 
-// avroName turns a stream name into an Avro record name: letters, digits
-// and _, not starting with a digit.
-func avroName(stream string) string {
+// AvroName turns a stream name into a valid Avro name: letters, digits
+// (not first: a leading digit gets a "_" before it) and "_", every other
+// character "_"; "record" when nothing is left.
+func AvroName(stream string) string {
 	var b strings.Builder
 	for i, c := range stream {
 		switch {

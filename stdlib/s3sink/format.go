@@ -1,0 +1,396 @@
+package s3sink
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/parquet-go/parquet-go"
+	pqgzip "github.com/parquet-go/parquet-go/compress/gzip"
+	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/schemas"
+	"github.com/rivven/rivven-connect/stdlib/schemaformat"
+)
+
+// The extra columns avro and parquet objects carry after the row's fields.
+const (
+	colEventType = "_event_type" // the record's operation ("insert", …)
+	colEventTime = "_event_time" // its event time, ms since the epoch (UTC)
+)
+
+// encoded is one record in the form an object keeps it.
+type encoded struct {
+	data []byte      // jsonl: the line; avro: the row's binary encoding
+	row  parquet.Row // parquet: the row
+	size int         // bytes the record adds (parquet: their plain size)
+}
+
+// codecs holds what a format needs per record schema.
+type codecs struct {
+	format, compression, envelope string
+	avro                          map[*runtime.Schema]*avroSchema
+	parquet                       map[*runtime.Schema]*parquetSchema
+	zenc                          *zstd.Encoder
+}
+
+func newCodecs(cfg *Config) (*codecs, error) {
+	c := &codecs{format: cfg.Format, compression: cfg.Compression, envelope: cfg.Envelope,
+		avro: map[*runtime.Schema]*avroSchema{}, parquet: map[*runtime.Schema]*parquetSchema{}}
+	if cfg.Compression == "zstd" && cfg.Format != FormatParquet {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		c.zenc = enc
+	}
+	return c, nil
+}
+
+// ext is the {ext} of the format.
+func (c *codecs) ext() string {
+	switch c.format {
+	case FormatAvro:
+		return "avro"
+	case FormatParquet:
+		return "parquet"
+	}
+	switch c.compression {
+	case "gzip":
+		return "jsonl.gz"
+	case "zstd":
+		return "jsonl.zst"
+	}
+	return "jsonl"
+}
+
+// contentType is the objects' Content-Type.
+func (c *codecs) contentType() string {
+	switch c.format {
+	case FormatAvro:
+		return "application/avro"
+	case FormatParquet:
+		return "application/vnd.apache.parquet"
+	}
+	return "application/x-ndjson"
+}
+
+// encode encodes r into e (reusing e's buffers); it fails, naming the
+// field, when r does not fit its schema in the format.
+func (c *codecs) encode(r *runtime.Record, e *encoded) error {
+	switch c.format {
+	case FormatJSONL:
+		b := e.data[:0]
+		switch c.envelope {
+		case "debezium":
+			b = runtime.AppendDebezium(b, r)
+		case "row":
+			b = runtime.AppendJSONRow(b, r.Schema, r.Row(), "", 0)
+		default:
+			b = runtime.AppendSourceEvent(b, r, true, true)
+		}
+		e.data = append(b, '\n')
+		e.size = len(e.data)
+	case FormatAvro:
+		as, err := c.avroOf(r)
+		if err != nil {
+			return err
+		}
+		b, err := as.codec.Append(e.data[:0], extRow(r))
+		if err != nil {
+			return err
+		}
+		e.data, e.size = b, len(b)
+	case FormatParquet:
+		ps, err := c.parquetOf(r)
+		if err != nil {
+			return err
+		}
+		row, size, err := ps.row(r)
+		if err != nil {
+			return err
+		}
+		e.row, e.size = row, size
+	}
+	return nil
+}
+
+// extRow is r's row followed by the extra columns.
+func extRow(r *runtime.Record) []runtime.Value {
+	row := r.Row()
+	out := make([]runtime.Value, len(r.Schema.Fields)+2)
+	copy(out, row)
+	out[len(out)-2] = runtime.String(r.Op.String())
+	out[len(out)-1] = runtime.Int(r.Time.UnixMilli())
+	return out
+}
+
+// extFields checks that s does not already use the extra columns' names.
+func extFields(s *runtime.Schema, stream string) error {
+	for _, n := range []string{colEventType, colEventTime} {
+		if s.Index(n) >= 0 {
+			return fmt.Errorf("stream %s has a field %s, a column the s3 sink adds to avro and parquet objects: rename it (field-mask or a transform)", stream, n)
+		}
+	}
+	return nil
+}
+
+// avroSchema is the OCF schema of one record schema.
+type avroSchema struct {
+	codec *schemas.AvroCodec
+	json  []byte
+}
+
+func (c *codecs) avroOf(r *runtime.Record) (*avroSchema, error) {
+	if as := c.avro[r.Schema]; as != nil {
+		return as, nil
+	}
+	if err := extFields(r.Schema, r.Stream); err != nil {
+		return nil, err
+	}
+	fields := append(append([]runtime.Field(nil), r.Schema.Fields...),
+		runtime.Field{Name: colEventType, Type: runtime.Type{Kind: runtime.KindString}},
+		runtime.Field{Name: colEventTime, Type: runtime.Type{Kind: runtime.KindInt}})
+	ext := runtime.NewSchema(fields...)
+	name := schemaformat.AvroName(r.Stream)
+	codec, err := schemas.NewAvroCodec(ext, name)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", r.Stream, err)
+	}
+	sch := schemas.AvroSchema(ext, name)
+	fs := sch["fields"].([]any)
+	last := fs[len(fs)-1].(map[string]any)
+	last["type"] = map[string]any{"type": "long", "logicalType": "timestamp-millis"}
+	js, err := json.Marshal(sch)
+	if err != nil {
+		return nil, err
+	}
+	as := &avroSchema{codec: codec, json: js}
+	c.avro[r.Schema] = as
+	return as, nil
+}
+
+// parquetSchema maps one record schema to typed parquet columns: bool →
+// BOOLEAN, int → INT64, float → DOUBLE, string → STRING, objects, arrays
+// and values of type any → JSON (their compact JSON text); every field is
+// optional. _event_type is a STRING, _event_time a TIMESTAMP(MILLIS).
+type parquetSchema struct {
+	schema *parquet.Schema
+	fields []runtime.Field
+	col    []int // column of fields[i]; -1 for absent fields
+	typeC  int   // column of _event_type
+	timeC  int   // column of _event_time
+	ncols  int
+}
+
+func (c *codecs) parquetOf(r *runtime.Record) (*parquetSchema, error) {
+	if ps := c.parquet[r.Schema]; ps != nil {
+		return ps, nil
+	}
+	if err := extFields(r.Schema, r.Stream); err != nil {
+		return nil, err
+	}
+	g := parquet.Group{}
+	for _, f := range r.Schema.Fields {
+		var n parquet.Node
+		switch f.Type.Kind {
+		case runtime.KindAbsent:
+			continue
+		case runtime.KindBool:
+			n = parquet.Leaf(parquet.BooleanType)
+		case runtime.KindInt:
+			n = parquet.Int(64)
+		case runtime.KindFloat:
+			n = parquet.Leaf(parquet.DoubleType)
+		case runtime.KindString:
+			n = parquet.String()
+		default:
+			n = parquet.JSON()
+		}
+		g[f.Name] = parquet.Optional(n)
+	}
+	g[colEventType] = parquet.String()
+	g[colEventTime] = parquet.Timestamp(parquet.Millisecond)
+	ps := &parquetSchema{schema: parquet.NewSchema(schemaformat.AvroName(r.Stream), g), fields: r.Schema.Fields}
+	ps.ncols = len(ps.schema.Columns())
+	for _, f := range r.Schema.Fields {
+		col := -1
+		if f.Type.Kind != runtime.KindAbsent {
+			lc, _ := ps.schema.Lookup(f.Name)
+			col = lc.ColumnIndex
+		}
+		ps.col = append(ps.col, col)
+	}
+	lc, _ := ps.schema.Lookup(colEventType)
+	ps.typeC = lc.ColumnIndex
+	lc, _ = ps.schema.Lookup(colEventTime)
+	ps.timeC = lc.ColumnIndex
+	c.parquet[r.Schema] = ps
+	return ps, nil
+}
+
+// row converts r to a parquet row (values in column order) and its plain
+// size in bytes.
+func (ps *parquetSchema) row(r *runtime.Record) (parquet.Row, int, error) {
+	row := make(parquet.Row, ps.ncols)
+	vals := r.Row()
+	size := 0
+	for i, f := range ps.fields {
+		col := ps.col[i]
+		if col < 0 {
+			continue
+		}
+		var v runtime.Value
+		if i < len(vals) {
+			v = vals[i]
+		}
+		if v.IsNull() {
+			row[col] = parquet.NullValue().Level(0, 0, col)
+			continue
+		}
+		var pv parquet.Value
+		switch f.Type.Kind {
+		case runtime.KindBool:
+			if v.Kind() != runtime.KindBool {
+				return nil, 0, kindErr(f, v)
+			}
+			pv, size = parquet.BooleanValue(v.AsBool()), size+1
+		case runtime.KindInt:
+			if v.Kind() != runtime.KindInt {
+				return nil, 0, kindErr(f, v)
+			}
+			pv, size = parquet.Int64Value(v.AsInt()), size+8
+		case runtime.KindFloat:
+			if v.Kind() != runtime.KindFloat && v.Kind() != runtime.KindInt {
+				return nil, 0, kindErr(f, v)
+			}
+			pv, size = parquet.DoubleValue(v.AsFloat()), size+8
+		case runtime.KindString:
+			if v.Kind() != runtime.KindString {
+				return nil, 0, kindErr(f, v)
+			}
+			pv, size = parquet.ByteArrayValue([]byte(v.AsString())), size+4+len(v.AsString())
+		default:
+			js := runtime.AppendJSON(nil, v)
+			pv, size = parquet.ByteArrayValue(js), size+4+len(js)
+		}
+		row[col] = pv.Level(0, 1, col)
+	}
+	op := r.Op.String()
+	row[ps.typeC] = parquet.ByteArrayValue([]byte(op)).Level(0, 0, ps.typeC)
+	row[ps.timeC] = parquet.Int64Value(r.Time.UnixMilli()).Level(0, 0, ps.timeC)
+	return row, size + 4 + len(op) + 8, nil
+}
+
+func kindErr(f runtime.Field, v runtime.Value) error {
+	return fmt.Errorf("field %s: a %s value in a %s column", f.Name, v.Kind(), f.Type)
+}
+
+// finish returns the bytes of object o, stored under key.
+func (c *codecs) finish(o *object, key string) ([]byte, error) {
+	switch c.format {
+	case FormatAvro:
+		return c.finishAvro(o, key)
+	case FormatParquet:
+		return c.finishParquet(o)
+	}
+	switch c.compression {
+	case "gzip":
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf) // no name, zero mtime: the same bytes every time
+		if _, err := w.Write(o.data); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	case "zstd":
+		return c.zenc.EncodeAll(o.data, make([]byte, 0, len(o.data)/4+64)), nil
+	}
+	return o.data, nil
+}
+
+// avroBlockBytes is the size at which an OCF block ends.
+const avroBlockBytes = 64 << 10
+
+// finishAvro writes an Avro object container file: the header (schema,
+// codec), then o's rows in blocks of about avroBlockBytes. The sync
+// marker is derived from the key, so the same records under the same key
+// give the same bytes.
+func (c *codecs) finishAvro(o *object, key string) ([]byte, error) {
+	sum := sha256.Sum256([]byte(key))
+	sync := sum[:16]
+	codec := "null"
+	switch c.compression {
+	case "gzip":
+		codec = "deflate"
+	case "zstd":
+		codec = "zstandard"
+	}
+	out := append(make([]byte, 0, len(o.data)+len(o.avro.json)+256), 'O', 'b', 'j', 1)
+	out = appendAvroLong(out, 2)
+	out = appendAvroBytes(out, []byte("avro.codec"))
+	out = appendAvroBytes(out, []byte(codec))
+	out = appendAvroBytes(out, []byte("avro.schema"))
+	out = appendAvroBytes(out, o.avro.json)
+	out = appendAvroLong(out, 0)
+	out = append(out, sync...)
+	start := 0
+	for _, b := range o.blocks {
+		data := o.data[start:b.end]
+		start = b.end
+		switch codec {
+		case "deflate":
+			var buf bytes.Buffer
+			w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+			if _, err := w.Write(data); err != nil {
+				return nil, err
+			}
+			if err := w.Close(); err != nil {
+				return nil, err
+			}
+			data = buf.Bytes()
+		case "zstandard":
+			data = c.zenc.EncodeAll(data, nil)
+		}
+		out = appendAvroLong(out, int64(b.count))
+		out = appendAvroBytes(out, data)
+		out = append(out, sync...)
+	}
+	return out, nil
+}
+
+func appendAvroLong(b []byte, n int64) []byte {
+	return binary.AppendUvarint(b, uint64(n<<1)^uint64(n>>63))
+}
+
+func appendAvroBytes(b, v []byte) []byte {
+	return append(appendAvroLong(b, int64(len(v))), v...)
+}
+
+// finishParquet writes o's rows as one parquet file.
+func (c *codecs) finishParquet(o *object) ([]byte, error) {
+	var buf bytes.Buffer
+	opts := []parquet.WriterOption{o.pq.schema, parquet.CreatedBy("rivven-connect", "1", "")}
+	switch c.compression {
+	case "gzip":
+		opts = append(opts, parquet.Compression(&pqgzip.Codec{}))
+	case "zstd":
+		opts = append(opts, parquet.Compression(&pqzstd.Codec{}))
+	}
+	w := parquet.NewWriter(&buf, opts...)
+	if _, err := w.WriteRows(o.rows); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
