@@ -1,0 +1,48 @@
+package bind
+
+import (
+	"cuelang.org/go/cue"
+
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/mysql/cdc"
+)
+
+// The mysql-cdc source: config cdc.Config (stdlib/mysql/cdc), CUE
+// definition #MySQLCDC (cue/mysql_cdc.cue). Its records' schema is known
+// only at run time (each table map of the binlog names the columns), so
+// Schema is nil. Snapshot modes CUE lists but the source does not build
+// yet are refused at their key (Misfits).
+func init() {
+	connector(&Component{
+		Kind: Source,
+		Name: "mysql-cdc",
+		Misfits: func(n *config.Node) []Misfit {
+			if m := n.Get("snapshot_mode"); m != nil && m.Kind == config.String {
+				if why := cdc.NotBuilt(m.Text); why != "" {
+					return []Misfit{{Key: []string{"snapshot_mode"}, Why: why}}
+				}
+			}
+			return nil
+		},
+		Streams: func(cfg any) Streams {
+			out := Streams{Namespaced: true, RowKey: "each table's primary key"}
+			for _, t := range cfg.(cdc.Config).SelectedTables() {
+				out.Names = append(out.Names, StreamName{Name: t[1], Namespace: t[0]})
+			}
+			return out
+		},
+		Go: &GoCtor{Pkg: "github.com/rivven/rivven-connect/stdlib/mysql/cdc", Func: "New", Env: "Now"},
+		NewSource: func(cfg any, env runtime.Env) (runtime.Source, error) {
+			return cdc.New(cfg.(cdc.Config), env.Now)
+		},
+	}, func(cfg cdc.Config, _ cue.Value, _ *config.Node) (any, error) {
+		if cdc.NotBuilt(cfg.SnapshotMode) != "" {
+			cfg.SnapshotMode = cdc.SnapshotInitial // refused at its key by Misfits; report the rest once
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return cfg, nil
+	})
+}

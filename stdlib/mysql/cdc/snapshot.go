@@ -1,0 +1,319 @@
+package cdc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// snapshotChunk is the number of rows read per query.
+const snapshotChunk = 1000
+
+// relation is a table as records see it.
+type relation struct {
+	t    table
+	cols []column
+	rs   *runtime.Schema
+	pk   []int
+}
+
+func newRelation(t table, cols []column, pk []int) *relation {
+	fields := make([]runtime.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = runtime.Field{Name: c.name, Type: c.kind.runtimeType(), Nullable: true}
+	}
+	rs := runtime.NewSchema(fields...)
+	for _, k := range pk {
+		cols[k].key = true
+		rs.Key = append(rs.Key, k)
+	}
+	return &relation{t: t, cols: cols, rs: rs, pk: pk}
+}
+
+// snapshot reads the tables inside one consistent snapshot
+// (START TRANSACTION WITH CONSISTENT SNAPSHOT), in primary-key order,
+// snapshotChunk rows per query. at is the binlog position of the snapshot.
+type snapshot struct {
+	conn    *sql.Conn
+	at      token
+	rels    []*relation
+	ti      int
+	after   []any // primary key of the last row read; nil before the first chunk
+	pending []runtime.Record
+	held    *runtime.Record // the last record read: its token depends on whether another follows
+}
+
+func (sn *snapshot) close() {
+	if sn.conn != nil {
+		_, _ = sn.conn.ExecContext(context.Background(), "ROLLBACK")
+		_ = sn.conn.Close()
+		sn.conn = nil
+	}
+}
+
+// beginSnapshot starts the consistent snapshot and reads the binlog
+// position that matches it exactly.
+func (s *Source) beginSnapshot(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("mysql-cdc: snapshot connection: %w", err)
+	}
+	sn := &snapshot{conn: conn}
+	s.snap = sn
+	for _, st := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("mysql-cdc: begin snapshot: %s: %w", st, err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, "SHOW STATUS LIKE 'binlog_snapshot_%'")
+	if err != nil {
+		return fmt.Errorf("mysql-cdc: snapshot position: %w", err)
+	}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("mysql-cdc: snapshot position: %w", err)
+		}
+		switch strings.ToLower(k) {
+		case "binlog_snapshot_file":
+			sn.at.file = v
+		case "binlog_snapshot_position":
+			var p uint64
+			if _, err := fmt.Sscan(v, &p); err != nil {
+				rows.Close()
+				return fmt.Errorf("mysql-cdc: snapshot position %q", v)
+			}
+			sn.at.pos = uint32(p)
+		}
+	}
+	rows.Close()
+	if sn.at.file == "" || sn.at.pos < 4 {
+		return errors.New("mysql-cdc: the server reports no binlog_snapshot_file/binlog_snapshot_position (is log_bin on?)")
+	}
+	var gtid sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", sn.at.file, sn.at.pos).Scan(&gtid); err != nil {
+		return fmt.Errorf("mysql-cdc: BINLOG_GTID_POS: %w", err)
+	}
+	sn.at.gtid = gtid.String
+	s.start = sn.at
+	for _, t := range s.tables {
+		rel, err := describe(ctx, conn, t)
+		if err != nil {
+			return err
+		}
+		if len(rel.pk) == 0 {
+			return fmt.Errorf("mysql-cdc: table %s has no primary key: the snapshot reads in primary-key order and records are keyed by it; add one (ALTER TABLE %s ADD PRIMARY KEY (…))", t, t)
+		}
+		sn.rels = append(sn.rels, rel)
+	}
+	s.logger().Info("snapshot started", "binlog_file", sn.at.file, "binlog_pos", sn.at.pos, "gtid", sn.at.gtid, "tables", len(sn.rels))
+	return nil
+}
+
+// queryer is *sql.Conn or *sql.DB.
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// describe reads a table's columns and primary key from the catalog.
+func describe(ctx context.Context, q queryer, t table) (*relation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, '')
+FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, t.db, t.name)
+	if err != nil {
+		return nil, fmt.Errorf("mysql-cdc: describe %s: %w", t, err)
+	}
+	var cols []column
+	for rows.Next() {
+		var name, dt, ct, cs string
+		if err := rows.Scan(&name, &dt, &ct, &cs); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mysql-cdc: describe %s: %w", t, err)
+		}
+		k, latin1, err := kindOfSQL(dt, ct, cs)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", t, quoteIdent(name), err)
+		}
+		cols = append(cols, column{name: name, kind: k, latin1: latin1, display: ct})
+	}
+	rows.Close()
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("mysql-cdc: table %s does not exist (or the user may not read it)", t)
+	}
+	rows, err = q.QueryContext(ctx, `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`, t.db, t.name)
+	if err != nil {
+		return nil, fmt.Errorf("mysql-cdc: primary key of %s: %w", t, err)
+	}
+	var pk []int
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mysql-cdc: primary key of %s: %w", t, err)
+		}
+		for i := range cols {
+			if cols[i].name == name {
+				pk = append(pk, i)
+			}
+		}
+	}
+	rows.Close()
+	return newRelation(t, cols, pk), nil
+}
+
+// readSnapshot fills batch from the snapshot; 0 records means it is
+// finished.
+func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int, error) {
+	sn := s.snap
+	for len(sn.pending) == 0 && sn.ti < len(sn.rels) {
+		more, err := s.readChunk(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			sn.ti++
+			sn.after = nil
+		}
+	}
+	if len(sn.pending) == 0 && sn.held != nil {
+		// The last record of the snapshot: once it is acknowledged the
+		// snapshot is done, and its token is where the stream starts.
+		r := *sn.held
+		sn.held = nil
+		r.Position.Token = sn.at.String()
+		sn.pending = append(sn.pending, r)
+	}
+	n := copy(batch, sn.pending)
+	sn.pending = sn.pending[n:]
+	return n, nil
+}
+
+func (s *Source) readChunk(ctx context.Context) (bool, error) {
+	sn := s.snap
+	rel := sn.rels[sn.ti]
+	names := make([]string, len(rel.cols))
+	for i, c := range rel.cols {
+		names[i] = quoteIdent(c.name)
+	}
+	pk := make([]string, len(rel.pk))
+	for i, k := range rel.pk {
+		pk[i] = quoteIdent(rel.cols[k].name)
+	}
+	q := "SELECT " + strings.Join(names, ", ") + " FROM " + rel.t.String()
+	var args []any
+	if sn.after != nil {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(pk)), ", ")
+		q += " WHERE (" + strings.Join(pk, ", ") + ") > (" + marks + ")"
+		args = append(args, sn.after...)
+	}
+	q += " ORDER BY " + strings.Join(pk, ", ") + " LIMIT ?"
+	args = append(args, snapshotChunk) // an argument: the binary protocol, whose FLOATs are exact
+	rows, err := sn.conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+	}
+	defer rows.Close()
+	raw := make([]any, len(rel.cols))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	n := 0
+	snapTok := sn.at
+	snapTok.snapshot = true
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+		}
+		row := make([]runtime.Value, len(rel.cols))
+		for i := range rel.cols {
+			v, err := rel.cols[i].value(raw[i])
+			if err != nil {
+				return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+			}
+			row[i] = v
+		}
+		sn.after = sn.after[:0]
+		for _, k := range rel.pk {
+			sn.after = append(sn.after, copyRaw(raw[k]))
+		}
+		n++
+		if sn.held != nil {
+			sn.pending = append(sn.pending, *sn.held)
+		}
+		rec := runtime.Record{Stream: rel.t.name, Namespace: rel.t.db, Op: runtime.OpSnapshot, Schema: rel.rs,
+			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Add(1), Token: snapTok.String()},
+			Meta: s.meta(rel, row, nil, snapTok, "", true)}
+		sn.held = &rec
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+	}
+	return n == snapshotChunk, nil
+}
+
+func copyRaw(v any) any {
+	if b, ok := v.([]byte); ok {
+		return append([]byte(nil), b...)
+	}
+	return v
+}
+
+// endSnapshot commits the snapshot transaction.
+func (s *Source) endSnapshot() error {
+	sn := s.snap
+	s.snap = nil
+	if _, err := sn.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		sn.close()
+		return fmt.Errorf("mysql-cdc: end snapshot: %w", err)
+	}
+	_ = sn.conn.Close()
+	sn.conn = nil
+	s.logger().Info("snapshot finished", "records", s.seq.Load())
+	return nil
+}
+
+// meta builds a record's metadata: transaction_id (the GTID; null in the
+// snapshot), key (the primary key's columns and values), and source
+// {connector, database, table, file, pos, gtid, server_id, snapshot}.
+func (s *Source) meta(rel *relation, row []runtime.Value, before []runtime.Value, at token, gtid string, snap bool) *runtime.Object {
+	m := runtime.NewObject(3)
+	if gtid == "" {
+		m.Set("transaction_id", runtime.Null())
+	} else {
+		m.Set("transaction_id", runtime.String(gtid))
+	}
+	kr := row
+	if kr == nil {
+		kr = before
+	}
+	if len(rel.pk) > 0 {
+		key := runtime.NewObject(len(rel.pk))
+		for _, k := range rel.pk {
+			key.Set(rel.cols[k].name, kr[k])
+		}
+		m.Set("key", runtime.ObjectValue(key))
+	} else {
+		m.Set("key", runtime.Null())
+	}
+	src := runtime.NewObject(8)
+	src.Set("connector", runtime.String("mysql-cdc"))
+	src.Set("database", runtime.String(rel.t.db))
+	src.Set("table", runtime.String(rel.t.name))
+	src.Set("file", runtime.String(at.file))
+	src.Set("pos", runtime.Int(int64(at.pos)))
+	if gtid != "" {
+		src.Set("gtid", runtime.String(gtid))
+	} else {
+		src.Set("gtid", runtime.Null())
+	}
+	src.Set("snapshot", runtime.Bool(snap))
+	m.Set("source", runtime.ObjectValue(src))
+	return m
+}

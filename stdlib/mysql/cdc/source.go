@@ -1,0 +1,300 @@
+package cdc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// Source is a mysql-cdc source. It implements runtime.Source and
+// runtime.Resumable: its positions carry tokens (token.go) that the
+// driver persists in settings.state_dir, so Ack has nothing to commit.
+//
+// Concurrency: Read is called from one goroutine, Ack from another.
+// While streaming, go-mysql's binlog syncer (github.com/go-mysql-org/
+// go-mysql/replication) reads and decodes events in its own goroutine,
+// and one internal goroutine turns them into records and hands them to
+// Read in batches; Close stops and waits for both.
+type Source struct {
+	cfg    Config
+	tables []table
+	now    func() time.Time
+	log    *slog.Logger
+
+	db      *sql.DB
+	mariadb bool
+	resume  *token // from Resume; nil at a first start
+	start   token  // where the stream starts
+	snap    *snapshot
+	seq     atomic.Uint64
+	charset map[uint64]string
+
+	recs    chan []runtime.Record
+	cur     []runtime.Record
+	done    chan struct{}
+	stop    context.CancelFunc
+	errMu   sync.Mutex
+	err     error
+	closeMu sync.Mutex
+	closed  bool
+	ended   bool // initial_only after its snapshot, or nothing to do
+}
+
+var (
+	_ runtime.Source    = (*Source)(nil)
+	_ runtime.Resumable = (*Source)(nil)
+	_ runtime.Logged    = (*Source)(nil)
+)
+
+// New validates cfg and returns an unopened source. now is the clock for
+// snapshot records' event time; nil means time.Now.
+func New(cfg Config, now func() time.Time) (*Source, error) {
+	cfg = withDefaults(cfg)
+	ts, err := validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Source{cfg: cfg, tables: ts, now: now}, nil
+}
+
+// UseLogger implements runtime.Logged.
+func (s *Source) UseLogger(l *slog.Logger) { s.log = l }
+
+func (s *Source) logger() *slog.Logger {
+	if s.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.log
+}
+
+// Resume implements runtime.Resumable: pos is the last acknowledged
+// position; its token says where to go on.
+func (s *Source) Resume(pos runtime.Position) error {
+	if pos.Token == "" {
+		return errors.New("mysql-cdc: the state file holds a position without a token (not written by mysql-cdc): delete it to start over with a snapshot")
+	}
+	t, err := parseToken(pos.Token)
+	if err != nil {
+		return fmt.Errorf("mysql-cdc: %w", err)
+	}
+	s.resume = &t
+	return nil
+}
+
+// redact removes the password from an error's text.
+func (s *Source) redact(err error) error {
+	if err == nil || s.cfg.Password == "" || !strings.Contains(err.Error(), s.cfg.Password) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), s.cfg.Password, runtime.SecretMask))
+}
+
+func (s *Source) addr() string { return net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)) }
+
+// openDB opens the query connection pool and checks that it connects.
+func (s *Source) openDB(ctx context.Context) (*sql.DB, error) {
+	c := mysql.NewConfig()
+	c.User, c.Passwd, c.Net, c.Addr = s.cfg.User, s.cfg.Password, "tcp", s.addr()
+	c.Timeout = time.Duration(s.cfg.ConnectTimeoutSecs) * time.Second
+	// TIMESTAMPs in UTC, text in UTF-8: the same forms as the stream.
+	c.Params = map[string]string{"time_zone": "'+00:00'"}
+	c.Collation = "utf8mb4_general_ci"
+	tc, required, err := s.cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case tc != nil && required:
+		c.TLS = tc
+	case tc != nil:
+		c.TLS, c.AllowFallbackToPlaintext = tc, true
+	}
+	conn, err := mysql.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("mysql-cdc: connection settings: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, s.connectError(err)
+	}
+	return db, nil
+}
+
+// connectError words a failed connection attempt.
+func (s *Source) connectError(err error) error {
+	what := fmt.Sprintf("mysql-cdc: cannot connect to %s (user %q)", s.addr(), s.cfg.User)
+	var me *mysql.MySQLError
+	switch {
+	case errors.As(err, &me):
+		return fmt.Errorf("%s: %s (error %d)", what, me.Message, me.Number)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %w", what, context.Canceled)
+	}
+	return fmt.Errorf("%s: %v", what, err)
+}
+
+// Open connects, checks the server's binlog settings, and prepares the
+// snapshot or the stream.
+func (s *Source) Open(ctx context.Context) error {
+	if err := s.open(ctx); err != nil {
+		return s.redact(err)
+	}
+	return nil
+}
+
+func (s *Source) open(ctx context.Context) error {
+	var err error
+	if s.db, err = s.openDB(ctx); err != nil {
+		return err
+	}
+	st, err := readServer(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	s.mariadb = st.mariadb
+	if bad := st.requirements(s.cfg); len(bad) > 0 {
+		return fmt.Errorf("mysql-cdc: the server at %s is not set up for change data capture: %s", s.addr(), strings.Join(bad, "; "))
+	}
+	if s.charset, err = charsets(ctx, s.db); err != nil {
+		return err
+	}
+	r := s.resume
+	switch {
+	case r != nil && !r.snapshot:
+		if s.cfg.SnapshotMode == SnapshotInitialOnly {
+			s.logger().Info("snapshot_mode initial_only: the snapshot finished in an earlier run; nothing to do")
+			s.ended = true
+			return nil
+		}
+		s.start = *r
+		return nil
+	case r != nil && r.snapshot && s.cfg.SnapshotMode != SnapshotNever:
+		s.logger().Warn("the snapshot did not finish in the last run: taking it again (rows it delivered are delivered again)")
+	case s.cfg.SnapshotMode == SnapshotNever:
+		if r != nil {
+			// A snapshot under another mode never finished: stream from
+			// the position it started at.
+			t := *r
+			t.snapshot = false
+			s.start = t
+			return nil
+		}
+		if s.start, err = currentPosition(ctx, s.db, s.mariadb); err != nil {
+			return err
+		}
+		return nil
+	}
+	if !s.mariadb {
+		return errors.New("mysql-cdc: the lock-free snapshot needs MariaDB (START TRANSACTION WITH CONSISTENT SNAPSHOT with binlog_snapshot_file/position); on MySQL use snapshot_mode: never for now")
+	}
+	return s.beginSnapshot(ctx)
+}
+
+// Read fills batch with snapshot records first, then streamed changes.
+func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	if s.ended {
+		return 0, io.EOF
+	}
+	if s.snap != nil {
+		n, err := s.readSnapshot(ctx, batch)
+		if err != nil || n > 0 {
+			return n, s.redact(err)
+		}
+		if err := s.endSnapshot(); err != nil {
+			return 0, s.redact(err)
+		}
+		if s.cfg.SnapshotMode == SnapshotInitialOnly {
+			s.ended = true
+			return 0, io.EOF
+		}
+	}
+	if s.recs == nil {
+		s.startStream()
+	}
+	n := 0
+	for n < len(batch) {
+		if len(s.cur) == 0 {
+			if n > 0 {
+				select {
+				case b := <-s.recs:
+					s.cur = b
+				default:
+					return n, nil
+				}
+			} else {
+				select {
+				case b, ok := <-s.recs:
+					if !ok {
+						return 0, s.redact(s.streamErr())
+					}
+					s.cur = b
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+			}
+			if s.cur == nil {
+				continue
+			}
+		}
+		k := copy(batch[n:], s.cur)
+		clear(s.cur[:k])
+		s.cur = s.cur[k:]
+		n += k
+	}
+	return n, nil
+}
+
+func (s *Source) streamErr() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if s.err == nil {
+		return io.EOF
+	}
+	return s.err
+}
+
+// Ack implements runtime.Source. The driver persists the acknowledged
+// position's token in state_dir; the server keeps no position of this
+// source, so there is nothing to commit here.
+func (s *Source) Ack(context.Context, runtime.Position) error { return nil }
+
+// Close stops the stream and closes the connections.
+func (s *Source) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	if s.snap != nil {
+		s.snap.close()
+	}
+	if s.db != nil {
+		_ = s.db.Close()
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package cdc
+
+import (
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+)
+
+// binlogTable is a binlog table map as mysql-cdc uses it: the columns a
+// rows event's values were written with. With binlog_row_metadata=FULL
+// the map names the columns, so events written before a DDL decode with
+// their own columns.
+type binlogTable struct {
+	t    table
+	cols []binlogColumn
+	// pk holds the primary key's column indexes (FULL metadata), in key
+	// order.
+	pk []int
+	// hasNames reports that the map carried the column names.
+	hasNames bool
+}
+
+// binlogColumn is one column of a table map.
+type binlogColumn struct {
+	name string
+	// typ is the real type (a CHAR-typed ENUM or SET is MYSQL_TYPE_ENUM
+	// or MYSQL_TYPE_SET) and meta its go-mysql metadata (DECIMAL:
+	// precision<<8|scale; BIT: bytes<<8|bits%8 …).
+	typ  byte
+	meta uint16
+	// unsigned: a numeric column declared UNSIGNED (FULL metadata).
+	unsigned bool
+	// collation is the collation id of a character column (63: binary);
+	// 0 when unknown.
+	collation uint64
+	// enum and set are the member names (FULL metadata).
+	enum, set []string
+}
+
+// tableOf converts go-mysql's table map event.
+func tableOf(m *replication.TableMapEvent) *binlogTable {
+	n := int(m.ColumnCount)
+	t := &binlogTable{t: table{string(m.Schema), string(m.Table)}, cols: make([]binlogColumn, n)}
+	names := m.ColumnNameString()
+	t.hasNames = len(names) == n
+	unsigned := m.UnsignedMap()
+	collations := m.CollationMap()
+	enums, sets := m.EnumStrValueMap(), m.SetStrValueMap()
+	for i := range t.cols {
+		c := &t.cols[i]
+		c.typ, c.meta = m.ColumnType[i], m.ColumnMeta[i]
+		if c.typ == gomysql.MYSQL_TYPE_STRING {
+			if r := byte(c.meta >> 8); r == gomysql.MYSQL_TYPE_ENUM || r == gomysql.MYSQL_TYPE_SET {
+				c.typ = r
+			}
+		}
+		if t.hasNames {
+			c.name = names[i]
+		}
+		c.unsigned = unsigned[i]
+		c.collation = collations[i]
+		c.enum, c.set = enums[i], sets[i]
+	}
+	for _, k := range m.PrimaryKey {
+		t.pk = append(t.pk, int(k))
+	}
+	return t
+}
+
+// bits is a BIT column's width.
+func (c *binlogColumn) bits() int { return int(c.meta>>8)*8 + int(c.meta&0xff) }

@@ -1,0 +1,294 @@
+package cdc
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/rivven/rivven-connect/runtime"
+)
+
+// kind says how a column's values become runtime values; the snapshot
+// and the stream map their columns to the same kinds, and each kind
+// turns both paths' forms into identical values.
+type kind uint8
+
+const (
+	kText      kind = iota // character strings, ENUM, SET, JSON (MariaDB: text) → string
+	kInt                   // integers that fit 64 bits signed, YEAR → int
+	kUint64                // BIGINT UNSIGNED → string holding the decimal (values beyond 2^63)
+	kFloat32               // FLOAT → float (the float32's shortest decimal, read as a float64)
+	kFloat64               // DOUBLE → float
+	kDecimal               // DECIMAL → string holding the exact decimal with its scale
+	kDate                  // DATE → "2006-01-02"
+	kDatetime              // DATETIME → "2006-01-02T15:04:05.999999" (fraction: trailing zeros dropped)
+	kTimestamp             // TIMESTAMP → UTC "2006-01-02T15:04:05.999999Z"
+	kTime                  // TIME → "-838:59:59.5" (fraction: trailing zeros dropped)
+	kBinary                // BINARY, VARBINARY, BLOB → standard base64
+	kBit                   // BIT(1..63) → int
+	kBit64                 // BIT(64) → string holding the decimal
+)
+
+// column is one column as records see it.
+type column struct {
+	name    string
+	kind    kind
+	latin1  bool // text in latin1 (cp1252): converted to UTF-8 from the binlog
+	key     bool
+	display string // the type for messages and discover
+}
+
+func (k kind) runtimeType() runtime.Type {
+	switch k {
+	case kInt, kBit:
+		return runtime.Type{Kind: runtime.KindInt}
+	case kFloat32, kFloat64:
+		return runtime.Type{Kind: runtime.KindFloat}
+	}
+	return runtime.Type{Kind: runtime.KindString}
+}
+
+// kindOfSQL maps an information_schema column (DATA_TYPE, COLUMN_TYPE,
+// CHARACTER_SET_NAME) to its kind.
+func kindOfSQL(dataType, columnType, charset string) (kind, bool, error) {
+	unsigned := strings.Contains(strings.ToLower(columnType), "unsigned")
+	switch strings.ToLower(dataType) {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "year":
+		return kInt, false, nil
+	case "bigint":
+		if unsigned {
+			return kUint64, false, nil
+		}
+		return kInt, false, nil
+	case "float":
+		return kFloat32, false, nil
+	case "double", "real":
+		return kFloat64, false, nil
+	case "decimal", "numeric":
+		return kDecimal, false, nil
+	case "date":
+		return kDate, false, nil
+	case "datetime":
+		return kDatetime, false, nil
+	case "timestamp":
+		return kTimestamp, false, nil
+	case "time":
+		return kTime, false, nil
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return kBinary, false, nil
+	case "bit":
+		if strings.TrimSpace(strings.ToLower(columnType)) == "bit(64)" {
+			return kBit64, false, nil
+		}
+		return kBit, false, nil
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json":
+		return textCharset(charset)
+	}
+	return 0, false, fmt.Errorf("column type %s is not supported by mysql-cdc yet", columnType)
+}
+
+func textCharset(cs string) (kind, bool, error) {
+	switch strings.ToLower(cs) {
+	case "", "utf8", "utf8mb3", "utf8mb4", "ascii":
+		return kText, false, nil
+	case "latin1":
+		return kText, true, nil
+	case "binary":
+		return kBinary, false, nil
+	}
+	return 0, false, fmt.Errorf("character set %s is not supported by mysql-cdc yet (utf8mb4, utf8mb3, ascii, latin1, binary are)", cs)
+}
+
+// kindOfBinlog maps a table map column to its kind; charsets maps
+// collation ids to character set names.
+func kindOfBinlog(c *binlogColumn, charsets map[uint64]string) (kind, bool, error) {
+	switch c.typ {
+	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24, gomysql.MYSQL_TYPE_LONG, gomysql.MYSQL_TYPE_YEAR:
+		return kInt, false, nil
+	case gomysql.MYSQL_TYPE_LONGLONG:
+		if c.unsigned {
+			return kUint64, false, nil
+		}
+		return kInt, false, nil
+	case gomysql.MYSQL_TYPE_FLOAT:
+		return kFloat32, false, nil
+	case gomysql.MYSQL_TYPE_DOUBLE:
+		return kFloat64, false, nil
+	case gomysql.MYSQL_TYPE_NEWDECIMAL:
+		return kDecimal, false, nil
+	case gomysql.MYSQL_TYPE_DATE, gomysql.MYSQL_TYPE_NEWDATE:
+		return kDate, false, nil
+	case gomysql.MYSQL_TYPE_DATETIME, gomysql.MYSQL_TYPE_DATETIME2:
+		return kDatetime, false, nil
+	case gomysql.MYSQL_TYPE_TIMESTAMP, gomysql.MYSQL_TYPE_TIMESTAMP2:
+		return kTimestamp, false, nil
+	case gomysql.MYSQL_TYPE_TIME, gomysql.MYSQL_TYPE_TIME2:
+		return kTime, false, nil
+	case gomysql.MYSQL_TYPE_BIT:
+		if c.bits() == 64 {
+			return kBit64, false, nil
+		}
+		return kBit, false, nil
+	case gomysql.MYSQL_TYPE_ENUM, gomysql.MYSQL_TYPE_SET:
+		return kText, false, nil
+	case gomysql.MYSQL_TYPE_STRING, gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING, gomysql.MYSQL_TYPE_BLOB,
+		gomysql.MYSQL_TYPE_TINY_BLOB, gomysql.MYSQL_TYPE_MEDIUM_BLOB, gomysql.MYSQL_TYPE_LONG_BLOB:
+		if c.collation == 63 {
+			return kBinary, false, nil
+		}
+		cs, ok := charsets[c.collation]
+		if !ok {
+			return 0, false, fmt.Errorf("collation id %d is unknown (binlog_row_metadata is not FULL?)", c.collation)
+		}
+		return textCharset(cs)
+	case gomysql.MYSQL_TYPE_JSON:
+		return 0, false, errors.New("MySQL's binary JSON columns are not decoded yet")
+	}
+	return 0, false, fmt.Errorf("binlog column type %d is not supported by mysql-cdc yet", c.typ)
+}
+
+// value turns a snapshot value (go-sql-driver, binary protocol) or a
+// binlog value into the column's runtime value.
+func (c *column) value(v any) (runtime.Value, error) {
+	if v == nil {
+		return runtime.Null(), nil
+	}
+	bad := func() (runtime.Value, error) {
+		return runtime.Value{}, fmt.Errorf("column %s: unexpected value of Go type %T", c.name, v)
+	}
+	switch c.kind {
+	case kInt:
+		switch x := v.(type) {
+		case int64:
+			return runtime.Int(x), nil
+		case uint64:
+			if x > math.MaxInt64 {
+				return bad()
+			}
+			return runtime.Int(int64(x)), nil
+		case []byte:
+			n, err := strconv.ParseInt(string(x), 10, 64)
+			if err != nil {
+				return bad()
+			}
+			return runtime.Int(n), nil
+		}
+	case kUint64:
+		switch x := v.(type) {
+		case int64:
+			return runtime.String(strconv.FormatUint(uint64(x), 10)), nil
+		case uint64:
+			return runtime.String(strconv.FormatUint(x, 10)), nil
+		case []byte:
+			return runtime.String(string(x)), nil
+		}
+	case kFloat32:
+		switch x := v.(type) {
+		case float32:
+			f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+			return runtime.Float(f), nil
+		case float64:
+			f, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', -1, 32), 64)
+			return runtime.Float(f), nil
+		}
+	case kFloat64:
+		switch x := v.(type) {
+		case float64:
+			return runtime.Float(x), nil
+		case float32:
+			return runtime.Float(float64(x)), nil
+		}
+	case kBit:
+		switch x := v.(type) {
+		case uint64:
+			return runtime.Int(int64(x)), nil
+		case []byte:
+			return runtime.Int(int64(beBytes(x))), nil
+		}
+	case kBit64:
+		switch x := v.(type) {
+		case uint64:
+			return runtime.String(strconv.FormatUint(x, 10)), nil
+		case []byte:
+			return runtime.String(strconv.FormatUint(beBytes(x), 10)), nil
+		}
+	case kBinary:
+		switch x := v.(type) {
+		case []byte:
+			return runtime.String(base64.StdEncoding.EncodeToString(x)), nil
+		case string:
+			return runtime.String(base64.StdEncoding.EncodeToString([]byte(x))), nil
+		}
+	default:
+		var s string
+		switch x := v.(type) {
+		case []byte:
+			s = string(x)
+		case string:
+			s = x
+		case int64: // YEAR in text form never; kept for safety
+			s = strconv.FormatInt(x, 10)
+		default:
+			return bad()
+		}
+		return c.text(s)
+	}
+	return bad()
+}
+
+// text maps the text form of a value of a text-like kind.
+func (c *column) text(s string) (runtime.Value, error) {
+	switch c.kind {
+	case kDatetime:
+		return runtime.String(isoDatetime(s, "")), nil
+	case kTimestamp:
+		return runtime.String(isoDatetime(s, "Z")), nil
+	case kTime:
+		return runtime.String(trimFrac(s)), nil
+	case kText:
+		if !utf8.ValidString(s) {
+			return runtime.Value{}, fmt.Errorf("column %s: text is not valid UTF-8", c.name)
+		}
+	}
+	return runtime.String(s), nil
+}
+
+// isoDatetime turns "2006-01-02 15:04:05.120000" into
+// "2006-01-02T15:04:05.12" + zone.
+func isoDatetime(s, zone string) string {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		s = s[:i] + "T" + s[i+1:]
+	}
+	return trimFrac(s) + zone
+}
+
+func trimFrac(s string) string {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		f := strings.TrimRight(s[i+1:], "0")
+		if f == "" {
+			return s[:i]
+		}
+		return s[:i+1] + f
+	}
+	return s
+}
+
+func beBytes(b []byte) uint64 {
+	var v uint64
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}
+
+// fromLatin1 converts latin1 (MySQL's latin1 is cp1252) bytes to UTF-8.
+func fromLatin1(b []byte) ([]byte, error) {
+	return charmap.Windows1252.NewDecoder().Bytes(b)
+}
