@@ -11,17 +11,20 @@ import (
 	"github.com/rivven/rivven-connect/stdlib/httpsource"
 )
 
-// The http source (poll mode): config httpsource.Config, CUE definition
-// #HTTPSource (cue/http_source.cue). Its records' schema is the declared
-// `schema` (so conditions on it are typed at check), or without one known
-// only at run time. headers, schema and auth.oauth2.endpoint_params are
-// maps whose key order matters or that Go configs hold as lists: finish
-// reads them from the document node, in order.
+// The http source (poll and webhook modes): config httpsource.Config, CUE
+// definition #HTTPSource (cue/http_source.cue). Its records' schema is the
+// declared `schema` (so conditions on it are typed at check), or without
+// one known only at run time. headers, schema and
+// auth.oauth2.endpoint_params are maps whose key order matters or that Go
+// configs hold as lists: finish reads them from the document node, in
+// order. mode is read from the value: finish sets Mode for webhook mode
+// only, so that poll-mode configs (Mode "") read as they always did.
 func init() {
 	c := &Component{
 		Kind: Source,
 		Name: "http",
 		Aliases: map[string]string{
+			"mode":                        "",
 			"headers":                     "",
 			"schema":                      "",
 			"auth.oauth2.endpoint_params": "",
@@ -61,7 +64,14 @@ func init() {
 		}
 		return c.FieldPath(cfg, key)
 	}
-	connector(c, func(cfg httpsource.Config, _ cue.Value, n *config.Node) (any, error) {
+	connector(c, func(cfg httpsource.Config, v cue.Value, n *config.Node) (any, error) {
+		if m, err := lookup(v, "mode").String(); err == nil && m == httpsource.ModeWebhook {
+			// The defaults of poll mode's keys (method, at_end, interval_ms,
+			// rate_limit, retry) do not apply: a webhook config holds none
+			// (Misfits refuses those keys when written).
+			cfg.Mode = httpsource.ModeWebhook
+			cfg.Method, cfg.AtEnd, cfg.IntervalMs, cfg.RateLimit, cfg.Retry = "", "", 0, 0, httpsource.Retry{}
+		}
 		cfg.Headers = pairs(n.Get("headers"))
 		cfg.Auth.OAuth2.EndpointParams = pairs(n.Lookup("auth", "oauth2", "endpoint_params"))
 		for _, f := range pairs(n.Get("schema")) {
@@ -75,9 +85,17 @@ func init() {
 }
 
 // withoutMisfits is cfg without what httpSourceMisfits refuses at its key
-// (a body without POST, a second pagination style, a second auth method),
-// so that Validate reports only the other problems, once each.
+// (a body without POST, a second pagination style, a second auth method,
+// the keys of the other mode), so that Validate reports only the other
+// problems, once each.
 func withoutMisfits(cfg httpsource.Config) httpsource.Config {
+	if cfg.Mode == httpsource.ModeWebhook {
+		cfg.URL, cfg.Method, cfg.Body, cfg.Headers, cfg.Pagination = "", "", "", nil, httpsource.Pagination{}
+		cfg.AtEnd, cfg.IntervalMs, cfg.RateLimit, cfg.Retry = "", 0, 0, httpsource.Retry{}
+		cfg.Auth.OAuth2 = httpsource.OAuth2{}
+	} else {
+		cfg.Listen, cfg.HMAC = httpsource.Listen{}, httpsource.HMAC{}
+	}
 	if cfg.Method != "POST" {
 		cfg.Body = ""
 	}
@@ -123,16 +141,26 @@ func pairs(n *config.Node) []httpsource.Header {
 }
 
 // httpSourceMisfits refuses the keys of an http source's config block that
-// the rest of the block leaves without effect: body without method POST,
-// interval_ms with at_end stop, a second pagination style or auth method,
-// and pagination keys of a style the block does not use.
+// the rest of the block leaves without effect: the keys of the mode the
+// block does not use, body without method POST, interval_ms with at_end
+// stop, a second pagination style or auth method, and pagination keys of
+// a style the block does not use.
 func httpSourceMisfits(n *config.Node) []Misfit {
-	var out []Misfit
 	str := func(n *config.Node) string {
 		if n != nil && n.Kind == config.String {
 			return n.Text
 		}
 		return ""
+	}
+	if str(n.Get("mode")) == httpsource.ModeWebhook {
+		return webhookMisfits(n)
+	}
+	var out []Misfit
+	for _, k := range []string{"listen", "hmac"} {
+		if n.Get(k) != nil {
+			out = append(out, Misfit{Key: []string{k},
+				Why: k + " applies to webhook mode, and this source polls (mode: poll, the default): remove " + k + ", or set mode: webhook"})
+		}
 	}
 	if n.Get("body") != nil && str(n.Get("method")) != "POST" {
 		out = append(out, Misfit{Key: []string{"body"},
@@ -177,4 +205,36 @@ func httpSourceMisfits(n *config.Node) []Misfit {
 // styleKey is the pagination key that chooses a style.
 func styleKey(style string) string {
 	return map[string]string{"cursor": "cursor_path", "link": "link_header", "page": "page_param"}[style]
+}
+
+// pollKeys are the keys of an http source's config block that only poll
+// mode reads.
+var pollKeys = []string{"url", "method", "headers", "body", "pagination", "at_end", "interval_ms", "rate_limit", "retry"}
+
+// webhookMisfits refuses the keys of a webhook-mode block that belong to
+// poll mode (auth.oauth2 included, and a second auth method).
+func webhookMisfits(n *config.Node) []Misfit {
+	var out []Misfit
+	for _, k := range pollKeys {
+		if n.Get(k) != nil {
+			out = append(out, Misfit{Key: []string{k},
+				Why: k + " applies to poll mode, and this source receives webhooks (mode: webhook): remove " + k})
+		}
+	}
+	if a := n.Get("auth"); a != nil && a.Kind == config.Map {
+		first := ""
+		for _, k := range a.Keys {
+			switch {
+			case k == "oauth2":
+				out = append(out, Misfit{Key: []string{"auth", k},
+					Why: "auth.oauth2 is how the source logs in to an API in poll mode; in webhook mode auth is what requests must carry: use auth.basic or auth.bearer"})
+			case first != "":
+				out = append(out, Misfit{Key: []string{"auth", k},
+					Why: fmt.Sprintf("auth takes one method, and auth.%s is set already: remove auth.%s", first, k)})
+			default:
+				first = k
+			}
+		}
+	}
+	return out
 }

@@ -67,3 +67,34 @@ func TestHTTPSourceGoDefaultsMatchCUE(t *testing.T) {
 		t.Errorf("#HTTPSource defaults changed: %+v (update the zero-value fallbacks in stdlib/httpsource)", cue)
 	}
 }
+
+// Webhook mode decodes the listener's defaults and none of poll mode's
+// (which would show in the plan as settings without effect); mode: poll
+// written out decodes as the default (Mode ""), so poll configs keep the
+// plan they always had.
+func TestHTTPSourceDecodeWebhook(t *testing.T) {
+	got := decode(t, bind.Source, "http", `{mode: webhook, hmac: {secret: s}, auth: {bearer: {token: t}}}`).(httpsource.Config)
+	want := httpsource.Config{Mode: httpsource.ModeWebhook, TimeoutMs: 30000,
+		Listen: httpsource.Listen{Address: "127.0.0.1:8080", Path: "/", MaxBodyBytes: 10485760, MaxBufferedRecords: 10000},
+		HMAC:   httpsource.HMAC{Secret: "s", Header: "X-Signature", Algorithm: "sha256", Encoding: "hex"},
+		Auth:   httpsource.Auth{Bearer: httpsource.Bearer{Token: "t"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	if got.Listen.Address != httpsource.DefaultListenAddress || got.Listen.Path != httpsource.DefaultListenPath ||
+		got.Listen.MaxBodyBytes != httpsource.DefaultMaxBodyBytes || got.Listen.MaxBufferedRecords != httpsource.DefaultMaxBufferedRecords ||
+		got.HMAC.Header != httpsource.DefaultHMACHeader || got.HMAC.Algorithm != httpsource.DefaultHMACAlgorithm || got.HMAC.Encoding != httpsource.DefaultHMACEncoding {
+		t.Errorf("#HTTPSource's webhook defaults differ from httpsource's Default… constants: %+v", got)
+	}
+	poll := decode(t, bind.Source, "http", `{mode: poll, url: "https://x"}`).(httpsource.Config)
+	if def := decode(t, bind.Source, "http", `{url: "https://x"}`); !reflect.DeepEqual(poll, def) || poll.Mode != "" {
+		t.Errorf("mode: poll decodes as %+v, the default as %+v", poll, def)
+	}
+	c, _ := bind.Lookup(bind.Source, "http")
+	for key, want := range map[string]string{"hmac.secret": "HMAC.Secret", "listen.address": "Listen.Address", "mode": ""} {
+		p, ok := c.GoField(got, splitKey(key))
+		if p != want || ok != (want != "") {
+			t.Errorf("GoField(%s) = %q, %v; want %q", key, p, ok, want)
+		}
+	}
+}

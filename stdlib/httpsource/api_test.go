@@ -297,7 +297,7 @@ func (l *logBuffer) String() string {
 // and whose logs go to the returned buffer.
 func newSource(t *testing.T, cfg Config) (*Source, *sleeps, *logBuffer) {
 	t.Helper()
-	s, err := New(cfg, func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) })
+	s, err := NewPoll(cfg, func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func BenchmarkPoll(b *testing.B) {
 		cfg  Config
 	}{{"source", cfg}, {"declared", declared}} {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := New(bc.cfg, nil)
+			s, err := NewPoll(bc.cfg, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -13,9 +13,16 @@ import (
 // `config` block (cue/http_source.cue, #HTTPSource, which holds every
 // default); fields tagged "-" are set by the compiler from the block's
 // document node, in the document's key order (Headers, Schema,
-// Auth.OAuth2.EndpointParams). The zero Config is not valid (it has no
-// URL); see Validate for what New requires.
+// Auth.OAuth2.EndpointParams), or from its value (Mode). The zero Config
+// is not valid (it has no URL); see Validate for what New requires.
+//
+// Mode chooses the fields that apply: poll mode (the default) reads URL
+// and the request, pagination, at_end, interval and retry fields; webhook
+// mode reads Listen and HMAC. RecordsPath, TimeoutMs, Auth (basic and
+// bearer), Stream and Schema apply to both.
 type Config struct {
+	// Mode is ModePoll ("" means poll) or ModeWebhook.
+	Mode string `json:"-"`
 	// URL is the first page's URL, http or https; its query parameters are
 	// sent with every request.
 	URL string `json:"url"`
@@ -50,7 +57,54 @@ type Config struct {
 	// Schema, when not empty, is the declared schema of the records, in
 	// order; nil means the fields are learned from each record.
 	Schema []Field `json:"-"`
+	// Listen is where webhook mode listens (webhook mode only).
+	Listen Listen `json:"listen"`
+	// HMAC, when its Secret is set, makes webhook mode check the signature
+	// of every request's body (webhook mode only).
+	HMAC HMAC `json:"hmac"`
 }
+
+// Listen is the listener of webhook mode. Zero fields mean
+// #HTTPSource's defaults (see the constants Default…).
+type Listen struct {
+	// Address is the host:port the listener binds.
+	Address string `json:"address"`
+	// Path is the URL path records are POSTed to; other paths answer 404.
+	Path string `json:"path"`
+	// MaxBodyBytes bounds a request's body; a larger one answers 413.
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+	// MaxBufferedRecords bounds the records accepted and not yet read by
+	// the pipeline; a request that does not fit answers 503.
+	MaxBufferedRecords int `json:"max_buffered_records"`
+}
+
+// HMAC is the signature check of webhook mode: the header Header holds
+// Prefix followed by the HMAC (Algorithm, keyed with Secret) of the raw
+// body, written in Encoding.
+type HMAC struct {
+	Secret    string `json:"secret"`
+	Header    string `json:"header"`
+	Algorithm string `json:"algorithm"`
+	Prefix    string `json:"prefix"`
+	Encoding  string `json:"encoding"`
+}
+
+// Values of Config.Mode.
+const (
+	ModePoll    = "poll"
+	ModeWebhook = "webhook"
+)
+
+// The defaults of webhook mode's zero fields, as #HTTPSource sets them.
+const (
+	DefaultListenAddress      = "127.0.0.1:8080"
+	DefaultListenPath         = "/"
+	DefaultMaxBodyBytes       = 10 << 20
+	DefaultMaxBufferedRecords = 10000
+	DefaultHMACHeader         = "X-Signature"
+	DefaultHMACAlgorithm      = "sha256"
+	DefaultHMACEncoding       = "hex"
+)
 
 // Header is one request header (or one OAuth2 endpoint parameter).
 type Header struct {
@@ -206,7 +260,26 @@ func (c Config) atEnd() string {
 // sent nowhere, a negative number, or a declared field with an empty or
 // repeated name or a type that does not parse. Messages name the key and
 // never quote a header value or a secret.
+//
+// In webhook mode it reports instead a listen address that is not
+// host:port, a path that does not start with /, a negative limit, an
+// oauth2 method (webhook mode checks incoming credentials: basic or
+// bearer), an HMAC algorithm or encoding it does not know, an HMAC
+// header that is not a header name, and a poll-mode field that is set.
 func (c Config) Validate() error {
+	switch c.Mode {
+	case "", ModePoll:
+	case ModeWebhook:
+		return c.validateWebhook()
+	default:
+		return fmt.Errorf("http source: mode %q: use poll or webhook", c.Mode)
+	}
+	if c.Listen != (Listen{}) || c.HMAC != (HMAC{}) {
+		return errors.New("http source: listen and hmac apply to webhook mode only: set mode: webhook, or remove them")
+	}
+	if c.URL == "" {
+		return errors.New("http source: url is required in poll mode (the API's first page): set url, or mode: webhook to receive records instead")
+	}
 	if _, err := parseBaseURL("url", c.URL); err != nil {
 		return err
 	}

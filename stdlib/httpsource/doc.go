@@ -1,7 +1,7 @@
-// Package httpsource is the http source of rivven-connect in poll mode: it
-// reads a JSON API page by page and emits each element of a page's records
-// array as one record. (Webhook mode, where the API pushes records to a
-// listener, is not part of this package.)
+// Package httpsource is the http source of rivven-connect. In poll mode
+// (Source) it reads a JSON API page by page and emits each element of a
+// page's records array as one record; in webhook mode (Webhook) it listens
+// for records POSTed to it. New returns the one of Config.Mode.
 //
 // # Requests
 //
@@ -86,4 +86,40 @@
 // with the values of credential-like query parameters masked, quote at
 // most 200 bytes of an error response, and mask every credential of the
 // source.
+//
+// # Webhook mode
+//
+// Webhook listens on listen.address (loopback by default) for POSTs to
+// listen.path. A request's body is a JSON array of records or one record
+// (an object) — at records_path when set, a missing or null value there
+// being no records —, or with an NDJSON Content-Type
+// (application/x-ndjson, application/jsonl, …) one such JSON value a line.
+// Records are built as in poll mode (declared schema or learned fields),
+// with the request's arrival as event time, and queued for Read with
+// increasing offsets. The answers:
+//
+//   - 204 once the pipeline acknowledged (Ack) every record of the request
+//     — written by the sink, or dropped or dead-lettered by the pipeline;
+//     at once for a body without records;
+//   - 503 with Retry-After: 1 when the queue (listen.max_buffered_records
+//     records not yet read) has no room for the request (a request larger
+//     than the whole queue is taken when the queue is empty), when the
+//     pipeline is stopping, when the source stops before the request's
+//     records were all acknowledged, and when they were not acknowledged
+//     within timeout_ms (they may then arrive twice: the sender retries);
+//   - 401 for missing or wrong credentials (auth.basic or auth.bearer,
+//     compared in constant time) or a missing or wrong HMAC signature
+//     (hmac.Equal over the raw body); 413 for a body over
+//     listen.max_body_bytes; 400 for a body that is not JSON or holds no
+//     records array or object; 422 for a record that does not fit the
+//     declared schema (naming the record and the field, never the value);
+//     404 for another path; 405 for another method.
+//
+// A request is thus answered 2xx only for records the pipeline is done
+// with, and nothing is lost: what is not answered 2xx is the sender's to
+// send again. When Read's context ends (the pipeline stops), requests are
+// refused and those whose records will not be read are answered 503; the
+// driver's final Ack answers those it delivered; Close answers the rest
+// 503 and shuts the listener down. Positions are offsets only, from 0 in
+// every run: Webhook is not runtime.Resumable.
 package httpsource

@@ -38,10 +38,10 @@ func isCredentialHeader(name string) bool {
 }
 
 // secretsOf lists the credentials of c: the password, the bearer token,
-// the client secret, the values of credential-like headers and URL query
+// the client secret, the HMAC secret, the values of credential-like headers and URL query
 // parameters, and a password in the URL.
 func secretsOf(c Config) []string {
-	out := []string{c.Auth.Basic.Password, c.Auth.Bearer.Token, c.Auth.OAuth2.ClientSecret}
+	out := []string{c.Auth.Basic.Password, c.Auth.Bearer.Token, c.Auth.OAuth2.ClientSecret, c.HMAC.Secret}
 	for _, h := range c.Headers {
 		if isCredentialHeader(h.Name) {
 			out = append(out, h.Value)

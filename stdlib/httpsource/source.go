@@ -70,12 +70,27 @@ var (
 	_ runtime.Discoverer = (*Source)(nil)
 )
 
-// New returns an http source of cfg (see Config.Validate for what it
-// refuses); now is the clock of the records' event time. It connects to
-// nothing: Open fetches the first page.
-func New(cfg Config, now func() time.Time) (*Source, error) {
+// New returns the http source of cfg in its mode: a *Source (poll mode)
+// or a *Webhook (webhook mode). See Config.Validate for what it refuses;
+// now is the clock of the records' event time. It connects to nothing and
+// listens nowhere until Open.
+func New(cfg Config, now func() time.Time) (runtime.Source, error) {
+	if cfg.Mode == ModeWebhook {
+		return NewWebhook(cfg, now)
+	}
+	return NewPoll(cfg, now)
+}
+
+// NewPoll returns the http source of cfg in poll mode (see
+// Config.Validate for what it refuses, a webhook-mode cfg included); now
+// is the clock of the records' event time. It connects to nothing: Open
+// fetches the first page.
+func NewPoll(cfg Config, now func() time.Time) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Mode == ModeWebhook {
+		return nil, errors.New("http source: NewPoll: the config is in webhook mode (use New or NewWebhook)")
 	}
 	if now == nil {
 		now = time.Now
