@@ -457,6 +457,13 @@ func signalContext(stderr io.Writer, log *slog.Logger, exit func(int)) (context.
 			log.Info("stopping: draining in-flight records (signal again to exit at once)", "signal", s.String())
 			cancel()
 		case <-done:
+			// The run may have ended on the same signal through another
+			// path (Options.Stop) before this select saw it: say which.
+			select {
+			case s := <-ch:
+				log.Info("stopping: draining in-flight records (signal again to exit at once)", "signal", s.String())
+			default:
+			}
 			return
 		}
 		select {
