@@ -341,7 +341,9 @@ func (s *soak) midSnapshot(t *testing.T, n int) {
 	for i := range n {
 		var stderr syncBuffer
 		cmd := s.start(t, cfg, filepath.Join(dir, "out.jsonl"), &stderr)
-		time.Sleep(time.Duration(120+rand.IntN(480)) * time.Millisecond)
+		// Past the process's start (see beforeConnect), well inside the
+		// snapshot of 200,000 rows.
+		time.Sleep(time.Duration(300+rand.IntN(500)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		if code := exitCode(cmd); code != 0 {
 			t.Fatalf("run %d: exit %d after SIGTERM mid-snapshot:\n%s", i, code, stderr.String())
@@ -382,10 +384,12 @@ func (s *soak) beforeConnect(t *testing.T, n int) {
 		}
 		var stderr syncBuffer
 		cmd := s.start(t, cfg, out, &stderr)
-		// From the moment Main runs (package initialisation takes some
-		// 30 ms, more on a busy machine; a signal before that has its
-		// default effect) through compiling, connecting and slot creation.
-		time.Sleep(time.Duration(60+rand.IntN(190)) * time.Millisecond)
+		// From the moment Main runs (the binary's package initialisation
+		// takes some 40 ms, over 150 ms on a busy machine: the cloud SDK,
+		// the MySQL protocol and the schema validators; a signal before
+		// that has its default effect) through compiling, connecting and
+		// slot creation.
+		time.Sleep(time.Duration(200+rand.IntN(300)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		code := exitCode(cmd)
 		if code != 0 || strings.Contains(stderr.String(), "context canceled") {
