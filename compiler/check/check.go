@@ -330,7 +330,9 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 			}
 			cfg = c.brokerDefaults(name, cfg, cfgNode, append(path, "config"))
 			comp.Config = cfg
-			if kind == bind.Sink {
+			if kind == bind.Sink && b.Go != nil && b.Go.Formats {
+				// A sink that encodes through the process's typed formats
+				// (the schema registry); s3's avro, say, embeds its schema.
 				c.typedFormat(cfgNode, append(path, "config", "format"))
 			}
 			if b.Schema != nil {
