@@ -33,7 +33,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -44,11 +43,13 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/rivven/rivven-connect/stdlib/servertest"
 )
 
 // User is the system user the server runs as when the tests run as root
 // (the same one as pgtest's; .ci/run creates it).
-const User = "rivvenpg"
+const User = servertest.User
 
 // Superuser is the server's administrative user for TCP connections (all
 // privileges, replication included).
@@ -73,42 +74,6 @@ type Options struct {
 	// Settings are extra or replacing `--name=value` server options, e.g.
 	// {"binlog_format": "STATEMENT"}.
 	Settings map[string]string
-}
-
-// Main starts a server, stores it in *s, runs the package's tests and
-// stops the server. When the server cannot start it prints why and exits
-// 1, so every test of the package fails loudly.
-func Main(m *testing.M, s **Server) {
-	srv, err := Start(Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "mysqltest: %v\n", err)
-		os.Exit(1)
-	}
-	*s = srv
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "mysqltest: stop: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// New starts a server for one test and stops and removes it in
-// t.Cleanup; a failure to start fails the test.
-func New(t testing.TB, opts Options) *Server {
-	t.Helper()
-	s, err := Start(opts)
-	if err != nil {
-		t.Fatalf("mysqltest: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Errorf("mysqltest: stop: %v", err)
-		}
-	})
-	return s
 }
 
 // Binaries returns the server binary and the install-db script, or an
@@ -148,28 +113,17 @@ func Binaries() (server, installDB string, err error) {
 	return server, installDB, nil
 }
 
-// runAs returns the credential the server runs with (nil: the current
-// user) and the uid/gid that must own its files.
-func runAs() (*syscall.Credential, int, int, error) {
-	if os.Geteuid() != 0 {
-		return nil, os.Getuid(), os.Getgid(), nil
-	}
-	u, err := user.Lookup(User)
-	if err != nil {
-		out, aerr := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-			"--shell", "/usr/sbin/nologin", User).CombinedOutput()
-		// Exit status 9: another test package created it concurrently.
-		var ee *exec.ExitError
-		if aerr != nil && !(errors.As(aerr, &ee) && ee.ExitCode() == 9) {
-			return nil, 0, 0, fmt.Errorf("running as root, and cannot create the system user %q that the server runs as: %v: %s", User, aerr, bytes.TrimSpace(out))
-		}
-		if u, err = user.Lookup(User); err != nil {
-			return nil, 0, 0, fmt.Errorf("user %q: %v", User, err)
-		}
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, uid, gid, nil
+// Main starts a server, stores it in *s, runs the package's tests and
+// stops it (servertest.Main: a start failure fails every test loudly).
+func Main(m *testing.M, s **Server) {
+	servertest.Main(m, "mysqltest", func() (*Server, error) { return Start(Options{}) }, s)
+}
+
+// New starts a server for one test and stops and removes it in
+// t.Cleanup; a failure to start fails the test.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	return servertest.New(t, "mysqltest", func() (*Server, error) { return Start(opts) })
 }
 
 // Start creates and starts a server. The caller must Stop it.
@@ -178,7 +132,7 @@ func Start(opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cred, uid, gid, err := runAs()
+	cred, uid, gid, err := servertest.RunAs()
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +193,7 @@ func Start(opts Options) (_ *Server, err error) {
 	}
 	sort.Strings(keys)
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		port, err := servertest.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -275,25 +229,8 @@ func Start(opts Options) (_ *Server, err error) {
 		if attempt < 2 && bytes.Contains(log, []byte("Address already in use")) {
 			continue // the free port was taken meanwhile
 		}
-		return nil, fmt.Errorf("%s did not become ready: %v\nserver log:\n%s", filepath.Base(server), err, tail(log, 40))
+		return nil, fmt.Errorf("%s did not become ready: %v\nserver log:\n%s", filepath.Base(server), err, servertest.Tail(log, 40))
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(b []byte, lines int) string {
-	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(ls) > lines {
-		ls = ls[len(ls)-lines:]
-	}
-	return strings.Join(ls, "\n")
 }
 
 // rootDB opens a connection pool as root over the unix socket (root has

@@ -33,7 +33,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -44,10 +43,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rivven/rivven-connect/stdlib/servertest"
 )
 
 // User is the system user the server runs as when the tests run as root.
-const User = "rivvenpg"
+const User = servertest.User
 
 // Superuser is the database superuser of every cluster (it may also
 // replicate).
@@ -77,42 +78,6 @@ type Options struct {
 	// certificate for "localhost" only, and accepts TCP connections only
 	// over TLS (hostssl).
 	TLS bool
-}
-
-// Main starts a cluster, stores it in *c, runs the package's tests and
-// stops the cluster. When the cluster cannot start it prints why and exits
-// 1, so every test of the package fails loudly.
-func Main(m *testing.M, c **Cluster) {
-	cl, err := Start(Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
-		os.Exit(1)
-	}
-	*c = cl
-	code := m.Run()
-	if err := cl.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "pgtest: stop: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// New starts a cluster for one test and stops and removes it in
-// t.Cleanup; a failure to start fails the test.
-func New(t testing.TB, opts Options) *Cluster {
-	t.Helper()
-	c, err := Start(opts)
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Errorf("pgtest: stop: %v", err)
-		}
-	})
-	return c
 }
 
 // BinDir returns the directory of the PostgreSQL server binaries, or an
@@ -152,28 +117,17 @@ func version(dir string) int {
 	return n
 }
 
-// runAs returns the credential the server runs with (nil: the current
-// user) and the uid/gid that must own its files.
-func runAs() (*syscall.Credential, int, int, error) {
-	if os.Geteuid() != 0 {
-		return nil, os.Getuid(), os.Getgid(), nil
-	}
-	u, err := user.Lookup(User)
-	if err != nil {
-		out, aerr := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-			"--shell", "/usr/sbin/nologin", User).CombinedOutput()
-		// Exit status 9: another test package created it concurrently.
-		var ee *exec.ExitError
-		if aerr != nil && !(errors.As(aerr, &ee) && ee.ExitCode() == 9) {
-			return nil, 0, 0, fmt.Errorf("running as root, and cannot create the system user %q that PostgreSQL needs: %v: %s", User, aerr, bytes.TrimSpace(out))
-		}
-		if u, err = user.Lookup(User); err != nil {
-			return nil, 0, 0, fmt.Errorf("user %q: %v", User, err)
-		}
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, uid, gid, nil
+// Main starts a cluster, stores it in *c, runs the package's tests and
+// stops it (servertest.Main: a start failure fails every test loudly).
+func Main(m *testing.M, c **Cluster) {
+	servertest.Main(m, "pgtest", func() (*Cluster, error) { return Start(Options{}) }, c)
+}
+
+// New starts a cluster for one test and stops and removes it in
+// t.Cleanup; a failure to start fails the test.
+func New(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	return servertest.New(t, "pgtest", func() (*Cluster, error) { return Start(opts) })
 }
 
 // Start creates and starts a cluster. The caller must Stop it.
@@ -182,7 +136,7 @@ func Start(opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cred, uid, gid, err := runAs()
+	cred, uid, gid, err := servertest.RunAs()
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +212,7 @@ func Start(opts Options) (_ *Cluster, err error) {
 	}
 	sort.Strings(keys)
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		port, err := servertest.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -293,25 +247,8 @@ func Start(opts Options) (_ *Cluster, err error) {
 		if attempt < 2 && bytes.Contains(log, []byte("could not bind")) {
 			continue // the free port was taken meanwhile
 		}
-		return nil, fmt.Errorf("postgres did not become ready: %v\nserver log:\n%s", err, tail(log, 40))
+		return nil, fmt.Errorf("postgres did not become ready: %v\nserver log:\n%s", err, servertest.Tail(log, 40))
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(b []byte, lines int) string {
-	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(ls) > lines {
-		ls = ls[len(ls)-lines:]
-	}
-	return strings.Join(ls, "\n")
 }
 
 func (c *Cluster) waitReady(d time.Duration) error {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rivven/rivven-connect/stdlib/servertest"
 )
 
 // Version is the versitygw release the harness builds.
@@ -50,20 +51,8 @@ type Server struct {
 }
 
 // Main starts a server, stores it in *s, runs the package's tests and
-// stops it. When the server cannot start it prints why and exits 1.
-func Main(m *testing.M, s **Server) {
-	srv, err := Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "s3test: %v\n", err)
-		os.Exit(1)
-	}
-	*s = srv
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "s3test: stop: %v\n", err)
-	}
-	os.Exit(code)
-}
+// stops it (servertest.Main: a start failure fails every test loudly).
+func Main(m *testing.M, s **Server) { servertest.Main(m, "s3test", Start, s) }
 
 var buildMu sync.Mutex
 
@@ -121,7 +110,7 @@ func Start() (*Server, error) {
 			return nil, err
 		}
 	}
-	port, err := freePort()
+	port, err := servertest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -236,15 +225,6 @@ func (s *Server) Multiparts(t testing.TB, bucket string) []string {
 		keys = append(keys, *u.Key)
 	}
 	return keys
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 type lockedBuffer struct {
