@@ -49,37 +49,45 @@ func record(dst *runtime.Record, n uint64) {
 	}
 }
 
-// memSource is the sink suite's source: records 0..n-1, starting after a
-// committed position like a source with a server-side position, and
-// calling check on every acknowledgement.
-type memSource struct {
-	n, next uint64
+// SeqSource is a source of records 0..N-1 (after Next, where a run
+// resumes like a source with a server-side position), made by Record (nil:
+// the sink suite's records), calling Check on every acknowledgement and
+// failing the run when positions go back. The sink suite runs sinks with
+// it; sink packages' own tests may too. Read is called from one goroutine,
+// Ack and Last from any.
+type SeqSource struct {
+	N, Next uint64
+	Record  func(dst *runtime.Record, n uint64)
+	Check   func(pos uint64)
 	mu      sync.Mutex
 	acks    []uint64
-	check   func(pos uint64)
 }
 
-func (s *memSource) Open(context.Context) error { return nil }
-func (s *memSource) Close() error               { return nil }
-func (s *memSource) Read(ctx context.Context, batch []runtime.Record) (int, error) {
+func (s *SeqSource) Open(context.Context) error { return nil }
+func (s *SeqSource) Close() error               { return nil }
+func (s *SeqSource) Read(ctx context.Context, batch []runtime.Record) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	rec := s.Record
+	if rec == nil {
+		rec = record
+	}
 	k := 0
-	for k < len(batch) && s.next < s.n {
-		record(&batch[k], s.next)
-		s.next++
+	for k < len(batch) && s.Next < s.N {
+		rec(&batch[k], s.Next)
+		s.Next++
 		k++
 	}
-	if s.next == s.n {
+	if s.Next == s.N {
 		return k, io.EOF
 	}
 	return k, nil
 }
 
-func (s *memSource) Ack(_ context.Context, p runtime.Position) error {
-	if s.check != nil {
-		s.check(p.Offset)
+func (s *SeqSource) Ack(_ context.Context, p runtime.Position) error {
+	if s.Check != nil {
+		s.Check(p.Offset)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -90,7 +98,8 @@ func (s *memSource) Ack(_ context.Context, p runtime.Position) error {
 	return nil
 }
 
-func (s *memSource) last() (uint64, bool) {
+// Last returns the last acknowledged position; ok is false before any.
+func (s *SeqSource) Last() (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.acks) == 0 {
@@ -137,7 +146,7 @@ func covers(offs []uint64, from, to uint64) (uint64, bool) {
 func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t *testing.T) []runtime.Record) {
 	t.Run("round-trip", func(t *testing.T) {
 		const n = 500
-		src := &memSource{n: n}
+		src := &SeqSource{N: n}
 		p := &runtime.Pipeline{Name: "conformance", Source: src, Sink: newSink(t), Program: runtime.ProgramFunc(keepAll),
 			Settings: runtime.Settings{BatchSize: 64}}
 		if err := p.Run(context.Background()); err != nil {
@@ -156,14 +165,14 @@ func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t 
 				t.Fatalf("record at position %d reads back n=%v", o, a[0])
 			}
 		}
-		if last, ok := src.last(); !ok || last != n-1 {
+		if last, ok := src.Last(); !ok || last != n-1 {
 			t.Errorf("last acknowledged position %d (%v), want %d", last, ok, n-1)
 		}
 	})
 
 	t.Run("no-ack-before-accept", func(t *testing.T) {
-		src := &memSource{n: 300}
-		src.check = func(pos uint64) {
+		src := &SeqSource{N: 300}
+		src.Check = func(pos uint64) {
 			if o, ok := covers(offsets(t, read(t)), 0, pos); !ok {
 				t.Errorf("position %d acknowledged while record %d is not in the sink", pos, o)
 			}
@@ -173,16 +182,16 @@ func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t 
 		if err := p.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := src.last(); !ok {
+		if _, ok := src.Last(); !ok {
 			t.Fatal("nothing was acknowledged")
 		}
 	})
 
 	t.Run("out-of-order-acks", func(t *testing.T) {
-		src := &memSource{n: 1000}
+		src := &SeqSource{N: 1000}
 		inner := newSink(t)
 		as := &reorderingSink{Sink: inner, rng: rand.New(rand.NewPCG(1, 2))}
-		src.check = func(pos uint64) {
+		src.Check = func(pos uint64) {
 			if o, ok := as.completedThrough(pos); !ok {
 				t.Errorf("position %d acknowledged while the write holding record %d has not completed", pos, o)
 			}
@@ -196,7 +205,7 @@ func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t 
 			t.Fatal(err)
 		}
 		as.wait()
-		if last, _ := src.last(); last != 999 {
+		if last, _ := src.Last(); last != 999 {
 			t.Errorf("last acknowledged position %d, want 999", last)
 		}
 		if as.reordered.Load() == 0 {
@@ -207,7 +216,7 @@ func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t 
 	t.Run("crash-replay", func(t *testing.T) {
 		const n = 2000
 		// Run 1 crashes once the sink has taken a few writes.
-		src1 := &memSource{n: n}
+		src1 := &SeqSource{N: n}
 		abort, crash := context.WithCancelCause(context.Background())
 		counting := &crashingSink{Sink: newSink(t), after: 5, crash: func() { crash(errors.New("simulated crash")) }}
 		p1 := &runtime.Pipeline{Name: "conformance", Source: src1, Sink: counting, Program: runtime.ProgramFunc(keepAll),
@@ -217,7 +226,7 @@ func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t 
 			t.Fatalf("crashed run returned %v, want ErrAborted", err)
 		}
 		first := offsets(t, read(t))
-		committed, ok := src1.last()
+		committed, ok := src1.Last()
 		start := uint64(0)
 		if ok {
 			if o, all := covers(first, 0, committed); !all {
@@ -229,7 +238,7 @@ func RunSink(t *testing.T, newSink func(t *testing.T) runtime.Sink, read func(t 
 			t.Fatalf("the crash came after the end (committed %d)", committed)
 		}
 		// Run 2 replays from the committed position into a new sink.
-		src2 := &memSource{n: n, next: start}
+		src2 := &SeqSource{N: n, Next: start}
 		p2 := &runtime.Pipeline{Name: "conformance", Source: src2, Sink: newSink(t), Program: runtime.ProgramFunc(keepAll),
 			Settings: runtime.Settings{BatchSize: 32}}
 		if err := p2.Run(context.Background()); err != nil {

@@ -36,16 +36,16 @@ func TestReferenceSink(t *testing.T) {
 }
 
 // refSource is a Resumable source of endless records.
-type refSource struct{ memSource }
+type refSource struct{ SeqSource }
 
-func (r *refSource) Resume(p runtime.Position) error { r.next = p.Offset + 1; return nil }
+func (r *refSource) Resume(p runtime.Position) error { r.Next = p.Offset + 1; return nil }
 
 func TestReferenceResumableSource(t *testing.T) {
-	RunSource(t, func(*testing.T) runtime.Source { return &refSource{memSource{n: 1 << 40}} }, SourceOptions{Records: 500, Resumes: true})
+	RunSource(t, func(*testing.T) runtime.Source { return &refSource{SeqSource{N: 1 << 40}} }, SourceOptions{Records: 500, Resumes: true})
 }
 
 func TestReferenceRestartingSource(t *testing.T) {
-	RunSource(t, func(*testing.T) runtime.Source { return &memSource{n: 1 << 40} }, SourceOptions{Records: 500})
+	RunSource(t, func(*testing.T) runtime.Source { return &SeqSource{N: 1 << 40} }, SourceOptions{Records: 500})
 }
 
 // TestSuiteCatchesALossySink: the suite's coverage check sees a record
@@ -59,7 +59,7 @@ func TestSuiteCatchesALossySink(t *testing.T) {
 	}
 	// Run the round trip by hand: the suite's own check must see the loss.
 	cur = &lossySink{}
-	p := &runtime.Pipeline{Name: "c", Source: &memSource{n: 100}, Sink: cur, Program: runtime.ProgramFunc(keepAll)}
+	p := &runtime.Pipeline{Name: "c", Source: &SeqSource{N: 100}, Sink: cur, Program: runtime.ProgramFunc(keepAll)}
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -108,8 +108,8 @@ func TestFaultServerLosesNothing(t *testing.T) {
 			log := &syncBuffer{}
 			sink := newSink(t, cfg, log)
 			var badAcks atomic.Int64
-			src := &seqSource{n: n}
-			src.check = func(pos uint64) {
+			src := seqSource(n)
+			src.Check = func(pos uint64) {
 				if !c.covers(pos) {
 					badAcks.Add(1)
 					t.Errorf("position %d acknowledged before the server took every record up to it", pos)
@@ -122,7 +122,7 @@ func TestFaultServerLosesNothing(t *testing.T) {
 			if err := p.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if last, ok := src.last(); !ok || last != n-1 {
+			if last, ok := src.Last(); !ok || last != n-1 {
 				t.Errorf("last acknowledged position %d (%v), want %d", last, ok, n-1)
 			}
 			byKey := map[string]*got{}

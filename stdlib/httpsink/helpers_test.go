@@ -2,7 +2,6 @@ package httpsink_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/runtime/conformance"
 	"github.com/rivven/rivven-connect/stdlib/httpsink"
 )
 
@@ -45,53 +45,9 @@ func records(from, to uint64) []runtime.Record {
 	return out
 }
 
-// seqSource produces records 0..n-1 and calls check on every
-// acknowledgement, failing the run when positions go back.
-type seqSource struct {
-	n, next uint64
-	mu      sync.Mutex
-	acks    []uint64
-	check   func(pos uint64)
-}
-
-func (s *seqSource) Open(context.Context) error { return nil }
-func (s *seqSource) Close() error               { return nil }
-func (s *seqSource) Read(ctx context.Context, batch []runtime.Record) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	k := 0
-	for k < len(batch) && s.next < s.n {
-		record(&batch[k], s.next)
-		s.next++
-		k++
-	}
-	if s.next == s.n {
-		return k, io.EOF
-	}
-	return k, nil
-}
-
-func (s *seqSource) Ack(_ context.Context, p runtime.Position) error {
-	if s.check != nil {
-		s.check(p.Offset)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.acks) > 0 && p.Offset < s.acks[len(s.acks)-1] {
-		return fmt.Errorf("acknowledged position went back from %d to %d", s.acks[len(s.acks)-1], p.Offset)
-	}
-	s.acks = append(s.acks, p.Offset)
-	return nil
-}
-
-func (s *seqSource) last() (uint64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.acks) == 0 {
-		return 0, false
-	}
-	return s.acks[len(s.acks)-1], true
+// seqSource returns a source of the test records 0..n-1.
+func seqSource(n uint64) *conformance.SeqSource {
+	return &conformance.SeqSource{N: n, Record: record}
 }
 
 func keepAll(*runtime.Record) (bool, error) { return true, nil }

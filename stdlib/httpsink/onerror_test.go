@@ -76,7 +76,7 @@ func TestRefusedRecordsTakeOnError(t *testing.T) {
 			c.start()
 			cfg := fast(httpsink.Defaults(c.url()))
 			cfg.MaxInFlight, cfg.MaxBatchRecords, cfg.DropOn = 3, 50, []int{501}
-			src := &seqSource{n: n}
+			src := seqSource(n)
 			dlOut := &syncBuffer{}
 			dl, err := stdout.New(stdout.Config{Format: "json", IncludeTimestamp: true}, dlOut)
 			if err != nil {
@@ -97,7 +97,7 @@ func TestRefusedRecordsTakeOnError(t *testing.T) {
 						t.Errorf("error %q does not say %q", msg, w)
 					}
 				}
-				if last, ok := src.last(); ok && last >= want[0] {
+				if last, ok := src.Last(); ok && last >= want[0] {
 					t.Errorf("position %d acknowledged, past the refused record %d", last, want[0])
 				}
 				return
@@ -105,7 +105,7 @@ func TestRefusedRecordsTakeOnError(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last, _ := src.last(); last != n-1 {
+			if last, _ := src.Last(); last != n-1 {
 				t.Errorf("last acknowledged position %d, want %d", last, n-1)
 			}
 			times := map[uint64]int{}
@@ -178,7 +178,7 @@ func TestRetriesUsedUp(t *testing.T) {
 	c.start()
 	cfg := httpsink.Defaults(c.url())
 	cfg.Retry = httpsink.Retry{MaxRetries: 3, InitialBackoffMs: 1, MaxBackoffMs: 5}
-	src := &seqSource{n: 10}
+	src := seqSource(10)
 	p := &runtime.Pipeline{Name: "down", Source: src, Sink: newSink(t, cfg, nil), Program: runtime.ProgramFunc(keepAll)}
 	err := p.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "503 Service Unavailable") || !strings.Contains(err.Error(), "gave up after 3 retries") {
@@ -193,7 +193,7 @@ func TestRetriesUsedUp(t *testing.T) {
 			t.Errorf("retried request has key %q, the first %q", g.Key, reqs[0].Key)
 		}
 	}
-	if _, ok := src.last(); ok {
+	if _, ok := src.Last(); ok {
 		t.Error("a position was acknowledged although nothing was written")
 	}
 }
@@ -215,7 +215,7 @@ func TestRetriesReachThePipelineStats(t *testing.T) {
 	c.start()
 	cfg := httpsink.Defaults(c.url())
 	cfg.Retry = httpsink.Retry{MaxRetries: 3, InitialBackoffMs: 1, MaxBackoffMs: 5}
-	p := &runtime.Pipeline{Name: "flaky", Source: &seqSource{n: 10}, Sink: newSink(t, cfg, nil), Program: runtime.ProgramFunc(keepAll)}
+	p := &runtime.Pipeline{Name: "flaky", Source: seqSource(10), Sink: newSink(t, cfg, nil), Program: runtime.ProgramFunc(keepAll)}
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
