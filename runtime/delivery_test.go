@@ -180,7 +180,7 @@ type slowSource struct {
 }
 
 func (s *slowSource) Read(ctx context.Context, batch []Record) (int, error) {
-	if err := sleep(ctx, s.interval); err != nil {
+	if err := Sleep(ctx, s.interval); err != nil {
 		return 0, err
 	}
 	s.n = s.next + 2 // never at the end

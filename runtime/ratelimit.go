@@ -31,7 +31,7 @@ type clock interface {
 type wallClock struct{}
 
 func (wallClock) now() time.Time                                   { return time.Now() }
-func (wallClock) sleep(ctx context.Context, d time.Duration) error { return sleep(ctx, d) }
+func (wallClock) sleep(ctx context.Context, d time.Duration) error { return Sleep(ctx, d) }
 
 // newLimiter returns a limiter of perSec (> 0) records per second on c
 // (nil = the wall clock).

@@ -32,8 +32,10 @@ func IsRetriable(err error) bool {
 	return errors.As(err, &r) && r.Retriable()
 }
 
-// sleep waits d or until ctx is done, returning ctx.Err() in that case.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx is done, returning ctx.Err() in that case
+// (at once when d <= 0 and ctx is done). Components use it for their
+// own backoffs.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -86,7 +86,7 @@ func (d *driver) withRetry(attempt func() error) error {
 		d.p.setLastError(err)
 		d.p.logger().Warn("sink write failed; retrying", "pipeline", d.p.Name, "retry", n+1, "of", r.MaxRetries,
 			"backoff", wait, "error", d.p.redact(err.Error()))
-		if serr := sleep(d.wctx, wait); serr != nil {
+		if serr := Sleep(d.wctx, wait); serr != nil {
 			d.p.retry.Store(false)
 			return fmt.Errorf("%w (retry cancelled: %w)", err, d.aborted())
 		}

@@ -95,7 +95,7 @@ func NewPoll(cfg Config, now func() time.Time) (*Source, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Source{cfg: cfg, now: now, log: slog.New(slog.DiscardHandler), style: cfg.Pagination.style(), sleep: sleepCtx}
+	s := &Source{cfg: cfg, now: now, log: slog.New(slog.DiscardHandler), style: cfg.Pagination.style(), sleep: runtime.Sleep}
 	s.base, _ = url.Parse(cfg.URL)
 	if s.base.RawQuery != "" {
 		for _, raw := range strings.Split(s.base.RawQuery, "&") {
@@ -323,21 +323,6 @@ func (s *Source) Ack(context.Context, runtime.Position) error { return nil }
 func (s *Source) Close() error {
 	s.client.CloseIdleConnections()
 	return nil
-}
-
-// sleepCtx waits d, or until ctx ends (returning its error).
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // backoff is the wait before retry n (from 0): initial × 2^n capped at the

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 	"github.com/rivven/rivven-connect/stdlib/rivven/client"
 	"github.com/rivven/rivven-connect/stdlib/rivven/wire"
@@ -318,7 +319,7 @@ func (s *Source) join(ctx context.Context) error {
 			return err
 		}
 		if attempt > 0 {
-			if err := sleep(ctx, s.cfg.Retry.Backoff(min(attempt-1, 5))); err != nil {
+			if err := runtime.Sleep(ctx, s.cfg.Retry.Backoff(min(attempt-1, 5))); err != nil {
 				return err
 			}
 		}
@@ -350,7 +351,7 @@ func (s *Source) join(ctx context.Context) error {
 				// rivvend answers JoinGroup at once: give the other
 				// members time to notice the rebalance (one heartbeat)
 				// and to give up their partitions before assigning them.
-				if err := sleep(ctx, m.settle()); err != nil {
+				if err := runtime.Sleep(ctx, m.settle()); err != nil {
 					return err
 				}
 			}

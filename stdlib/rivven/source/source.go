@@ -532,20 +532,9 @@ func (s *Source) retry(ctx context.Context, what string, f func() error) error {
 		wait := s.cfg.Retry.Backoff(n)
 		s.log.Warn("rivven: "+what+" failed; retrying", "retry", n+1, "of", limit, "backoff", wait,
 			"error", strings.TrimPrefix(err.Error(), "rivven: "))
-		if err := sleep(ctx, wait); err != nil {
+		if err := runtime.Sleep(ctx, wait); err != nil {
 			return err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
