@@ -275,30 +275,15 @@ func enrichKey(r Resolver, n *config.Node, s *runtime.Schema) int {
 		r.Errorf(n.Pos, source.CodeUnknownField, path, "%s; fields: %s", msg, strings.Join(liveNames(s), ", "))
 		return -1
 	}
-	t := s.Fields[idx].Type
-	for i, key := range parts[1:] {
-		at := strings.Join(parts[:i+1], ".")
-		switch t.Kind {
-		case runtime.KindObject:
-			found := false
-			for _, f := range t.Fields {
-				if f.Name == key {
-					t, found = f.Type, true
-					break
-				}
-			}
-			if !found && !t.Open {
-				r.Errorf(n.Pos, source.CodeUnknownField, path, "%s has no field %q", at, key)
-				return -1
-			}
-			if !found {
-				t = runtime.Any
-			}
-		case runtime.KindNull: // any
-		default:
-			r.Errorf(n.Pos, source.CodeTypeMismatch, path, "%s is a %s; it has no field %q", at, t.Kind, key)
-			return -1
-		}
+	t, miss := nestedType(s.Fields[idx].Type, parts)
+	switch {
+	case miss == nil:
+	case miss.kind == runtime.KindObject:
+		r.Errorf(n.Pos, source.CodeUnknownField, path, "%s has no field %q", miss.at, miss.key)
+		return -1
+	default:
+		r.Errorf(n.Pos, source.CodeTypeMismatch, path, "%s is a %s; it has no field %q", miss.at, miss.kind, miss.key)
+		return -1
 	}
 	if t.Kind == runtime.KindObject || t.Kind == runtime.KindArray {
 		r.Errorf(n.Pos, source.CodeTypeMismatch, path, "key %s is %s; a key is a scalar (a string, number or bool)", shown, article(t.Kind))

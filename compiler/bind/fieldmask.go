@@ -270,38 +270,17 @@ func maskPath(r Resolver, n *config.Node, s *runtime.Schema, path []string) (Fie
 		errorf("%s; fields: %s", msg, strings.Join(liveNames(s), ", "))
 		return FieldPath{}, false
 	}
-	t := s.Fields[idx].Type
-	for i, key := range parts[1:] {
-		at := strings.Join(parts[:i+1], ".")
-		switch {
-		case t.Kind == runtime.KindObject:
-			found := false
-			for _, f := range t.Fields {
-				if f.Name == key {
-					t, found = f.Type, true
-					break
-				}
-			}
-			if !found && !t.Open {
-				var names []string
-				for _, f := range t.Fields {
-					names = append(names, f.Name)
-				}
-				msg := fmt.Sprintf("%s has no field %q", at, key)
-				if sug := source.Suggest(key, names); sug != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", sug)
-				}
-				errorf("%s; its fields: %s", msg, strings.Join(names, ", "))
-				return FieldPath{}, false
-			}
-			if !found {
-				t = runtime.Any
-			}
-		case t.Kind == runtime.KindNull: // untyped: anything goes
-		default:
-			errorf("%s is a %s; it has no field %q", at, t.Kind, key)
+	if _, miss := nestedType(s.Fields[idx].Type, parts); miss != nil {
+		if miss.kind != runtime.KindObject {
+			errorf("%s is a %s; it has no field %q", miss.at, miss.kind, miss.key)
 			return FieldPath{}, false
 		}
+		msg := fmt.Sprintf("%s has no field %q", miss.at, miss.key)
+		if sug := source.Suggest(miss.key, miss.names); sug != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", sug)
+		}
+		errorf("%s; its fields: %s", msg, strings.Join(miss.names, ", "))
+		return FieldPath{}, false
 	}
 	return FieldPath{Path: n.Text, Index: idx, Keys: parts[1:]}, true
 }
