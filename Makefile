@@ -3,9 +3,9 @@
 GO       ?= go
 BIN      := bin/rivven-connect
 PKGS     := ./...
-RACEPKGS := ./runtime/... ./stdlib/...
+RACEPKGS := ./runtime/... ./stdlib/... ./golden/gen
 
-.PHONY: all build run test check vet fmt staticcheck golden bench fuzz soak clean
+.PHONY: all build run test check vet fmt staticcheck golden bench fuzz soak clean wasm-example
 
 all: build
 
@@ -15,6 +15,15 @@ build:
 ## run: build and run the embedded quick start (datagen → filter → mask → stdout)
 run: build
 	./$(BIN) run -c examples/quickstart.yaml
+
+## wasm-example: build the example WASM plugins into examples/wasm/ (Go ones with the
+## wasip1 port, .wat ones with wabt's wat2wasm); then
+## ./bin/rivven-connect run -c examples/wasm/pipeline.yaml (or spin.yaml)
+WASM_GO  := mask rename counter jsonl
+WASM_WAT := echo spin bomb
+wasm-example:
+	for p in $(WASM_GO); do GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o examples/wasm/$$p.wasm ./examples/wasm/$$p || exit 1; done
+	for w in $(WASM_WAT); do wat2wasm examples/wasm/$$w.wat -o examples/wasm/$$w.wasm || exit 1; done
 
 ## test: the whole suite (CI runs exactly this), and a short run of the
 ## mutation fuzz target: every golden config and example, mutated, checks in
@@ -78,6 +87,7 @@ fuzz:
 	$(GO) test ./golden/gen -run '^$$' -fuzz FuzzInterpVsCompiled -fuzztime $(FUZZTIME)
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzAvroDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./stdlib/postgres/cdc -run '^$$' -fuzz FuzzPgoutput -fuzztime $(FUZZTIME)
+	$(GO) test ./stdlib/wasm -run '^$$' -fuzz FuzzDecodeTransform -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

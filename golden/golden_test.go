@@ -74,7 +74,7 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 	if !ok {
 		t.Fatal("case has no pipeline.yaml section")
 	}
-	got := outputs(t, c, cfg)
+	got, embeds := outputs(t, c, cfg)
 	_, hasGen := got["out/gen.go"]
 	if *update {
 		var files []txtar.File
@@ -93,7 +93,7 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 			t.Fatal(err)
 		}
 		if hasGen {
-			if err := writeGen(c.Name, got["out/gen.go"]); err != nil {
+			if err := writeGen(c.Name, got["out/gen.go"], embeds); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -119,18 +119,26 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 		if have, err := os.ReadFile(path); err != nil || string(have) != got["out/gen.go"] {
 			t.Errorf("%s is stale (run go test ./golden -update)", path)
 		}
+		for name, data := range embeds {
+			path := filepath.Join("gen", goldentest.PkgName(c.Name), name)
+			if have, err := os.ReadFile(path); err != nil || !bytes.Equal(have, data) {
+				t.Errorf("%s is stale (run go test ./golden -update)", path)
+			}
+		}
 	}
 	return hasGen
 }
 
 // outputs compiles and runs a config the way `rivven-connect run` does,
-// with a fixed clock, and emits its Go code; it returns every output.
-func outputs(t *testing.T, c *goldentest.Case, cfg string) map[string]string {
+// with a fixed clock, and emits its Go code; it returns every output, and
+// the files the generated code embeds (a plugin's module).
+func outputs(t *testing.T, c *goldentest.Case, cfg string) (map[string]string, map[string][]byte) {
 	out := map[string]string{}
+	embeds := map[string][]byte{}
 	p, errs := compiler.CompileLocked("pipeline.yaml", []byte(cfg), c.Lookup, lockOf(c))
 	if len(errs) > 0 {
 		out["out/errors"] = errs.Error() + "\n"
-		return out
+		return out, embeds
 	}
 	out["out/plan"] = p.Dump()
 	files, err := emit.Go(p, emit.Options{Package: goldentest.PkgName(c.Name), Compiler: "golden"})
@@ -138,12 +146,17 @@ func outputs(t *testing.T, c *goldentest.Case, cfg string) map[string]string {
 		out["out/compile-error"] = err.Error() + "\n"
 	} else {
 		out["out/gen.go"] = string(files["pipelines.go"])
+		for name, data := range files {
+			if name != "pipelines.go" && name != "main.go" {
+				embeds[name] = data
+			}
+		}
 	}
 	var stdout bytes.Buffer
 	pipes, err := compiler.Interpret(p, runtime.Env{Now: goldentest.Clock, Stdout: &stdout, Stderr: &stdout})
 	if err != nil {
 		out["out/run-error"] = err.Error() + "\n"
-		return out
+		return out, embeds
 	}
 	runErr, err := goldentest.RunAll(pipes)
 	if err != nil {
@@ -153,13 +166,21 @@ func outputs(t *testing.T, c *goldentest.Case, cfg string) map[string]string {
 		out["out/run-error"] = runErr
 	}
 	out["out/records"] = stdout.String()
-	return out
+	return out, embeds
 }
 
-func writeGen(caseName, src string) error {
+func writeGen(caseName, src string, embeds map[string][]byte) error {
 	dir := filepath.Join("gen", goldentest.PkgName(caseName))
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	for name, data := range embeds {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "pipelines.go"), []byte(src), 0o644)
 }

@@ -124,7 +124,8 @@ type RetryReported interface {
 // Logged is implemented by components that log on their own (warnings
 // about a degraded but working setup, a sink's retries). Before Open the
 // driver calls UseLogger once with the pipeline's logger — on the source,
-// the sink and the dead-letter sink — which is safe for concurrent use.
+// the sink, the dead-letter sink and the program (whose batch steps, a
+// plugin's, log) — which is safe for concurrent use.
 type Logged interface {
 	UseLogger(l *slog.Logger)
 }

@@ -100,7 +100,8 @@ func (p *Pipeline) enterStopping() {
 }
 
 // prepare checks what the run needs from the back end and hands the
-// source, the sink and the dead-letter sink their loggers (runtime.Logged),
+// source, the sink, the dead-letter sink and the program their loggers
+// (runtime.Logged),
 // the sinks their retry report (RetryReported) and the source its state
 // (statedir.go), before anything opens.
 func (d *driver) prepare() error {
@@ -116,6 +117,9 @@ func (d *driver) prepare() error {
 	}
 	if l, ok := p.DeadLetter.(Logged); ok {
 		l.UseLogger(p.logger().With("sink", p.Settings.DeadLetterSink))
+	}
+	if l, ok := p.Program.(Logged); ok {
+		l.UseLogger(p.logger()) // its batch steps' (a plugin's log calls)
 	}
 	retried := func(err error) {
 		p.Stats.Retries.Add(1)

@@ -109,6 +109,11 @@ type Component struct {
 	// no field of its own. register sets it to FieldPath (json tags and
 	// Aliases) unless the component has keys of its own to map first.
 	GoField func(cfg any, key []string) (string, bool)
+	// EnvFrom lists config paths, besides the component's own config
+	// block, whose ${VAR}s feed its config (a plugin's
+	// plugins.<name>.config): GoField maps the key paths below each. nil:
+	// only the config block.
+	EnvFrom func(cfg any) [][]string
 	// NewSource and NewSink instantiate the component for the interpreter.
 	NewSource func(cfg any, env runtime.Env) (runtime.Source, error)
 	NewSink   func(cfg any, env runtime.Env) (runtime.Sink, error)
@@ -179,7 +184,7 @@ func Shown(n *config.Node) string {
 }
 
 // GoCtor names a constructor `Pkg.Func(config, env.Env)` where Env is the
-// runtime.Env field passed as the second argument.
+// runtime.Env field passed as the second argument (none when Env is "").
 type GoCtor struct {
 	Pkg, Func, Env string
 	// Formats: the component uses the process's typed formats (the schema

@@ -20,29 +20,12 @@ import (
 // back ends call. Config enrich.Config, CUE definition #Enrich
 // (cue/enrich.cue). Because its lookup needs the batch, it is a
 // BatchStage: the back ends split the per-record function at it
-// (enrich.Chain).
+// (runtime.Chain).
 func init() {
 	registerTransform(&TransformType{
 		Name:    "enrich",
 		Resolve: resolveEnrich,
 	})
-}
-
-// BatchStage is a Stage that needs a whole batch before its records go
-// on. The back ends split the pipeline's per-record function at each one:
-// the stages before it run over the batch, then the step prepares for the
-// batch (one lookup), then each record goes through the step and the
-// stages after it (enrich.Chain). Its Interp and Emit are the step alone
-// on one record (no batching), for callers that run a stage by itself.
-type BatchStage interface {
-	Stage
-	// InterpStep builds the stage's step for the interpreter; now is the
-	// pipeline's clock.
-	InterpStep(parts []Part, now func() time.Time) (*enrich.Step, error)
-	// EmitStep returns the expression, of type *enrich.Step, that builds
-	// the step in generated code, where `env` is the runtime.Env and `e`
-	// the *app.Env reading ${VAR}s at start-up.
-	EmitStep(i int, parts []Part, e Emitter) (jen.Code, error)
 }
 
 // EnrichStage looks records' keys up and merges the rows found.
@@ -95,38 +78,17 @@ func (s *EnrichStage) Dump(d Dumper) string {
 
 // Interp implements Stage: the step on one record at a time.
 func (s *EnrichStage) Interp(parts []Part, _ Interp) (StageFunc, error) {
-	step, err := s.InterpStep(parts, time.Now)
-	if err != nil {
-		return nil, err
-	}
-	name := parts[0].Name
-	return func(r *runtime.Record) (bool, error) {
-		keep, err := step.Process(r)
-		if err != nil {
-			return false, &runtime.StageError{Stage: name, Err: err}
-		}
-		return keep, nil
-	}, nil
+	return stepInterp(s, parts)
 }
 
 // InterpStep implements BatchStage.
-func (s *EnrichStage) InterpStep(_ []Part, now func() time.Time) (*enrich.Step, error) {
+func (s *EnrichStage) InterpStep(_ []Part, now func() time.Time) (runtime.BatchStep, error) {
 	return enrich.New(s.Config, now), nil
 }
 
 // Emit implements Stage: the step on one record, as Interp.
 func (s *EnrichStage) Emit(i int, parts []Part, e Emitter) ([]jen.Code, error) {
-	ctor, err := s.EmitStep(i, parts, e)
-	if err != nil {
-		return nil, err
-	}
-	f := e.Field("enrich", jen.Op("*").Qual(enrichPkg, "Step"), ctor)
-	return []jen.Code{
-		jen.Comment(fmt.Sprintf("stage %d: enrich %q, one record at a time", i, parts[0].Name)),
-		jen.If(jen.List(jen.Id("keep"), jen.Id("err")).Op(":=").Id("p").Dot(f).Dot("Process").Call(jen.Id("r")), jen.Id("err").Op("!=").Nil()).Block(
-			jen.Return(jen.False(), jen.Op("&").Qual(rtPkg, "StageError").Values(jen.Dict{jen.Id("Stage"): jen.Lit(parts[0].Name), jen.Id("Err"): jen.Id("err")})),
-		).Else().If(jen.Op("!").Id("keep")).Block(jen.Return(jen.False(), jen.Nil())),
-	}, nil
+	return stepEmit(s, i, parts, e)
 }
 
 const enrichPkg = "github.com/rivven/rivven-connect/stdlib/enrich"

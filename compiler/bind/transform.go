@@ -128,6 +128,11 @@ type Emitter interface {
 	// config keys of part: those fields are read from the environment at
 	// start-up instead of baked in, where the config took them from ${VAR}.
 	Literal(v any, part string, env map[string]string) (jen.Code, error)
+	// LiteralFrom renders v as Go with every ${VAR} below the config path
+	// prefix read at start-up into the field at goPrefix and the same
+	// keys below it (object keys and array indexes of a runtime.Value,
+	// dotted): a plugin's config from plugins.<name>.config.
+	LiteralFrom(v any, prefix []string, goPrefix string) (jen.Code, error)
 	// UseEnv marks part's environment-derived keys among keys as read by
 	// the stage (a fused part whose values another part's stand for).
 	UseEnv(part string, keys ...string)

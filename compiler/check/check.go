@@ -50,6 +50,8 @@ type checker struct {
 	lock *lock.Lock
 	// deadLetterSinks are the sinks implied by dead_letter_topic, by name.
 	deadLetterSinks map[string]*Component
+	// pluginDecls are the entries of the plugins section, by name.
+	pluginDecls map[string]*pluginDecl
 }
 
 type transformDecl struct {
@@ -199,6 +201,7 @@ func (c *checker) run() {
 		}
 	}
 
+	c.plugins()
 	c.components(bind.Source, "sources", "connector", func(name string, comp *Component) {
 		c.sources[name] = comp
 		c.out.Sources = append(c.out.Sources, comp)
@@ -289,9 +292,10 @@ func (c *checker) components(kind bind.Kind, section, key string, add func(strin
 		path := []string{section, name}
 		b, ok := bind.Lookup(kind, conn.Text)
 		def, inCUE := defs[conn.Text]
-		if (!ok || !inCUE) && c.pluginConnector(conn.Text) {
-			c.errs.Add(conn.Pos, source.CodeNotAvailable, config.JoinPath(append(path, key)),
-				"connector %s is a WASM plugin (declared under plugins); plugins are not available in this version of rivven-connect yet", c.shown(conn))
+		if pd := c.pluginDecls[conn.Text]; pd != nil {
+			if comp := c.pluginComponent(kind, n, conn, path, pd); comp != nil {
+				add(name, comp)
+			}
 			continue
 		}
 		if !ok || !inCUE {
@@ -369,9 +373,8 @@ func (c *checker) transformDecls() {
 		}
 		path := []string{"transforms", name}
 		def, ok := defs[typ.Text]
-		if !ok && c.pluginConnector(typ.Text) {
-			c.errs.Add(typ.Pos, source.CodeNotAvailable, config.JoinPath(append(path, "type")),
-				"transform type %s is a WASM plugin (declared under plugins); plugins are not available in this version of rivven-connect yet", c.shown(typ))
+		if pd := c.pluginDecls[typ.Text]; pd != nil {
+			c.pluginTransform(name, n, typ, path, pd)
 			continue
 		}
 		if !ok {

@@ -5,6 +5,10 @@ import "fmt"
 // ConfigSchemaID is the "$id" of the whole-document schema.
 const ConfigSchemaID = "urn:rivven-connect:config"
 
+// pluginNamePattern is what an editor accepts as a plugin's name where a
+// connector or transform type goes.
+const pluginNamePattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
 // connectorKinds are the sections whose entries pick a connector (or a
 // transform type) by the key named here, which decides the shape of their
 // `config`.
@@ -45,6 +49,7 @@ func (s *Schema) ConfigJSONSchema() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	strictBySection := map[string]any{}
 	for _, k := range connectorKinds {
 		names, values := s.Connectors(k.section)
 		if len(names) == 0 {
@@ -73,6 +78,18 @@ func (s *Schema) ConfigJSONSchema() (map[string]any, error) {
 		}
 		name = t.envAlternative(map[string]any{"type": "string", "enum": enum})
 		name["description"] = desc
+		// Or a WASM plugin declared under plugins, which a JSON Schema
+		// cannot list: in a document with a plugins section, any name a
+		// plugin may have; without one, only the known names.
+		strict := map[string]any{}
+		for k, v := range name {
+			strict[k] = v
+		}
+		if alts, ok := name["anyOf"].([]any); ok {
+			name = map[string]any{"anyOf": append(append([]any{}, alts...), map[string]any{"type": "string", "pattern": pluginNamePattern, "description": "The name of a WASM plugin declared under plugins."}),
+				"description": desc + " Or a WASM plugin declared under plugins."}
+		}
+		strictBySection[k.section] = map[string]any{"additionalProperties": map[string]any{"properties": map[string]any{k.key: strict}}}
 		entryProps[k.key] = name
 		var branches []any
 		for _, n := range names {
@@ -99,6 +116,10 @@ func (s *Schema) ConfigJSONSchema() (map[string]any, error) {
 		}
 		entry["allOf"] = branches
 	}
+	out["allOf"] = append(asList(out["allOf"]), map[string]any{
+		"if":   map[string]any{"not": map[string]any{"required": []any{"plugins"}}},
+		"then": map[string]any{"properties": strictBySection},
+	})
 	// The sections the checker refuses as not available (unavailable.go)
 	// accept no value, so that an editor flags them too.
 	for _, key := range UnavailableSections() {
@@ -141,4 +162,9 @@ func trimPeriod(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }

@@ -319,7 +319,7 @@ func checkerErrors(doc string) source.Errors {
 func TestConfigJSONSchemaDocuments(t *testing.T) {
 	sch := compiledConfigSchema(t)
 	// The checker's refusal of these is pinned by its own tests.
-	notChecked := map[string]bool{"plugins": true, "distributed": true}
+	notChecked := map[string]bool{"distributed": true}
 	const base = `
 sources:
   gen: {connector: datagen, config: {pattern: orders}}
@@ -365,7 +365,7 @@ pipelines:
 		{"pipeline-without-sink", `pipelines: {p: {source: gen}}`, []string{"pipelines.p.sink"}},
 		{"config-null", `sinks: {out: {connector: stdout, config: }}`, []string{"sinks.out.config"}},
 		{"version-2", `version: "2.0"`, []string{"version"}},
-		{"plugins", "plugins: {}\n" + base, []string{"plugins"}},
+		{"plugin-without-path", "plugins: {p: {config: {}}}\n" + base, []string{"plugins.p.path"}},
 		{"distributed", "distributed: {enabled: false}\n" + base, []string{"distributed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -431,11 +431,14 @@ func TestConfigJSONSchemaShape(t *testing.T) {
 	if !slices.Equal(keys, want) {
 		t.Errorf("top-level keys %v, want %v", keys, want)
 	}
-	for _, k := range []string{"plugins", "distributed"} {
+	for _, k := range check.UnavailableSections() {
 		p := props[k].(map[string]any)
 		if _, ok := p["not"]; !ok || !strings.Contains(p["description"].(string), "not yet available") || p["deprecationMessage"] == nil {
 			t.Errorf("%s is not marked unavailable: %v", k, p)
 		}
+	}
+	if pl := props["plugins"].(map[string]any); pl["not"] != nil || pl["additionalProperties"] == nil {
+		t.Errorf("plugins is marked unavailable or has no entry schema: %v", pl)
 	}
 	defs := doc["$defs"].(map[string]any)
 	for _, kind := range []string{"sources", "sinks", "transforms"} {

@@ -9,7 +9,6 @@ import (
 // version cannot run: each is refused at its key with code not-available,
 // never accepted and ignored. An entry leaves this list when it is built.
 var unavailableSections = []struct{ key, what string }{
-	{"plugins", "WASM plugins (the plugins section) are not available in this version of rivven-connect yet; remove the section"},
 	{"distributed", "distributed mode (the distributed section) is not available in this version of rivven-connect yet; remove the section to run on one node"},
 }
 
@@ -30,11 +29,4 @@ func (c *checker) unavailable(root *config.Node) {
 			c.errs.Add(n.KeyPos, source.CodeNotAvailable, u.key, "%s", u.what)
 		}
 	}
-}
-
-// pluginConnector reports whether name is declared under `plugins`: a
-// connector of that name is a plugin, which this version cannot run.
-func (c *checker) pluginConnector(name string) bool {
-	pl := c.file.Root.Get("plugins")
-	return pl != nil && pl.Kind == config.Map && pl.Get(name) != nil
 }

@@ -8,8 +8,6 @@ import (
 	"github.com/rivven/rivven-connect/compiler/bind"
 )
 
-const enrichPkg = modPath + "/stdlib/enrich"
-
 // segment is the generated statements of the stages between two batch
 // stages, and whether they read `row`.
 type segment struct {
@@ -18,10 +16,10 @@ type segment struct {
 }
 
 // batchStep is a batch stage (bind.BatchStage) of a pipeline: the program
-// field holding its *enrich.Step, its transform name and scope.
+// field holding its runtime.BatchStep, its transform name and scope.
 type batchStep struct {
-	field, name string
-	scope       []bind.StreamName
+	field, name, typ string
+	scope            []bind.StreamName
 }
 
 // batchProgram writes the Process method of a pipeline with batch stages
@@ -34,12 +32,12 @@ func (pg *progGen) batchProgram(segs []segment, steps []batchStep) (process jen.
 	process = jen.Func().Params(recv).Id("Process").
 		Params(jen.Id("r").Op("*").Qual(rtPkg, "Record")).Params(jen.Bool(), jen.Error()).Block(
 		jen.Return(jen.Id("p").Dot("chain").Dot("Process").Call(jen.Id("r"))))
-	methods = append(methods, jen.Comment("ProcessBatch runs a source batch through the stages, one lookup per batch").Line().
-		Comment("at each enrich stage (runtime.BatchProgram).").Line().
+	methods = append(methods, jen.Comment("ProcessBatch runs a source batch through the stages, one call per batch").Line().
+		Comment("at each batch stage (runtime.BatchProgram).").Line().
 		Func().Params(jen.Id("p").Op("*").Id(pg.typ)).Id("ProcessBatch").
 		Params(jen.Id("recs").Index().Qual(rtPkg, "Record")).Index().Qual(rtPkg, "Outcome").Block(
 		jen.Return(jen.Id("p").Dot("chain").Dot("ProcessBatch").Call(jen.Id("recs")))))
-	methods = append(methods, jen.Comment("Close closes the enrich stages' connections when the pipeline ends.").Line().
+	methods = append(methods, jen.Comment("Close closes the batch stages when the pipeline ends.").Line().
 		Func().Params(jen.Id("p").Op("*").Id(pg.typ)).Id("Close").Params().Error().Block(
 		jen.Return(jen.Id("p").Dot("chain").Dot("Close").Call())))
 	for i, sg := range segs {
@@ -49,11 +47,11 @@ func (pg *progGen) batchProgram(segs []segment, steps []batchStep) (process jen.
 		doc := fmt.Sprintf("segment%d runs the stages ", i)
 		switch {
 		case i == 0:
-			doc += fmt.Sprintf("before enrich %q.", steps[0].name)
+			doc += fmt.Sprintf("before %s %q.", steps[0].typ, steps[0].name)
 		case i == len(steps):
-			doc += fmt.Sprintf("after enrich %q.", steps[i-1].name)
+			doc += fmt.Sprintf("after %s %q.", steps[i-1].typ, steps[i-1].name)
 		default:
-			doc += fmt.Sprintf("between enrich %q and %q.", steps[i-1].name, steps[i].name)
+			doc += fmt.Sprintf("between %s %q and %s %q.", steps[i-1].typ, steps[i-1].name, steps[i].typ, steps[i].name)
 		}
 		methods = append(methods, jen.Comment(doc).Line().
 			Func().Params(jen.Id("p").Op("*").Id(pg.typ)).Id(fmt.Sprintf("segment%d", i)).
@@ -70,7 +68,7 @@ func (pg *progGen) batchProgram(segs []segment, steps []batchStep) (process jen.
 	return process, methods
 }
 
-// chainLit writes the enrich.Chain of a program `prog` with batch stages.
+// chainLit writes the runtime.Chain of a program `prog` with batch stages.
 func chainLit(segs []segment, steps []batchStep) jen.Code {
 	var fns, stepIDs, names, scopes []jen.Code
 	for i, sg := range segs {
@@ -91,12 +89,12 @@ func chainLit(segs []segment, steps []batchStep) jen.Code {
 		for _, sc := range st.scope {
 			items = append(items, jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(sc.Name), jen.Id("Namespace"): jen.Lit(sc.Namespace)}))
 		}
-		scopes = append(scopes, jen.Index().Qual(enrichPkg, "Stream").Values(items...))
+		scopes = append(scopes, jen.Index().Qual(rtPkg, "StreamRef").Values(items...))
 	}
-	return jen.Op("&").Qual(enrichPkg, "Chain").Values(jen.Dict{
+	return jen.Op("&").Qual(rtPkg, "Chain").Values(jen.Dict{
 		jen.Id("Segments"): jen.Index().Func().Params(jen.Op("*").Qual(rtPkg, "Record")).Params(jen.Bool(), jen.Error()).Values(fns...),
-		jen.Id("Steps"):    jen.Index().Op("*").Qual(enrichPkg, "Step").Values(stepIDs...),
+		jen.Id("Steps"):    jen.Index().Qual(rtPkg, "BatchStep").Values(stepIDs...),
 		jen.Id("Names"):    jen.Index().String().Values(names...),
-		jen.Id("Scopes"):   jen.Index().Index().Qual(enrichPkg, "Stream").Values(scopes...),
+		jen.Id("Scopes"):   jen.Index().Index().Qual(rtPkg, "StreamRef").Values(scopes...),
 	})
 }

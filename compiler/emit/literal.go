@@ -13,12 +13,15 @@ import (
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/mask"
+	"github.com/rivven/rivven-connect/stdlib/wasm"
 )
 
 var (
 	valueType    = reflect.TypeOf(runtime.Value{})
 	strategyType = reflect.TypeOf(mask.Strategy(0))
 	policyType   = reflect.TypeOf(runtime.ErrorPolicy(0))
+	fileType     = reflect.TypeOf(runtime.File{})
+	pluginType   = reflect.TypeOf(wasm.Plugin{})
 )
 
 // literal writes v (plain config data) as a Go composite literal. Fields
@@ -30,12 +33,22 @@ func (g *generator) literal(v reflect.Value, path string, env map[string]envRef)
 		return envRead(ref.binding, v.Type())
 	}
 	switch v.Type() {
+	case fileType:
+		return g.fileLit(v.Interface().(runtime.File))
 	case valueType:
+		if hasPrefix(env, path) {
+			return g.valueEnvLit(v.Interface().(runtime.Value), path, env)
+		}
 		return valueLit(v.Interface().(runtime.Value)), nil
 	case strategyType:
 		return jen.Qual(maskPkg, capitalize(v.Interface().(mask.Strategy).String())), nil
 	case policyType:
 		return jen.Qual(rtPkg, map[runtime.ErrorPolicy]string{runtime.OnErrorStop: "OnErrorStop", runtime.OnErrorSkip: "OnErrorSkip", runtime.OnErrorDeadLetter: "OnErrorDeadLetter"}[v.Interface().(runtime.ErrorPolicy)]), nil
+	}
+	if v.Type() == pluginType {
+		if err := literalSecrets(v.Interface().(wasm.Plugin), path, env); err != nil {
+			return nil, err
+		}
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -155,6 +168,68 @@ func valueLit(v runtime.Value) jen.Code {
 		}))
 	}
 	return jen.Qual(rtPkg, "Null").Call()
+}
+
+// literalSecrets refuses a plugin whose secret config values (keys
+// naming a password, token, key, …) are written literally: a compiled
+// binary never contains secrets.
+func literalSecrets(p wasm.Plugin, path string, env map[string]envRef) error {
+	prefix := "Config."
+	if path != "" {
+		prefix = path + ".Config."
+	}
+	for _, k := range p.SecretKeys {
+		if _, fromEnv := env[prefix+k]; !fromEnv {
+			return &Error{Msg: fmt.Sprintf("plugins.%s.config.%s is a secret written literally in the config; a compiled binary never contains secrets: give it as ${VARIABLE} so the binary reads it at start-up", p.Name, k)}
+		}
+	}
+	return nil
+}
+
+// fileLit embeds a file the binary reads at start-up (runtime.File): its
+// bytes, read now, become a file next to the generated code that a
+// //go:embed variable holds.
+func (g *generator) fileLit(f runtime.File) (jen.Code, error) {
+	data, err := f.Read()
+	if err != nil {
+		return nil, &Error{Msg: fmt.Sprintf("cannot embed %s: %v", f.Where(), err)}
+	}
+	name := g.embed(f.Name, data)
+	return jen.Qual(rtPkg, "File").Values(jen.Dict{jen.Id("Name"): jen.Lit(f.Name), jen.Id("Data"): jen.Id(name)}), nil
+}
+
+// valueEnvLit writes a runtime.Value whose parts below path have
+// environment bindings (keys path.<key>, path.<index>): those parts are
+// read at start-up, the rest written as constants.
+func (g *generator) valueEnvLit(v runtime.Value, path string, env map[string]envRef) (jen.Code, error) {
+	switch v.Kind() {
+	case runtime.KindObject:
+		o := v.AsObject()
+		var keys, vals []jen.Code
+		for i, k := range o.Keys {
+			c, err := g.literal(reflect.ValueOf(o.Values[i]), path+"."+k, env)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, jen.Lit(k))
+			vals = append(vals, c)
+		}
+		return jen.Qual(rtPkg, "ObjectValue").Call(jen.Op("&").Qual(rtPkg, "Object").Values(jen.Dict{
+			jen.Id("Keys"):   jen.Index().String().Values(keys...),
+			jen.Id("Values"): jen.Index().Qual(rtPkg, "Value").Values(vals...),
+		})), nil
+	case runtime.KindArray:
+		var elems []jen.Code
+		for i, e := range v.AsArray() {
+			c, err := g.literal(reflect.ValueOf(e), path+"."+strconv.Itoa(i), env)
+			if err != nil {
+				return nil, err
+			}
+			elems = append(elems, c)
+		}
+		return jen.Qual(rtPkg, "ArrayValue").Call(jen.Index().Qual(rtPkg, "Value").Values(elems...)), nil
+	}
+	return valueLit(v), nil
 }
 
 // envRef is a binding with its index in plan.Env.

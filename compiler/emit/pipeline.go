@@ -54,8 +54,8 @@ func (pg *progGen) fail(grp *jen.Group) {
 }
 
 func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code, err error) {
-	sb, _ := lookupBind(bind.Source, pp.Source.Connector)
-	kb, _ := lookupBind(bind.Sink, pp.Sink.Connector)
+	sb, _ := lookupBind(bind.Source, pp.Source)
+	kb, _ := lookupBind(bind.Sink, pp.Sink)
 	if sb == nil || sb.Go == nil || kb == nil || kb.Go == nil {
 		return nil, nil, &Error{Msg: fmt.Sprintf("pipeline %q: connectors %s → %s cannot be compiled to Go yet", pp.Name, pp.Source.Connector, pp.Sink.Connector)}
 	}
@@ -82,7 +82,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	pg := &progGen{generator: g, pp: pp, typ: g.ident(pp.Name, "Program")}
 	var body []jen.Code
 	// A batch stage (enrich) splits the stages into segments, each a
-	// method; an enrich.Chain runs them and the steps (see batchProgram).
+	// method; a runtime.Chain runs them and the steps (see batchProgram).
 	var segs []segment
 	var steps []batchStep
 	for i, st := range pp.Stages {
@@ -92,8 +92,8 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 			if err != nil {
 				return nil, nil, fmt.Errorf("transforms.%s: %w", st.Parts[0].Name, err)
 			}
-			field := pg.field("enrich", jen.Op("*").Qual(modPath+"/stdlib/enrich", "Step"), ctor)
-			steps = append(steps, batchStep{field: field, name: st.Parts[0].Name, scope: st.Scope})
+			field := pg.field(st.Spec.Type(), jen.Qual(rtPkg, "BatchStep"), ctor)
+			steps = append(steps, batchStep{field: field, name: st.Parts[0].Name, typ: st.Spec.Type(), scope: st.Scope})
 			segs = append(segs, segment{body: body, usesRow: pg.usesRow})
 			body, pg.usesRow = nil, false
 			continue
@@ -134,7 +134,7 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	} else {
 		segs = append(segs, segment{body: body, usesRow: pg.usesRow})
 		process, methods = pg.batchProgram(segs, steps)
-		pg.fields = append(pg.fields, progField{name: "chain", typ: jen.Op("*").Qual(modPath+"/stdlib/enrich", "Chain")})
+		pg.fields = append(pg.fields, progField{name: "chain", typ: jen.Op("*").Qual(rtPkg, "Chain")})
 	}
 	structFields := make([]jen.Code, len(pg.fields))
 	init := jen.Dict{}
@@ -176,9 +176,9 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 		if len(steps) > 0 {
 			b.Id("prog").Dot("chain").Op("=").Add(chainLit(segs, steps))
 		}
-		b.List(jen.Id("from"), jen.Id("err")).Op(":=").Qual(sb.Go.Pkg, sb.Go.Func).Call(jen.Id("sourceConfig"), jen.Id("env").Dot(sb.Go.Env))
+		b.List(jen.Id("from"), jen.Id("err")).Op(":=").Qual(sb.Go.Pkg, sb.Go.Func).Call(ctorArgs(sb.Go, jen.Id("sourceConfig"))...)
 		b.Add(wrap("source", pp.Source.Name))
-		b.List(jen.Id("to"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(jen.Id("sinkConfig"), jen.Id("env").Dot(kb.Go.Env))
+		b.List(jen.Id("to"), jen.Id("err")).Op(":=").Qual(kb.Go.Pkg, kb.Go.Func).Call(ctorArgs(kb.Go, jen.Id("sinkConfig"))...)
 		b.Add(wrap("sink", pp.Sink.Name))
 		if kb.Go.Formats {
 			b.Id("to").Dot("UseFormats").Call(jen.Id("env").Dot("Formats"))
@@ -222,7 +222,7 @@ func (g *generator) deadLetter(pp *plan.Pipeline) (code jen.Code, formats bool, 
 		if c.Name != pp.Settings.DeadLetterSink {
 			continue
 		}
-		b, _ := lookupBind(bind.Sink, c.Connector)
+		b, _ := lookupBind(bind.Sink, c)
 		if b == nil || b.Go == nil {
 			return nil, false, &Error{Msg: fmt.Sprintf("pipeline %q: dead_letter_sink %q (%s) cannot be compiled to Go yet", pp.Name, c.Name, c.Connector)}
 		}
@@ -230,9 +230,18 @@ func (g *generator) deadLetter(pp *plan.Pipeline) (code jen.Code, formats bool, 
 		if err != nil {
 			return nil, false, err
 		}
-		return jen.List(jen.Id("deadLetters"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(lit, jen.Id("env").Dot(b.Go.Env)), b.Go.Formats, nil
+		return jen.List(jen.Id("deadLetters"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(ctorArgs(b.Go, lit)...), b.Go.Formats, nil
 	}
 	return nil, false, &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
+}
+
+// ctorArgs are the arguments of a component's constructor: its config,
+// then the runtime.Env field it takes (none when GoCtor.Env is "").
+func ctorArgs(g *bind.GoCtor, cfg jen.Code) []jen.Code {
+	if g.Env == "" {
+		return []jen.Code{cfg}
+	}
+	return []jen.Code{cfg, jen.Id("env").Dot(g.Env)}
 }
 
 func quoteAll(s []string) []string {
@@ -271,6 +280,15 @@ func (g *generator) componentLiteralOf(b *bind.Component, section string, c plan
 	for i, eb := range g.envFor(section, c.Name, "config") {
 		if goPath, ok := b.GoField(c.Config, eb.Path[3:]); ok {
 			env[goPath] = envRef{i, eb}
+		}
+	}
+	if b.EnvFrom != nil {
+		for _, prefix := range b.EnvFrom(c.Config) {
+			for i, eb := range g.envFor(prefix...) {
+				if goPath, ok := b.GoField(c.Config, eb.Path[len(prefix):]); ok {
+					env[goPath] = envRef{i, eb}
+				}
+			}
 		}
 	}
 	return g.literal(reflect.ValueOf(c.Config), "", env)
@@ -316,6 +334,15 @@ func (pg *progGen) Literal(v any, part string, env map[string]string) (jen.Code,
 				refs[goField] = envRef{i, eb}
 			}
 		}
+	}
+	return pg.literal(reflect.ValueOf(v), "", refs)
+}
+
+// LiteralFrom implements bind.Emitter.
+func (pg *progGen) LiteralFrom(v any, prefix []string, goPrefix string) (jen.Code, error) {
+	refs := map[string]envRef{}
+	for i, eb := range pg.envFor(prefix...) {
+		refs[goPrefix+"."+strings.Join(eb.Path[len(prefix):], ".")] = envRef{i, eb}
 	}
 	return pg.literal(reflect.ValueOf(v), "", refs)
 }

@@ -55,9 +55,12 @@ func replace(s, old, new string) string {
 }
 
 // orders returns n datagen orders records.
-func orders(tb testing.TB, n int) []runtime.Record {
+func orders(tb testing.TB, n int) []runtime.Record { return generated(tb, "orders", n) }
+
+// generated returns n records of a datagen pattern.
+func generated(tb testing.TB, pattern string, n int) []runtime.Record {
 	tb.Helper()
-	src, err := datagen.New(datagen.Config{Pattern: "orders", MaxEvents: int64(n), Seed: 42, HasSeed: true}, now)
+	src, err := datagen.New(datagen.Config{Pattern: pattern, MaxEvents: int64(n), Seed: 42, HasSeed: true}, now)
 	if err != nil {
 		tb.Fatal(err)
 	}

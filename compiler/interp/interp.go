@@ -42,7 +42,7 @@ func deadLetterSink(p *plan.Plan, name string, env runtime.Env) (runtime.Sink, e
 		if c.Name != name {
 			continue
 		}
-		b, ok := bind.Lookup(bind.Sink, c.Connector)
+		b, ok := bind.LookupFor(bind.Sink, c.Connector, c.Config)
 		if !ok || b.NewSink == nil {
 			return nil, fmt.Errorf("dead_letter_sink %q: connector %q cannot run", name, c.Connector)
 		}
@@ -94,7 +94,7 @@ func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {
 // NewSource builds the source c without opening it (run, probes and
 // discovery). The caller owns it.
 func NewSource(c plan.Component, env runtime.Env) (runtime.Source, error) {
-	b, ok := bind.Lookup(bind.Source, c.Connector)
+	b, ok := bind.LookupFor(bind.Source, c.Connector, c.Config)
 	if !ok || b.NewSource == nil {
 		return nil, fmt.Errorf("source connector %q cannot run", c.Connector)
 	}
@@ -107,7 +107,7 @@ func NewSource(c plan.Component, env runtime.Env) (runtime.Source, error) {
 
 // NewSink builds the sink c without opening it. The caller owns it.
 func NewSink(c plan.Component, env runtime.Env) (runtime.Sink, error) {
-	b, ok := bind.Lookup(bind.Sink, c.Connector)
+	b, ok := bind.LookupFor(bind.Sink, c.Connector, c.Config)
 	if !ok || b.NewSink == nil {
 		return nil, fmt.Errorf("sink connector %q cannot run", c.Connector)
 	}

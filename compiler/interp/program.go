@@ -7,7 +7,6 @@ import (
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/runtime"
-	"github.com/rivven/rivven-connect/stdlib/enrich"
 	"github.com/rivven/rivven-connect/stdlib/exprcond"
 )
 
@@ -37,7 +36,7 @@ func Program(pp *plan.Pipeline) (runtime.Program, error) { return programAt(pp, 
 
 // programAt is Program with the pipeline's clock, which batch stages
 // (enrich: cache expiry) read. A pipeline with batch stages runs as an
-// enrich.Chain: its stages split at each batch stage into segments.
+// runtime.Chain: its stages split at each batch stage into segments.
 func programAt(pp *plan.Pipeline, now func() time.Time) (runtime.Program, error) {
 	for _, st := range pp.Stages {
 		if _, ok := st.Spec.(bind.BatchStage); ok {
@@ -105,7 +104,7 @@ func (predicates) Predicate(c *cond.Condition) (func(*runtime.Record) (bool, err
 // between two batch stages become one segment (a closure as Process
 // runs them), each batch stage a step, as generated code does.
 func chain(pp *plan.Pipeline, now func() time.Time) (runtime.Program, error) {
-	c := &enrich.Chain{}
+	c := &runtime.Chain{}
 	var seg []stageFn
 	flush := func() {
 		var fn func(*runtime.Record) (bool, error)
@@ -134,9 +133,9 @@ func chain(pp *plan.Pipeline, now func() time.Time) (runtime.Program, error) {
 		if err != nil {
 			return nil, err
 		}
-		var scope []enrich.Stream
+		var scope []runtime.StreamRef
 		for _, sc := range st.Scope {
-			scope = append(scope, enrich.Stream{Name: sc.Name, Namespace: sc.Namespace})
+			scope = append(scope, runtime.StreamRef{Name: sc.Name, Namespace: sc.Namespace})
 		}
 		c.Steps = append(c.Steps, step)
 		c.Names = append(c.Names, st.Parts[0].Name)

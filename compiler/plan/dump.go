@@ -10,6 +10,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/cond"
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/wasm"
 )
 
 // Dump renders the plan as deterministic text: the same plan always gives
@@ -107,7 +108,12 @@ func schemaText(s *runtime.Schema) string {
 	return strings.Join(parts, ", ")
 }
 
-var valueType = reflect.TypeOf(runtime.Value{})
+var (
+	valueType  = reflect.TypeOf(runtime.Value{})
+	fileType   = reflect.TypeOf(runtime.File{})
+	pluginType = reflect.TypeOf(wasm.Plugin{})
+	maskedJSON = string(runtime.AppendJSON(nil, runtime.String(runtime.SecretMask)))
+)
 
 // value renders plain config data compactly: structs as {Field: value},
 // zero fields left out.
@@ -115,12 +121,19 @@ func (d *dumper) value(v reflect.Value) string {
 	if !v.IsValid() {
 		return "{}"
 	}
+	if v.Type() == pluginType {
+		v = reflect.ValueOf(v.Interface().(wasm.Plugin).Masked())
+	}
+	if v.Type() == fileType {
+		return strconv.Quote(v.Interface().(runtime.File).Name) // as the config names it
+	}
 	if v.Type() == valueType {
 		val := v.Interface().(runtime.Value)
 		if val.Kind() == runtime.KindString && d.isSecret(val.AsString()) {
 			return "<secret>"
 		}
-		return d.secret(string(runtime.AppendJSON(nil, val)))
+		// A masked value (wasm.Plugin.Masked) shows as the mask, unquoted.
+		return strings.ReplaceAll(d.secret(string(runtime.AppendJSON(nil, val))), maskedJSON, runtime.SecretMask)
 	}
 	switch v.Kind() {
 	case reflect.Interface, reflect.Pointer:

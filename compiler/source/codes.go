@@ -24,6 +24,7 @@ const (
 	CodeNoPipelines      Code = "no-pipelines"      // nothing to run
 	CodeUnreadable       Code = "unreadable-config" // the config file cannot be read
 	CodeNotAvailable     Code = "not-available"     // a feature this version does not have yet
+	CodeBadPlugin        Code = "bad-plugin"        // a WASM plugin's module cannot be loaded or breaks the ABI
 )
 
 // AllCodes lists every code, for documentation and tests.
@@ -32,5 +33,5 @@ var AllCodes = []Code{
 	CodeUnknownKey, CodeMissingKey, CodeTypeMismatch, CodeInvalidValue,
 	CodeOutOfRange, CodeUnknownConnector, CodeUnknownRef, CodeConditionSyntax,
 	CodeConditionType, CodeUnknownField, CodeBadMaskPath, CodeNoPipelines,
-	CodeUnreadable, CodeNotAvailable,
+	CodeUnreadable, CodeNotAvailable, CodeBadPlugin,
 }

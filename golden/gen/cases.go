@@ -47,6 +47,8 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/patternrandom"
 	"github.com/rivven/rivven-connect/golden/gen/patternsequence"
 	"github.com/rivven/rivven-connect/golden/gen/patternusers"
+	"github.com/rivven/rivven-connect/golden/gen/pluginecho"
+	"github.com/rivven/rivven-connect/golden/gen/pluginspinskip"
 	"github.com/rivven/rivven-connect/golden/gen/postgresstreams"
 	"github.com/rivven/rivven-connect/golden/gen/postgresunreachable"
 	"github.com/rivven/rivven-connect/golden/gen/quickstart"
@@ -99,6 +101,8 @@ var Cases = map[string]*app.Spec{
 	"pattern-random":             &patternrandom.Spec,
 	"pattern-sequence":           &patternsequence.Spec,
 	"pattern-users":              &patternusers.Spec,
+	"plugin-echo":                &pluginecho.Spec,
+	"plugin-spin-skip":           &pluginspinskip.Spec,
 	"postgres-streams":           &postgresstreams.Spec,
 	"postgres-unreachable":       &postgresunreachable.Spec,
 	"quickstart":                 &quickstart.Spec,

@@ -96,3 +96,16 @@ func (e *Env) Value(pos, raw string, kind runtime.Kind) runtime.Value {
 	}
 	return runtime.String(e.String(pos, raw))
 }
+
+// Step returns s, keeping err (a batch step's constructor failed: a
+// plugin's module missing or changed) in Err when it is the first
+// failure; generated code checks Err before it runs anything.
+func (e *Env) Step(s runtime.BatchStep, err error) runtime.BatchStep {
+	if err != nil {
+		if e.Err == nil {
+			e.Err = err
+		}
+		return nil
+	}
+	return s
+}

@@ -71,8 +71,8 @@ func newStep(t *testing.T, cfg Config, c *clock) (*Step, *[]time.Duration) {
 }
 
 // chainOf runs one step after an optional segment.
-func chainOf(s *Step, before func(*runtime.Record) (bool, error)) *Chain {
-	return &Chain{Segments: []func(*runtime.Record) (bool, error){before, nil}, Steps: []*Step{s}, Names: []string{"customer"}}
+func chainOf(s *Step, before func(*runtime.Record) (bool, error)) *runtime.Chain {
+	return &runtime.Chain{Segments: []func(*runtime.Record) (bool, error){before, nil}, Steps: []runtime.BatchStep{s}, Names: []string{"customer"}}
 }
 
 // into returns the JSON of record r's into field (last field).

@@ -264,7 +264,7 @@ func TestChainSegmentsAndScope(t *testing.T) {
 		t.Errorf("outcomes %+v", out)
 	}
 	ch = chainOf(s, nil)
-	ch.Scopes = [][]Stream{{{Name: "other"}}}
+	ch.Scopes = [][]runtime.StreamRef{{{Name: "other"}}}
 	recs = records(5)
 	if out := ch.ProcessBatch(recs); !out[0].Keep || len(recs[0].After) != 2 || recs[0].Schema != inSchema {
 		t.Errorf("a record out of scope changed: %+v %v", out[0], recs[0].After)

@@ -46,13 +46,17 @@ func init() {
 				if s.Schema == nil {
 					return e.discoverFromServer(p, s.Component)
 				}
+				pk := [][]string{}
+				for _, k := range s.Schema.KeyNames() {
+					pk = append(pk, []string{k})
+				}
 				stream := map[string]any{
 					"name":                       s.Stream,
 					"namespace":                  nilIfEmpty(s.Namespace),
 					"json_schema":                schemas.JSONSchema(s.Schema),
 					"supported_sync_modes":       []string{"full_refresh"},
 					"default_cursor_field":       nil,
-					"source_defined_primary_key": [][]string{},
+					"source_defined_primary_key": pk,
 				}
 				out, _ := json.MarshalIndent(map[string]any{"streams": []any{stream}}, "", "  ")
 				fmt.Fprintln(e.stdout, string(out))

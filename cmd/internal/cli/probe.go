@@ -137,7 +137,10 @@ func probeStage(st *plan.Stage, redact func(string) string, seen map[string]bool
 		return r, true
 	}
 	defer step.Close()
-	var prober runtime.Prober = step
+	prober, ok := step.(runtime.Prober)
+	if !ok {
+		return probeReport{}, false // connects to nothing
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	fs, err := prober.Probe(ctx)

@@ -1,15 +1,22 @@
 package cli
 
 import (
+	"cmp"
+	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/rivven/rivven-connect/compiler/check"
 	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/wasm"
+	"github.com/rivven/rivven-connect/stdlib/wasm/abi"
 )
 
 // specDocument is what spec's --config flag leaves in options.config: the
@@ -39,8 +46,8 @@ func (f *specDocumentFlag) Set(s string) error {
 func init() {
 	commands = append(commands, &command{
 		name:    "spec",
-		usage:   "[CONNECTOR] | --config",
-		summary: "Print the JSON Schema of each connector's and transform's config, or with --config of the whole config document (generated from the CUE definitions).",
+		usage:   "[CONNECTOR | PLUGIN.wasm] | --config",
+		summary: "Print the JSON Schema of each connector's and transform's config, or with --config of the whole config document (generated from the CUE definitions); of a WASM plugin (FILE.wasm), its manifest.",
 		flags: func(fs *pflag.FlagSet, o *options) {
 			f := fs.Lookup("config")
 			if f == nil {
@@ -72,6 +79,9 @@ func init() {
 					return exitFailure
 				}
 				return e.printSchema(doc)
+			}
+			if len(args) == 1 && strings.HasSuffix(args[0], ".wasm") {
+				return e.pluginSpec(args[0])
 			}
 			out := map[string]map[string]any{}
 			var all []string
@@ -108,6 +118,34 @@ func init() {
 			return e.printSchema(v)
 		},
 	})
+}
+
+// pluginSpec prints a plugin module's manifest: what it is, its config's
+// JSON Schema and, for a source, its streams.
+func (e *env) pluginSpec(path string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	m, err := wasm.Load(ctx, wasm.Plugin{Name: filepath.Base(path), Module: runtime.File{Path: path, Name: path}})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "rivven-connect spec: %v\n", err)
+		return exitFailure
+	}
+	mf := m.Manifest
+	out := map[string]any{"abi": mf.ABI, "kind": mf.Kind, "name": mf.Name, "version": mf.Version, "sha256": m.SHA256}
+	if mf.Description != "" {
+		out["description"] = mf.Description
+	}
+	out["encoding"] = cmp.Or(mf.Encoding, abi.EncodingBinary)
+	if mf.Kind == abi.KindTransform {
+		out["keeps_schema"] = mf.KeepsSchema
+	}
+	if len(mf.ConfigSchema) > 0 {
+		out["config"] = mf.ConfigSchema
+	}
+	if len(mf.Streams) > 0 {
+		out["streams"] = mf.Streams
+	}
+	return e.printSchema(out)
 }
 
 // printSchema writes a JSON Schema to standard output.

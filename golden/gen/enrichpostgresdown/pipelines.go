@@ -89,11 +89,11 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 		if e.Err != nil {
 			return nil, e.Err
 		}
-		prog.chain = &enrich.Chain{
+		prog.chain = &runtime.Chain{
 			Names:    []string{"customer"},
-			Scopes:   [][]enrich.Stream{nil},
+			Scopes:   [][]runtime.StreamRef{nil},
 			Segments: []func(*runtime.Record) (bool, error){prog.segment0, prog.segment1},
-			Steps:    []*enrich.Step{prog.enrich0},
+			Steps:    []runtime.BatchStep{prog.enrich0},
 		}
 		from, err := datagen.New(sourceConfig, env.Now)
 		if err != nil {
@@ -155,8 +155,8 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 
 // mainProgram is the fused per-record function of pipeline "main": transforms "some", "customer", "gold", in order.
 type mainProgram struct {
-	enrich0 *enrich.Step
-	chain   *enrich.Chain
+	enrich0 runtime.BatchStep
+	chain   *runtime.Chain
 }
 
 // Process runs every stage on r in place; false means a filter dropped it.
@@ -164,13 +164,13 @@ func (p *mainProgram) Process(r *runtime.Record) (bool, error) {
 	return p.chain.Process(r)
 }
 
-// ProcessBatch runs a source batch through the stages, one lookup per batch
-// at each enrich stage (runtime.BatchProgram).
+// ProcessBatch runs a source batch through the stages, one call per batch
+// at each batch stage (runtime.BatchProgram).
 func (p *mainProgram) ProcessBatch(recs []runtime.Record) []runtime.Outcome {
 	return p.chain.ProcessBatch(recs)
 }
 
-// Close closes the enrich stages' connections when the pipeline ends.
+// Close closes the batch stages when the pipeline ends.
 func (p *mainProgram) Close() error {
 	return p.chain.Close()
 }
