@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -15,7 +16,12 @@ type File struct {
 	Data []byte
 }
 
+// MaxFileBytes bounds the files a File reads.
+const MaxFileBytes = 512 << 20
+
 // Read returns the file's bytes: Data when embedded, else Path's content.
+// Path must name a regular file of at most MaxFileBytes (a device, a pipe
+// or a directory is refused, never read).
 func (f File) Read() ([]byte, error) {
 	if f.Data != nil {
 		return f.Data, nil
@@ -23,7 +29,22 @@ func (f File) Read() ([]byte, error) {
 	if f.Path == "" {
 		return nil, fmt.Errorf("%s: no path and no embedded bytes", f.Name)
 	}
-	return os.ReadFile(f.Path)
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", f.Name)
+	case st.Size() > MaxFileBytes:
+		return nil, fmt.Errorf("%s is larger than %d MiB", f.Name, MaxFileBytes>>20)
+	}
+	return io.ReadAll(io.LimitReader(fh, MaxFileBytes+1))
 }
 
 // Where names the file for messages: its path, or "<name> (embedded)".

@@ -493,6 +493,8 @@ func (c *checker) translateGroup(g *group, root *config.Node, base []string) *so
 			return nil // the unknown key's error says "did you mean"
 		}
 		return &source.Error{Pos: pos, Code: source.CodeMissingKey, Path: path, Message: fmt.Sprintf("missing required key %q", name)}
+	case len(bounds) > 0 && patternMessage(describe(node), bounds) != "":
+		c.errs.Add(pos, source.CodeInvalidValue, path, "%s", patternMessage(describe(node), bounds))
 	case len(bounds) > 0:
 		c.errs.Add(pos, source.CodeOutOfRange, path, "%s is out of range: must be %s", describe(node), strings.Join(dedupe(bounds), " and "))
 	case len(types) > 0 && len(enum) == 0:

@@ -161,3 +161,13 @@ func TestUnboundedCodeNeverServesBoundedPlugin(t *testing.T) {
 		t.Fatal("a bounded plugin's loop was not stopped: it ran code compiled without deadline checks")
 	}
 }
+
+// A module path naming a device or a directory is refused, never read.
+func TestModuleMustBeARegularFile(t *testing.T) {
+	for _, path := range []string{"/dev/zero", t.TempDir()} {
+		_, err := wasm.NewTransform(wasm.Plugin{Name: "x", Module: runtime.File{Path: path, Name: path}})
+		if err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+}
