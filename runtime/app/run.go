@@ -450,8 +450,9 @@ func signalContext(stderr io.Writer, log *slog.Logger, exit func(int)) (context.
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case s := <-ch:
 			log.Info("stopping: draining in-flight records (signal again to exit at once)", "signal", s.String())
@@ -476,6 +477,9 @@ func signalContext(stderr io.Writer, log *slog.Logger, exit func(int)) (context.
 	return ctx, func() {
 		signal.Stop(ch)
 		close(done)
+		// Wait for the watcher, so that a signal it has (or is about to
+		// log) is logged before the run returns and the process exits.
+		<-exited
 		cancel()
 	}
 }
