@@ -32,7 +32,7 @@ const metaSHA256 = "rivven-sha256"
 // chain; checksums only where S3 requires them (S3-compatible servers
 // refuse the newer default ones); path-style addressing at a custom
 // endpoint.
-func newClient(ctx context.Context, cfg *Config) (*s3.Client, error) {
+func newClient(ctx context.Context, cfg *Config, retried func(error)) (*s3.Client, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
@@ -68,6 +68,7 @@ func newClient(ctx context.Context, cfg *Config) (*s3.Client, error) {
 		ac.Region = "us-east-1"
 	}
 	return s3.NewFromConfig(ac, func(o *s3.Options) {
+		o.Retryer = withReport(o.Retryer, retried)
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = true

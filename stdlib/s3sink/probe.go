@@ -33,7 +33,7 @@ const (
 // with the server's Date header (finding "clock"). An endpoint that cannot
 // be reached at all is the error.
 func (s *Sink) Probe(ctx context.Context) ([]runtime.Finding, error) {
-	cl, err := newClient(ctx, &s.cfg)
+	cl, err := newClient(ctx, &s.cfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("s3 sink: %w", err)
 	}

@@ -33,7 +33,8 @@ type Sink struct {
 	now      func() time.Time
 	c        *codecs
 	cl       *s3.Client
-	target   string // the bucket (and endpoint) as messages name it
+	target   string      // the bucket (and endpoint) as messages name it
+	retried  func(error) // runtime.RetryReported; nil: not reported
 
 	// the open unit; used by the Hold goroutine only
 	objs      map[string]*object
@@ -80,6 +81,7 @@ const maxUnits = 2
 
 var _ runtime.HoldingSink = (*Sink)(nil)
 var _ runtime.Prober = (*Sink)(nil)
+var _ runtime.RetryReported = (*Sink)(nil)
 
 // New returns an s3 sink; now is the clock of check --connect's clock
 // skew finding (nil = time.Now). It connects to nothing before Open.
@@ -106,7 +108,7 @@ func New(cfg Config, now func() time.Time) (*Sink, error) {
 
 // Open connects and checks that the bucket exists and answers.
 func (s *Sink) Open(ctx context.Context) error {
-	cl, err := newClient(ctx, &s.cfg)
+	cl, err := newClient(ctx, &s.cfg, s.retried)
 	if err != nil {
 		return fmt.Errorf("s3 sink: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -537,4 +538,29 @@ func childMain() int {
 		return 1
 	}
 	return 0
+}
+
+// TestSDKRetriesAreReported: the server answers the first PUT with 503;
+// the AWS SDK retries it, the retry counts in the pipeline's sink retries
+// (runtime.RetryReported), and the object is stored.
+func TestSDKRetriesAreReported(t *testing.T) {
+	b := srv.NewBucket(t)
+	px := s3test.NewFaultProxy(t, srv)
+	var failed atomic.Bool
+	px.Fail(func(r *http.Request) int {
+		if r.Method == http.MethodPut && failed.CompareAndSwap(false, true) {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	cfg := testConfig(b)
+	cfg.Endpoint = px.Endpoint
+	cfg.Rotate.MaxRecords = 10
+	p := mustRun(t, cfg, newGen(0, 10, time.Second), 16)
+	if got := p.Stats.Retries.Load(); got < 1 {
+		t.Fatalf("sink retries = %d; the SDK's retry of the failed PUT was not reported", got)
+	}
+	if objs := srv.Objects(t, b); len(objs) != 1 {
+		t.Fatalf("objects stored: %v", keys(objs))
+	}
 }
