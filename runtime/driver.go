@@ -21,6 +21,7 @@ type driver struct {
 	p     *Pipeline
 	wctx  context.Context // context of writes and acks: ends only on abort
 	abort context.Context
+	lease Lease // the singleton's lease; nil on a single node
 
 	tr        *AckTracker
 	ackCh     chan struct{}
@@ -120,6 +121,13 @@ func (d *driver) prepare() error {
 	}
 	if l, ok := p.Program.(Logged); ok {
 		l.UseLogger(p.logger()) // its batch steps' (a plugin's log calls)
+	}
+	if d.lease != nil {
+		for _, c := range []any{p.Source, p.Sink, p.DeadLetter} {
+			if u, ok := c.(LeaseUser); ok {
+				u.UseLease(d.lease)
+			}
+		}
 	}
 	retried := func(err error) {
 		p.Stats.Retries.Add(1)

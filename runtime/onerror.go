@@ -17,7 +17,8 @@ func (d *driver) sinkFailed(id SegmentID, recs []Record, err error) error {
 	if p.Observer != nil {
 		p.Observer.StageFailed(p.Name, "")
 	}
-	if p.Settings.OnError == OnErrorStop || errors.Is(err, ErrAborted) || d.asyncErr() != nil {
+	// A fenced write is no record's fault: no policy skips it.
+	if p.Settings.OnError == OnErrorStop || errors.Is(err, ErrAborted) || errors.Is(err, ErrFenced) || d.asyncErr() != nil {
 		return &RecordError{Pipeline: p.Name, Stream: recs[0].Stream, Position: recs[0].Position,
 			Err: fmt.Errorf("sink write of %d records: %w", len(recs), err)}
 	}

@@ -86,7 +86,8 @@ type Pipeline struct {
 	Stats Stats
 
 	state   atomic.Int32
-	retry   atomic.Bool // a sink write is being retried
+	comp    sync.RWMutex // guards the components against RunSingleton's swap, for Status
+	retry   atomic.Bool  // a sink write is being retried
 	lastErr atomic.Pointer[string]
 	acked   atomic.Pointer[Position]
 	started atomic.Int64 // unix nanoseconds
@@ -135,9 +136,10 @@ const (
 	StateStopping               // draining after a stop request
 	StateStopped                // ended cleanly
 	StateFailed                 // ended with an error
+	StateStandby                // a singleton waiting for another node's lease
 )
 
-var stateNames = [...]string{"starting", "running", "unhealthy", "stopping", "stopped", "failed"}
+var stateNames = [...]string{"starting", "running", "unhealthy", "stopping", "stopped", "failed", "standby"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -198,7 +200,10 @@ func (p *Pipeline) Status() Status {
 	if lag := p.eventLag.Load(); lag != 0 {
 		s.EventLag, s.HasEventLag = max(time.Duration(lag-1), 0), true
 	}
-	if l, ok := p.Source.(Lagger); ok && s.State != StateStarting {
+	p.comp.RLock()
+	src := p.Source
+	p.comp.RUnlock()
+	if l, ok := src.(Lagger); ok && s.State != StateStarting && s.State != StateStandby {
 		s.SourceLag, s.SourceLagUnit, s.HasSourceLag = l.SourceLag()
 	}
 	return s
@@ -257,6 +262,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // stop (ctx) never cancels a write in progress. The records not
 // acknowledged are replayed by the next run (at-least-once).
 func (p *Pipeline) RunAbortable(ctx, abort context.Context) (err error) {
+	return p.run(ctx, abort, nil)
+}
+
+// run is RunAbortable under lease (nil on a single node).
+func (p *Pipeline) run(ctx, abort context.Context, lease Lease) (err error) {
 	p.ended.Store(0)
 	p.step.Store(nil)
 	p.started.Store(time.Now().UnixNano())
@@ -273,7 +283,7 @@ func (p *Pipeline) RunAbortable(ctx, abort context.Context) (err error) {
 			p.state.Store(int32(StateStopped))
 		}
 	}()
-	d := &driver{p: p, wctx: abort, abort: abort, failed: make(chan struct{})}
+	d := &driver{p: p, wctx: abort, abort: abort, lease: lease, failed: make(chan struct{})}
 	return d.run(ctx)
 }
 

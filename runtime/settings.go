@@ -48,6 +48,13 @@ type Settings struct {
 	// Process holds the config's process-wide settings. They are the same
 	// in every pipeline of one config; app.Run reads them from the first.
 	Process Process
+	// Cluster is the `distributed` section; the zero value runs on one
+	// node.
+	Cluster Cluster
+	// Singleton runs the pipeline on one node of the cluster at a time
+	// (mode: singleton): the source must be an Elector, and app.Run runs
+	// the pipeline with RunSingleton.
+	Singleton bool
 }
 
 // SinkBatch is a sink's `batch: {max_records, timeout_ms}`.

@@ -7,13 +7,20 @@ import (
 	"github.com/rivven/rivven-connect/runtime/state"
 )
 
-// loadState hands a Stateful source its blob, and opens the state store
+// loadState hands a Stateful source its blob (the lease's, in a singleton
+// run), and opens the state store
 // of a Resumable source and resumes it at the position saved there (its
 // Offset and Token, as Position's JSON form). The resumed position is the
 // pipeline's acknowledged position (Status.Acked) until the run
 // acknowledges one of its own.
 func (d *driver) loadState() error {
 	sf, stateful := d.p.Source.(Stateful)
+	if stateful && d.lease != nil {
+		// A singleton's state is the cluster's, not one node's disk: the
+		// node that takes over reads it.
+		sf.UseState(d.lease.Blob("source"))
+		stateful = false
+	}
 	if stateful && d.p.Settings.StateDir == "" {
 		sf.UseState(nil)
 	}

@@ -87,6 +87,13 @@ type Component struct {
 	// sink (e.g. the resolved topic and the record key). An error is
 	// reported at the pipeline's sink. nil: the config is used as it is.
 	Wire func(cfg any, in WireInput) (any, []string, error)
+	// ChangeStream marks a source that reads a change stream only one
+	// reader may consume at a time (CDC): in distributed mode it runs as
+	// a singleton, never scaled out.
+	ChangeStream bool
+	// Elects marks a source whose instances are runtime.Electors, so it
+	// can run as a cluster singleton (distributed mode).
+	Elects bool
 	// Conn marks a component whose config block holds broker connection
 	// keys (bootstrap_servers, address, tls, auth): check validates them at
 	// their keys, as it does the top-level `broker` section.

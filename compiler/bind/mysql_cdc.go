@@ -15,8 +15,9 @@ import (
 // yet are refused at their key (Misfits).
 func init() {
 	connector(&Component{
-		Kind: Source,
-		Name: "mysql-cdc",
+		Kind:         Source,
+		Name:         "mysql-cdc",
+		ChangeStream: true,
 		Misfits: func(n *config.Node) []Misfit {
 			if m := n.Get("snapshot_mode"); m != nil && m.Kind == config.String {
 				if why := cdc.NotBuilt(m.Text); why != "" {

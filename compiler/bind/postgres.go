@@ -17,8 +17,10 @@ import (
 // its streams are syntax-checked only and run on expr's VM.
 func init() {
 	connector(&Component{
-		Kind: Source,
-		Name: "postgres-cdc",
+		Kind:         Source,
+		Name:         "postgres-cdc",
+		ChangeStream: true,
+		Elects:       true,
 		// publication_name is an alias of publication (Misfits refuses both).
 		Aliases: map[string]string{"publication_name": "Publication"},
 		Misfits: func(n *config.Node) []Misfit {

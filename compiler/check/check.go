@@ -227,6 +227,7 @@ func (c *checker) run() {
 		}
 	}
 	c.desugar()
+	c.distributed()
 	c.topicSettingsMisfits()
 	if conn, ok := c.brokerConn(); ok {
 		c.out.Broker = &conn

@@ -319,7 +319,7 @@ func checkerErrors(doc string) source.Errors {
 func TestConfigJSONSchemaDocuments(t *testing.T) {
 	sch := compiledConfigSchema(t)
 	// The checker's refusal of these is pinned by its own tests.
-	notChecked := map[string]bool{"distributed": true}
+	notChecked := map[string]bool{}
 	const base = `
 sources:
   gen: {connector: datagen, config: {pattern: orders}}
@@ -366,7 +366,9 @@ pipelines:
 		{"config-null", `sinks: {out: {connector: stdout, config: }}`, []string{"sinks.out.config"}},
 		{"version-2", `version: "2.0"`, []string{"version"}},
 		{"plugin-without-path", "plugins: {p: {config: {}}}\n" + base, []string{"plugins.p.path"}},
-		{"distributed", "distributed: {enabled: false}\n" + base, []string{"distributed"}},
+		{"distributed-off", "distributed: {enabled: false, node_id: \"${NODE:-n1}\", failover: {heartbeat_interval_ms: 500}}\n" + base, nil},
+		{"distributed-bad-failover", "distributed: {enabled: false, failover: {heartbeat_interval_ms: 0}}\n" + base, []string{"distributed.failover.heartbeat_interval_ms"}},
+		{"pipeline-bad-mode", "distributed: {enabled: false}\n" + strings.Replace(base, "sink: out}", "sink: out, mode: leader}", 1), []string{"pipelines.p.mode"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inst, err := yamlInstance(tc.doc)

@@ -61,7 +61,7 @@ func TestPostgresNameErrors(t *testing.T) {
 		{"YAML ate the quotes", `    config: {database: shop, user: replicator, tables: ["Users"]}`,
 			`write "Users" (in YAML: '"Users"'), else write users`},
 		{"injection", `    config: {database: shop, user: replicator, tables: ['x"; DROP TABLE t; --']}`,
-			`table 'x"; DROP TABLE t; --' is not valid: a " after x`},
+			`table 'x"; DROP TABLE t; --' is not valid: a " at character 2`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, errs := compiler.Compile("c.yaml", []byte(pgConfig(c.source)), nil)

@@ -8,9 +8,7 @@ import (
 // Sections the config language reserves (the seed documents them) but this
 // version cannot run: each is refused at its key with code not-available,
 // never accepted and ignored. An entry leaves this list when it is built.
-var unavailableSections = []struct{ key, what string }{
-	{"distributed", "distributed mode (the distributed section) is not available in this version of rivven-connect yet; remove the section to run on one node"},
-}
+var unavailableSections = []struct{ key, what string }{}
 
 // UnavailableSections lists the top-level keys refused as not available,
 // for the JSON Schema of the config (which flags them too).

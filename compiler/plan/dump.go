@@ -57,6 +57,14 @@ func (d *dumper) pipeline(p *Pipeline) {
 		d.f(" dead_letter_sink=%s", strconv.Quote(st.DeadLetterSink))
 	}
 	d.f("\n")
+	if c := st.Cluster; st.Singleton {
+		node := "(host name)"
+		if c.Node != "" {
+			node = d.hide(strconv.Quote(c.Node))
+		}
+		d.f("  cluster: singleton node=%s heartbeat_ms=%d failure_timeout_ms=%d cluster_topic=%s\n",
+			node, c.HeartbeatMs, c.FailureTimeoutMs, strconv.Quote(c.Topic))
+	}
 }
 
 func (d *dumper) component(role string, c Component) {

@@ -47,6 +47,7 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 		return v, ok
 	}
 	closeProcess := func() error { return nil }
+	var built runtime.Env // the env of the pipelines build built
 	build := func() ([]*runtime.Pipeline, int) {
 		now, err := Clock(lookup)
 		if err != nil {
@@ -66,6 +67,7 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 			}
 			closeProcess = c
 		}
+		built = env
 		pipes, err := spec.Build(env, recorded)
 		if err != nil {
 			fmt.Fprintln(stderr, runtime.Redactor(secrets)(err.Error()))
@@ -84,7 +86,19 @@ func MainEnv(args []string, stdout, stderr io.Writer, spec *Spec, lookup func(st
 		if code != ExitOK {
 			return code
 		}
-		return Run(pipes, RunOptions{Stderr: stderr, Verbose: verbose, Secrets: secrets})
+		rebuild := func(name string) (*runtime.Pipeline, error) {
+			all, err := spec.Build(built, recorded)
+			if err != nil {
+				return nil, errors.New(runtime.Redactor(secrets)(err.Error()))
+			}
+			for _, p := range all {
+				if p.Name == name {
+					return p, nil
+				}
+			}
+			return nil, fmt.Errorf("pipeline %q is not in this binary", name)
+		}
+		return Run(pipes, RunOptions{Stderr: stderr, Verbose: verbose, Secrets: secrets, Rebuild: rebuild})
 	case "check":
 		pipes, code := build()
 		defer closeProcess()

@@ -57,6 +57,11 @@ type RunOptions struct {
 	Progress *bool
 	// Process overrides the process settings found in the pipelines.
 	Process *runtime.Process
+	// Rebuild returns a new, unopened instance of the pipeline named
+	// name, built like the first (a cluster singleton that lost its
+	// lease stands by again with fresh components). Required when a
+	// pipeline has Settings.Singleton.
+	Rebuild func(name string) (*runtime.Pipeline, error)
 }
 
 // MetricsCollector serves /metrics and observes the pipelines.
@@ -200,7 +205,11 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 		var wg sync.WaitGroup
 		for i, p := range pipes {
 			wg.Go(func() {
-				errs[i] = p.RunAbortable(ctx, abort)
+				if p.Settings.Singleton {
+					errs[i] = p.RunSingleton(ctx, abort, func() (*runtime.Pipeline, error) { return rebuild(opts, p.Name) })
+				} else {
+					errs[i] = p.RunAbortable(ctx, abort)
+				}
 				ended(p)
 			})
 		}
@@ -230,6 +239,14 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// rebuild is opts.Rebuild(name), or an error saying there is none.
+func rebuild(opts RunOptions, name string) (*runtime.Pipeline, error) {
+	if opts.Rebuild == nil {
+		return nil, fmt.Errorf("this runner cannot rebuild pipeline %q", name)
+	}
+	return opts.Rebuild(name)
 }
 
 // logFinished logs p's summary: its counters, state and its own elapsed

@@ -75,6 +75,18 @@ func (e *env) runPlan(p *plan.Plan, o *options, cmd string) int {
 	}
 	opts.Stderr, opts.Verbose, opts.Exit = e.stderr, o.verbose, exit
 	opts.Secrets = p.Secrets
+	opts.Rebuild = func(name string) (*runtime.Pipeline, error) {
+		all, err := compiler.Interpret(p, rtEnv)
+		if err != nil {
+			return nil, err
+		}
+		for _, rp := range all {
+			if rp.Name == name {
+				return rp, nil
+			}
+		}
+		return nil, fmt.Errorf("pipeline %q is not in the plan", name)
+	}
 	return app.Run(pipes, opts)
 }
 

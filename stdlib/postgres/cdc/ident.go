@@ -178,10 +178,10 @@ func scanName(s string) (p scanned, rest string, err error) {
 		case i == 0:
 			return p, "", fmt.Errorf("an unquoted name starts with a letter or _, not %s: write the name in double quotes if it really starts so", strconv.QuoteRune(r))
 		case r == '"':
-			return p, "", fmt.Errorf("a \" after %s: double quotes enclose a whole name (\"…\", with \"\" for a \" inside it)", s[:i])
+			return p, "", fmt.Errorf("a \" at character %d: double quotes enclose a whole name (\"…\", with \"\" for a \" inside it)", utf8.RuneCountInString(s[:i])+1)
 		default:
-			return p, "", fmt.Errorf("%s cannot appear in an unquoted name (after %s): write the name in double quotes (\"…\", with \"\" for a \" inside it) if it has that character",
-				strconv.QuoteRune(r), s[:i])
+			return p, "", fmt.Errorf("%s cannot appear in an unquoted name (character %d): write the name in double quotes (\"…\", with \"\" for a \" inside it) if it has that character",
+				strconv.QuoteRune(r), utf8.RuneCountInString(s[:i])+1)
 		}
 		i += size
 	}

@@ -39,10 +39,10 @@ var tableSpellings = []struct {
 
 // What config.tables refuses, and what the error says.
 var badTables = []struct{ in, want string }{
-	{`x"; DROP TABLE t; --`, `a " after x: double quotes enclose a whole name`},
-	{`t; DROP TABLE t`, `';' cannot appear in an unquoted name (after t)`},
+	{`x"; DROP TABLE t; --`, `a " at character 2: double quotes enclose a whole name`},
+	{`t; DROP TABLE t`, `';' cannot appear in an unquoted name (character 2)`},
 	{`"x"; DROP TABLE t; --`, `"x" is followed by ';': a quoted name ends at its closing "`},
-	{`public"`, `a " after public`},
+	{`public"`, `a " at character 7`},
 	{`a.b.c`, "more than one . outside double quotes"},
 	{`a..b`, "the name before the . is empty"},
 	{`.b`, "the name before the . is empty"},
@@ -53,8 +53,8 @@ var badTables = []struct{ in, want string }{
 	{`"a""`, `the double quote that opens "a"" is never closed`},
 	{`1abc`, "an unquoted name starts with a letter or _, not '1'"},
 	{`$x`, "an unquoted name starts with a letter or _, not '$'"},
-	{`my table`, "' ' cannot appear in an unquoted name (after my)"},
-	{`a-b`, "'-' cannot appear in an unquoted name (after a)"},
+	{`my table`, "' ' cannot appear in an unquoted name (character 3)"},
+	{`a-b`, "'-' cannot appear in an unquoted name (character 2)"},
 	{"\"a\x00b\"", "the name contains NUL"},
 	{"a\xffb", "not valid UTF-8"},
 	{strings.Repeat("a", 64), "is 64 bytes long, and PostgreSQL names have at most 63 bytes"},
@@ -97,13 +97,13 @@ func TestIdentifiersValidatedWithoutConnecting(t *testing.T) {
 		want string
 	}{
 		{"injection in a table", func(c *Config) { c.Tables = []string{`x"; DROP TABLE t; --`} },
-			`table 'x"; DROP TABLE t; --' is not valid: a " after x`},
+			`table 'x"; DROP TABLE t; --' is not valid: a " at character 2`},
 		{"injection in a quoted table", func(c *Config) { c.Tables = []string{`"x"; DROP TABLE t; --`} },
 			`table '"x"; DROP TABLE t; --' is not valid: "x" is followed by ';'`},
 		{"injection in a schema", func(c *Config) { c.Schemas = []string{`public"; DROP TABLE t; --`} },
-			`schema 'public"; DROP TABLE t; --' is not valid: a " after public`},
+			`schema 'public"; DROP TABLE t; --' is not valid: a " at character 7`},
 		{"injection in the publication", func(c *Config) { c.Publication = `p'; DROP TABLE x` },
-			`publication 'p''; DROP TABLE x' is not valid: '\'' cannot appear in an unquoted name (after p)`},
+			`publication 'p''; DROP TABLE x' is not valid: '\'' cannot appear in an unquoted name (character 2)`},
 		{"upper-case table", func(c *Config) { c.Tables = []string{"Users"} },
 			`table 'Users' is not valid: PostgreSQL folds unquoted names to lower case, so this means users: for the table created as "Users" write "Users" (in YAML: '"Users"'), else write users`},
 		{"upper-case schema", func(c *Config) { c.Schemas = []string{"Sales"} },

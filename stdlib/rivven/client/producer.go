@@ -55,6 +55,19 @@ func (c *Client) NewIdempotentProducer(ctx context.Context, topic string) (*Idem
 	return &IdempotentProducer{c: c, topic: topic, id: r.ProducerID, epoch: r.ProducerEpoch, parts: map[uint32]*partitionSeq{}}, nil
 }
 
+// TakeOverIdempotentProducer continues producer id for topic under a new
+// epoch (InitProducerId with id): the broker then refuses every publish
+// of the epochs before with PRODUCER_FENCED, so a node that inherits
+// another's producer id fences that node's producer. The sequences start
+// over.
+func (c *Client) TakeOverIdempotentProducer(ctx context.Context, topic string, id uint64) (*IdempotentProducer, error) {
+	r, err := c.InitProducerID(ctx, wire.Some(id))
+	if err != nil {
+		return nil, err
+	}
+	return &IdempotentProducer{c: c, topic: topic, id: r.ProducerID, epoch: r.ProducerEpoch, parts: map[uint32]*partitionSeq{}}, nil
+}
+
 // ProducerID returns the producer id and epoch in use.
 func (p *IdempotentProducer) ProducerID() (id uint64, epoch uint16) {
 	p.mu.Lock()

@@ -138,6 +138,8 @@ type Sink struct {
 	// doubt maps a (topic, partition) to the positions of its chunk whose
 	// outcome is unknown (idempotent mode).
 	doubt map[doubtKey][]uint64
+
+	lease runtime.Lease // a cluster singleton's (UseLease); nil on one node
 }
 
 type topicState struct {
@@ -262,7 +264,7 @@ func (s *Sink) topic(ctx context.Context, name string) (*topicState, error) {
 	}
 	ts := &topicState{name: name, partitions: n}
 	if s.cfg.Idempotent {
-		p, err := s.cl.NewIdempotentProducer(ctx, name)
+		p, err := s.newProducer(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("topic %q: idempotent producer: %w", name, err)
 		}
@@ -324,6 +326,11 @@ func (s *Sink) recordTopic(ctx context.Context, r *runtime.Record) (*topicState,
 func (s *Sink) Write(ctx context.Context, records []runtime.Record) error {
 	if len(records) == 0 {
 		return nil
+	}
+	if s.lease != nil {
+		if err := s.lease.Check(ctx); err != nil {
+			return err
+		}
 	}
 	if err := s.encode(ctx, records); err != nil {
 		return err
@@ -531,6 +538,9 @@ func (s *Sink) sendIdempotent(ctx context.Context, g *group, idx []int) error {
 	if err == nil {
 		delete(s.doubt, dk)
 		return nil
+	}
+	if s.lease != nil && errors.Is(err, client.ErrProducerFenced) {
+		return fmt.Errorf("%w (the broker refused this node's producer epoch): %w", runtime.ErrFenced, err)
 	}
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.InDoubt {

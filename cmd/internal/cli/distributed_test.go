@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rivven/rivven-connect/stdlib/postgres/cdc"
+	"github.com/rivven/rivven-connect/stdlib/postgres/pgtest"
+	"github.com/rivven/rivven-connect/stdlib/rivven/brokertest"
+	"github.com/rivven/rivven-connect/stdlib/rivven/client"
+)
+
+// A postgres-cdc pipeline as a cluster singleton, three nodes (processes
+// of this test binary running rivven-connect) on loopback with a real
+// PostgreSQL and brokertest, under a steady insert load:
+//   - kill -9 of the leader: a standby leads within heartbeat + 2 s, and
+//     every row reaches the topic;
+//   - SIGSTOP of the next leader past the failure timeout: a standby takes
+//     over; after SIGCONT the old leader publishes nothing (its lease
+//     check and its fenced producer epoch stop it) and stands by again.
+//
+// It logs the takeover times and the duplicates.
+func TestDistributedSingletonFailover(t *testing.T) {
+	bin := selfAs(t, "rivven-connect")
+	cl := pgtest.New(t, pgtest.Options{})
+	db := cl.NewDatabase(t)
+	cl.Exec(t, db, `CREATE TABLE w (id bigint PRIMARY KEY)`)
+	srv, err := brokertest.Start(brokertest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	const heartbeat, failure = 200 * time.Millisecond, 2 * time.Second
+	slot := pgtest.SlotName(db)
+	writeFile(t, cfg, fmt.Sprintf(`
+broker: {bootstrap_servers: [%q]}
+distributed:
+  enabled: true
+  node_id: ${NODE_ID}
+  failover: {heartbeat_interval_ms: %d, failure_timeout_ms: %d}
+settings: {shutdown_timeout: 20}
+sources:
+  pg:
+    connector: postgres-cdc
+    config: {host: 127.0.0.1, port: %d, database: %s, user: %s, password: "${PGPW}", slot_name: %s, tables: [w], tls: {mode: disable}}
+    topic: rows
+`, srv.Addr(), heartbeat.Milliseconds(), failure.Milliseconds(), cl.Port, db, pgtest.Superuser, slot))
+
+	nodes := map[string]*node{}
+	for _, name := range []string{"node-1", "node-2", "node-3"} {
+		nodes[name] = startNode(t, bin, cfg, name, cl.Password)
+	}
+	defer func() {
+		for _, n := range nodes {
+			n.stop()
+		}
+	}()
+	w := startWriter(t, cl.DSN(db))
+	defer w.stop()
+
+	leader := waitLeader(t, cl.DSN(db), slot, "", 30*time.Second)
+	waitRows(t, srv.Addr(), 200, 30*time.Second, nodes)
+
+	// kill -9 of the leader.
+	killed := time.Now()
+	nodes[leader.holder].kill()
+	next := waitLeader(t, cl.DSN(db), slot, leader.holder, heartbeat+10*time.Second)
+	killTakeover := time.Since(killed)
+	if killTakeover > heartbeat+2*time.Second {
+		t.Errorf("after kill -9 a standby led in %v, want within heartbeat + 2 s (%v)", killTakeover, heartbeat+2*time.Second)
+	}
+	time.Sleep(500 * time.Millisecond) // rows for the new leader
+
+	// SIGSTOP of the new leader past the failure timeout.
+	paused := nodes[next.holder]
+	paused.signal(syscall.SIGSTOP)
+	stopped := time.Now()
+	third := waitLeader(t, cl.DSN(db), slot, next.holder, failure+10*time.Second)
+	stopTakeover := time.Since(stopped)
+	last := w.stop()
+	want := waitAllRows(t, srv.Addr(), last, 60*time.Second, nodes)
+	paused.signal(syscall.SIGCONT)
+	paused.waitLog(t, "lost the pipeline's lease", 20*time.Second)
+	time.Sleep(2 * heartbeat) // anything the old leader still held would be published by now
+	after := readTopic(t, srv.Addr(), "rows")
+	if len(after) != len(want) {
+		t.Errorf("the old leader published %d records after it resumed; want 0 (fenced)", len(after)-len(want))
+	}
+	if !paused.running() {
+		t.Errorf("the old leader exited instead of standing by:\n%s", paused.log())
+	}
+	if h, _ := leaseHolder(t, cl.DSN(db), slot); h != third.holder {
+		t.Errorf("lease holder %s after the old leader resumed, want %s", h, third.holder)
+	}
+	for _, n := range nodes {
+		n.stop()
+		if l := n.log(); strings.Contains(l, "DATA RACE") || strings.Contains(l, "panic:") {
+			t.Errorf("%s:\n%s", n.name, l)
+		}
+	}
+	dups := len(want) - int(last)
+	t.Logf("takeover after kill -9: %v (heartbeat %v); after SIGSTOP: %v (failure timeout %v); %d rows, %d duplicates",
+		killTakeover.Round(time.Millisecond), heartbeat, stopTakeover.Round(time.Millisecond), failure, last, dups)
+}
+
+// selfAs returns a path that runs this test binary as the testscript
+// command name (TestMain dispatches on the program's name).
+func selfAs(t *testing.T, name string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.Symlink(exe, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// node is one rivven-connect process of the cluster.
+type node struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+func startNode(t *testing.T, bin, cfg, name, pw string) *node {
+	t.Helper()
+	n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	n.cmd = exec.Command(bin, "run", "-c", cfg)
+	n.cmd.Env = append(os.Environ(), "NODE_ID="+name, "PGPW="+pw)
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = n.cmd.Wait()
+		close(n.done)
+	}()
+	return n
+}
+
+func (n *node) signal(s syscall.Signal) { _ = n.cmd.Process.Signal(s) }
+
+func (n *node) kill() {
+	n.signal(syscall.SIGKILL)
+	<-n.done
+}
+
+// stop ends the node gracefully (and at once if it does not stop).
+func (n *node) stop() {
+	if !n.running() {
+		return
+	}
+	n.signal(syscall.SIGCONT)
+	n.signal(syscall.SIGTERM)
+	select {
+	case <-n.done:
+	case <-time.After(30 * time.Second):
+		n.kill()
+	}
+}
+
+func (n *node) running() bool {
+	select {
+	case <-n.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (n *node) log() string { return n.out.String() }
+
+func (n *node) waitLog(t *testing.T, text string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(n.log(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never logged %q:\n%s", n.name, text, n.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// writer inserts ids 1, 2, … into w, one transaction each, until stopped.
+type writer struct {
+	once sync.Once
+	quit chan struct{}
+	done chan int64
+}
+
+func startWriter(t *testing.T, dsn string) *writer {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writer{quit: make(chan struct{}), done: make(chan int64, 1)}
+	go func() {
+		defer c.Close(context.Background())
+		var id int64
+		for {
+			select {
+			case <-w.quit:
+				w.done <- id
+				return
+			default:
+			}
+			if _, err := c.Exec(context.Background(), `INSERT INTO w VALUES ($1)`, id+1); err != nil {
+				t.Errorf("insert %d: %v", id+1, err)
+				w.done <- id
+				return
+			}
+			id++
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+// stop stops the writer and returns the last id written.
+func (w *writer) stop() int64 {
+	var last int64 = -1
+	w.once.Do(func() {
+		close(w.quit)
+		last = <-w.done
+	})
+	return last
+}
+
+type leaderInfo struct {
+	holder string
+	epoch  uint64
+}
+
+func leaseHolder(t *testing.T, dsn, slot string) (string, uint64) {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var h string
+	var e uint64
+	err = c.QueryRow(context.Background(), `SELECT holder, epoch FROM `+cdc.LeaseTable+` WHERE name = $1`, slot).Scan(&h, &e)
+	if err != nil && err != pgx.ErrNoRows && !strings.Contains(err.Error(), "does not exist") {
+		t.Fatal(err)
+	}
+	return h, e
+}
+
+// waitLeader waits until a node other than not holds the lease.
+func waitLeader(t *testing.T, dsn, slot, not string, within time.Duration) leaderInfo {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		h, e := leaseHolder(t, dsn, slot)
+		if h != "" && h != not {
+			return leaderInfo{h, e}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no leader other than %q within %v (holder %q)", not, within, h)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var rowID = regexp.MustCompile(`"id":(\d+)`)
+
+// readTopic returns the ids of every record of topic, in partition order.
+func readTopic(t *testing.T, addr, topic string) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Config{BootstrapServers: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := c.GetMetadata(ctx, topic)
+	if err != nil {
+		return nil // not created yet
+	}
+	var ids []int64
+	for p := range parts {
+		var off uint64
+		for {
+			msgs, err := c.Consume(ctx, topic, p, off, client.ConsumeOptions{MaxMessages: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				sm := rowID.FindSubmatch(m.Value)
+				if sm == nil {
+					t.Fatalf("record without an id: %s", m.Value)
+				}
+				id, _ := strconv.ParseInt(string(sm[1]), 10, 64)
+				ids = append(ids, id)
+				off = m.Offset + 1
+			}
+		}
+	}
+	return ids
+}
+
+// waitRows waits until the topic holds at least n records.
+func waitRows(t *testing.T, addr string, n int, within time.Duration, nodes map[string]*node) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for len(readTopic(t, addr, "rows")) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d records within %v\n%s", n, within, logs(nodes))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitAllRows waits until every id 1..last is in the topic and returns
+// the topic's ids.
+func waitAllRows(t *testing.T, addr string, last int64, within time.Duration, nodes map[string]*node) []int64 {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ids := readTopic(t, addr, "rows")
+		seen := map[int64]bool{}
+		for _, id := range ids {
+			seen[id] = true
+		}
+		var missing []int64
+		for id := int64(1); id <= last; id++ {
+			if !seen[id] {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			return ids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d rows never reached the topic (first %v)\n%s", len(missing), last, missing[:min(10, len(missing))], logs(nodes))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func logs(nodes map[string]*node) string {
+	var b strings.Builder
+	names := make([]string, 0, len(nodes))
+	for k := range nodes {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		fmt.Fprintf(&b, "--- %s ---\n%s\n", k, nodes[k].log())
+	}
+	return b.String()
+}

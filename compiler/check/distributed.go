@@ -1,0 +1,150 @@
+package check
+
+import (
+	"fmt"
+
+	"github.com/rivven/rivven-connect/compiler/config"
+	"github.com/rivven/rivven-connect/compiler/source"
+	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
+)
+
+// Defaults of the distributed section (cue/config.cue says the same).
+const (
+	defaultClusterTopic     = "connect-status"
+	defaultHeartbeatMs      = 1000
+	defaultFailureTimeoutMs = 10000
+)
+
+// Pipeline modes of distributed mode.
+const (
+	modeSingleton   = "singleton"
+	modeScalable    = "scalable"
+	modePartitioned = "partitioned"
+)
+
+// distributed reads the distributed section and each pipeline's mode,
+// after every pipeline is built: it refuses, each at its position, a
+// cluster without the top-level broker, a cluster topic rivvend would
+// refuse, a failure timeout not longer than the heartbeat, a CDC source
+// in scalable mode, a mode without a distributed section, and what this
+// version cannot run yet (scalable and partitioned modes, a singleton
+// whose source cannot elect a leader). The pipelines of an enabled
+// cluster get Settings.Cluster, and singletons Settings.Singleton.
+func (c *checker) distributed() {
+	root := c.file.Root
+	d := root.Get("distributed")
+	pipes := root.Get("pipelines")
+	modeOf := func(p *Pipeline) *config.Node {
+		if pipes == nil || p.Origin != "" {
+			return nil
+		}
+		if n := pipes.Get(p.Name); n != nil {
+			if m := n.Get("mode"); m != nil && m.Kind == config.String {
+				return m
+			}
+		}
+		return nil
+	}
+	if d == nil || d.Kind != config.Map {
+		for _, p := range c.out.Pipelines {
+			if m := modeOf(p); m != nil {
+				c.errs.Add(m.Pos, source.CodeNotAvailable, config.JoinPath([]string{"pipelines", p.Name, "mode"}),
+					"mode says how the nodes of a cluster share the pipeline; it needs a distributed section with enabled: true (or remove mode)")
+			}
+		}
+		return
+	}
+	en := d.Get("enabled")
+	if en == nil || en.Kind != config.Bool || en.Text != "true" {
+		return // a cluster switched off: the pipelines run on this node alone
+	}
+	cl := runtime.Cluster{Enabled: true, Topic: defaultClusterTopic, HeartbeatMs: defaultHeartbeatMs, FailureTimeoutMs: defaultFailureTimeoutMs}
+	if root.Get("broker") == nil {
+		c.errs.Add(en.Pos, source.CodeMissingKey, "distributed.enabled",
+			"distributed mode needs the top-level broker section (bootstrap_servers): the nodes publish their state to the cluster topic there, and a singleton's broker producers are fenced there")
+	}
+	if n := d.Get("node_id"); n != nil && n.Kind == config.String {
+		if n.Text == "" {
+			c.errs.Add(n.Pos, source.CodeInvalidValue, "distributed.node_id", "node_id is empty%s; leave it out to use the host name", c.fromVars(n))
+		}
+		cl.Node = n.Text
+	}
+	if t := d.Get("cluster_topic"); t != nil && t.Kind == config.String {
+		if err := broker.ValidateTopic(t.Text); err != nil {
+			c.errs.Add(t.Pos, source.CodeInvalidValue, "distributed.cluster_topic", "%v", err)
+		}
+		cl.Topic = t.Text
+	}
+	hb, ft := d.Lookup("failover", "heartbeat_interval_ms"), d.Lookup("failover", "failure_timeout_ms")
+	if n, ok := intSetting(hb); ok {
+		cl.HeartbeatMs = n
+	}
+	if n, ok := intSetting(ft); ok {
+		cl.FailureTimeoutMs = n
+	}
+	if cl.FailureTimeoutMs <= cl.HeartbeatMs && cl.HeartbeatMs > 0 {
+		at, path := d.Pos, "distributed"
+		if ft != nil {
+			at, path = ft.Pos, "distributed.failover.failure_timeout_ms"
+		} else if hb != nil {
+			at, path = hb.Pos, "distributed.failover.heartbeat_interval_ms"
+		}
+		c.errs.Add(at, source.CodeInvalidValue, path,
+			"failure_timeout_ms (%d) must be longer than heartbeat_interval_ms (%d): a standby would take over from a leader that is renewing its lease", cl.FailureTimeoutMs, cl.HeartbeatMs)
+	}
+
+	for _, p := range c.out.Pipelines {
+		if !p.Enabled || p.Source == nil || p.Source.Bind == nil {
+			continue
+		}
+		b := p.Source.Bind
+		mode, m := "", modeOf(p)
+		at, path := en.Pos, "distributed.enabled"
+		if m != nil {
+			mode, at, path = m.Text, m.Pos, config.JoinPath([]string{"pipelines", p.Name, "mode"})
+		} else if n := pipesItem(pipes, p); n != nil {
+			at, path = n.KeyPos, config.JoinPath([]string{"pipelines", p.Name})
+		}
+		switch {
+		case mode != "":
+		case b.ChangeStream:
+			mode = modeSingleton
+		case p.Source.Implied:
+			mode = modePartitioned
+		default:
+			mode = modeScalable
+		}
+		who := fmt.Sprintf("pipeline %q (source %q, connector %s)", p.Name, p.Source.Name, p.Source.Connector)
+		switch {
+		case mode == modeScalable && b.ChangeStream:
+			c.errs.Add(at, source.CodeInvalidValue, path,
+				"%s reads a change stream only one reader may consume: it cannot be scaled out; use mode: singleton (one node reads, the others stand by)", who)
+		case mode != modeSingleton:
+			c.errs.Add(at, source.CodeNotAvailable, path,
+				"%s: mode %s is not available in this version of rivven-connect; distributed mode runs singleton pipelines of postgres-cdc sources (set distributed.enabled: false to run every pipeline on each node)", who, mode)
+		case !b.Elects:
+			c.errs.Add(at, source.CodeNotAvailable, path,
+				"%s cannot run as a cluster singleton in this version of rivven-connect (only postgres-cdc elects a leader); set distributed.enabled: false to run it on one node", who)
+		default:
+			p.Settings.Cluster = cl
+			p.Settings.Singleton = true
+		}
+	}
+}
+
+// pipesItem is p's node under pipelines, or nil for an implied pipeline.
+func pipesItem(pipes *config.Node, p *Pipeline) *config.Node {
+	if pipes == nil || p.Origin != "" {
+		return nil
+	}
+	return pipes.Get(p.Name)
+}
+
+// fromVars says which variables a value came from ("" when none).
+func (c *checker) fromVars(n *config.Node) string {
+	if len(n.Vars) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (from ${%s})", n.Vars[0].Name)
+}
