@@ -49,6 +49,11 @@ func Compile(text string, s *runtime.Schema) (*Condition, *Error) {
 	if err != nil {
 		return nil, convert(text, err, source.CodeConditionType, s)
 	}
+	if _, err := expr.Compile(text, expr.Env(keysEnv(s)), expr.Optimize(false)); err != nil {
+		if e := convert(text, err, source.CodeConditionType, s); e.Code == source.CodeUnknownField {
+			return nil, e // a member a declared object does not have
+		}
+	}
 	c := &Condition{Source: text}
 	l := lowerer{schema: s}
 	c.IR = l.lower(prog.Node())
@@ -81,6 +86,10 @@ func convert(text string, err error, code source.Code, s *runtime.Schema) *Error
 	}
 	msg := fe.Message
 	off := runeToByte(text, fe.From)
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		code = source.CodeUnknownField
+		msg = fmt.Sprintf("the object has no field %q (its declared type lists every field it has)", name)
+	}
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
 		code = source.CodeUnknownField
 		msg = fmt.Sprintf("the stream has no field %q", name)
@@ -117,7 +126,7 @@ func runeToByte(s string, runes int) int {
 // and fails at run time when discount is null) while still allowing
 // comparisons with nil; untyped fields and nullable bools are typed any
 // (anything goes, checked at run time). Objects are typed map[string]any,
-// so their members are any.
+// so their members are any (keysEnv checks their keys).
 func Env(s *runtime.Schema) types.Map {
 	env := make(types.Map, len(s.Fields))
 	for _, f := range s.Fields {
@@ -149,6 +158,35 @@ func envType(t runtime.Type, nullable bool) types.Type {
 		return typeOf[map[string]any](nullable)
 	}
 	return types.Any
+}
+
+// keysEnv is Env with every object whose fields are declared typed by
+// them, closed ones with no other keys: checking a condition against it
+// finds the members a declared object does not have. (Conditions are
+// typed and lowered against Env, whose objects are map[string]any: the
+// members' run-time values are checked as they come.)
+func keysEnv(s *runtime.Schema) types.Map {
+	env := Env(s)
+	for _, f := range s.Fields {
+		if f.Type.Kind == runtime.KindObject && len(f.Type.Fields) > 0 {
+			env[f.Name] = objectKeys(f.Type)
+		}
+	}
+	return env
+}
+
+func objectKeys(t runtime.Type) types.Type {
+	if t.Kind != runtime.KindObject || len(t.Fields) == 0 {
+		return types.Any
+	}
+	m := make(types.Map, len(t.Fields)+1)
+	for _, f := range t.Fields {
+		m[f.Name] = objectKeys(f.Type)
+	}
+	if t.Open {
+		m[types.Extra] = types.Any
+	}
+	return m
 }
 
 func typeOf[T any](nullable bool) types.Type {

@@ -1,6 +1,7 @@
 package cond_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -288,5 +289,36 @@ func TestOpStrings(t *testing.T) {
 	}
 	if cond.Lowered.String() != "lowered" || cond.Fallback.String() != "expr-vm" {
 		t.Error("Strategy strings changed")
+	}
+}
+
+// A member a declared object does not have is an unknown field at check
+// time; open objects, untyped ones and declared members pass.
+func TestDeclaredObjectMembers(t *testing.T) {
+	str := runtime.Type{Kind: runtime.KindString}
+	s := runtime.NewSchema(
+		runtime.Field{Name: "customer", Type: runtime.Type{Kind: runtime.KindObject, Fields: []runtime.Field{
+			{Name: "name", Type: str},
+			{Name: "address", Type: runtime.Type{Kind: runtime.KindObject, Fields: []runtime.Field{{Name: "city", Type: str}}}},
+		}}, Nullable: true},
+		runtime.Field{Name: "tags", Type: runtime.Type{Kind: runtime.KindObject, Open: true, Fields: []runtime.Field{{Name: "env", Type: str}}}},
+		runtime.Field{Name: "extra", Type: runtime.Type{Kind: runtime.KindObject}},
+	)
+	for _, ok := range []string{
+		`customer.name == "a"`, `customer != nil && customer.address.city == "b"`,
+		`tags.env == "prod" || tags.team == "x"`, `extra.anything == 1`,
+	} {
+		if _, err := cond.Compile(ok, s); err != nil {
+			t.Errorf("Compile(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []struct{ text, field string }{
+		{`customer.age > 3`, "age"},
+		{`customer.address.zip == "1"`, "zip"},
+	} {
+		_, err := cond.Compile(bad.text, s)
+		if err == nil || err.Code != source.CodeUnknownField || !strings.Contains(err.Message, fmt.Sprintf("no field %q", bad.field)) || err.Offset != strings.Index(bad.text, bad.field) {
+			t.Errorf("Compile(%q) = %v; want unknown-field %q at its position", bad.text, err, bad.field)
+		}
 	}
 }

@@ -508,7 +508,7 @@ func TestDivergenceRegressions(t *testing.T) {
 		{"MemberOfNull", `meta.region == nil`, map[string]runtime.Value{"meta": runtime.Null()}, "error"},
 		{"MemberOfNullNested", `payload.o.x == nil`, nil, "error"}, // payload.o is missing, so null
 		{"MemberOfRemovedField", `meta.region == nil`, map[string]runtime.Value{"meta": runtime.Absent()}, "error"},
-		{"MemberOfMissingKey", `meta.nope == nil`, nil, "true"},
+		{"MemberOfMissingKey", `meta.region == nil`, map[string]runtime.Value{"meta": objOf("score", runtime.Float(1))}, "true"},
 		{"MemberOfRemovedKey", `meta.region == nil`, map[string]runtime.Value{"meta": objOf("region", runtime.Absent())}, "true"},
 		// contains/startsWith/endsWith/matches on null failed; expr says false.
 		{"ContainsNull", `note contains "a"`, map[string]runtime.Value{"note": runtime.Null()}, "false"},
