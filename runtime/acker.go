@@ -35,6 +35,9 @@ func (d *driver) ack() {
 	if !ok || (d.sent != nil && !d.sent.Less(pos)) || d.abort.Err() != nil {
 		return
 	}
+	if d.lease != nil && d.lease.Err() != nil {
+		return // lost: the run is being aborted; the new leader reads these again
+	}
 	if err := d.p.Source.Ack(d.wctx, pos); err != nil {
 		d.fail(d.wrap("ack position "+pos.String(), err))
 		return

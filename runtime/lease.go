@@ -42,8 +42,9 @@ type Elector interface {
 	Source
 	// Elect blocks until this node holds the source's lease and returns
 	// it, or until ctx ends (ctx.Err()), or electing fails (an error
-	// naming the server). It is called before Open, at most once per
-	// source; the lease then belongs to the caller, who releases it.
+	// naming the server). It is called before Open, and again after it
+	// failed (RunSingleton retries with backoff); the lease it returns
+	// belongs to the caller, who releases it.
 	Elect(ctx context.Context, c Cluster, log *slog.Logger) (Lease, error)
 }
 

@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"time"
 )
 
 // RunSingleton runs p as its cluster's singleton (Settings.Singleton):
@@ -34,13 +36,10 @@ func (p *Pipeline) RunSingleton(ctx, abort context.Context, rebuild func() (*Pip
 		p.state.Store(int32(StateStandby))
 		log := p.logger().With("pipeline", p.Name, "node", c.Node)
 		log.Info("standing by for the pipeline's lease")
-		lease, err := el.Elect(ctx, c, log)
+		lease, err := p.elect(ctx, el, c, log)
 		if err != nil {
-			if ctx.Err() != nil {
-				p.state.Store(int32(StateStopped))
-				return nil
-			}
-			return p.fail(fmt.Errorf("pipeline %q: electing a leader: %w", p.Name, err))
+			p.state.Store(int32(StateStopped))
+			return nil // ctx ended
 		}
 		log.Info("leading the pipeline", "epoch", lease.Epoch())
 		runAbort, stop := context.WithCancelCause(abort)
@@ -73,6 +72,32 @@ func (p *Pipeline) RunSingleton(ctx, abort context.Context, rebuild func() (*Pip
 		p.comp.Lock()
 		p.Source, p.Program, p.Sink, p.DeadLetter = fresh.Source, fresh.Program, fresh.Sink, fresh.DeadLetter
 		p.comp.Unlock()
+	}
+}
+
+// elect runs el.Elect until it succeeds or ctx ends (its error then): a
+// standby that cannot reach the arbiter keeps trying, with its error as
+// the pipeline's last error and a warning, backing off from the
+// heartbeat up to 30 s.
+func (p *Pipeline) elect(ctx context.Context, el Elector, c Cluster, log *slog.Logger) (Lease, error) {
+	wait := max(c.Heartbeat(), 100*time.Millisecond)
+	for {
+		l, err := el.Elect(ctx, c, log)
+		if err == nil {
+			return l, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err = fmt.Errorf("pipeline %q: electing a leader: %w", p.Name, err)
+		p.setLastError(err)
+		log.Warn("cannot take part in the election; trying again", "in", wait, "error", p.redact(err.Error()))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,13 +58,16 @@ settings: {shutdown_timeout: 20}
 sources:
   pg:
     connector: postgres-cdc
-    config: {host: 127.0.0.1, port: %d, database: %s, user: %s, password: "${PGPW}", slot_name: %s, tables: [w], tls: {mode: disable}}
+    config: {host: 127.0.0.1, port: "${PGPORT}", database: %s, user: %s, password: "${PGPW}", slot_name: %s, tables: [w], tls: {mode: disable}}
     topic: rows
-`, srv.Addr(), heartbeat.Milliseconds(), failure.Milliseconds(), cl.Port, db, pgtest.Superuser, slot))
+`, srv.Addr(), heartbeat.Milliseconds(), failure.Milliseconds(), db, pgtest.Superuser, slot))
 
 	nodes := map[string]*node{}
 	for _, name := range []string{"node-1", "node-2", "node-3"} {
-		nodes[name] = startNode(t, bin, cfg, name, cl.Password)
+		// Each node reaches PostgreSQL through a proxy of its own, which
+		// can stall its network.
+		px := startProxy(t, fmt.Sprintf("127.0.0.1:%d", cl.Port))
+		nodes[name] = startNode(t, bin, cfg, name, cl.Password, px)
 	}
 	defer func() {
 		for _, n := range nodes {
@@ -73,13 +77,13 @@ sources:
 	w := startWriter(t, cl.DSN(db))
 	defer w.stop()
 
-	leader := waitLeader(t, cl.DSN(db), slot, "", 30*time.Second)
+	leader := waitLeader(t, cl.DSN(db), slot, "", 30*time.Second, nodes)
 	waitRows(t, srv.Addr(), 200, 30*time.Second, nodes)
 
 	// kill -9 of the leader.
 	killed := time.Now()
 	nodes[leader.holder].kill()
-	next := waitLeader(t, cl.DSN(db), slot, leader.holder, heartbeat+10*time.Second)
+	next := waitLeader(t, cl.DSN(db), slot, leader.holder, heartbeat+10*time.Second, nodes)
 	killTakeover := time.Since(killed)
 	if killTakeover > heartbeat+2*time.Second {
 		t.Errorf("after kill -9 a standby led in %v, want within heartbeat + 2 s (%v)", killTakeover, heartbeat+2*time.Second)
@@ -90,7 +94,7 @@ sources:
 	paused := nodes[next.holder]
 	paused.signal(syscall.SIGSTOP)
 	stopped := time.Now()
-	third := waitLeader(t, cl.DSN(db), slot, next.holder, failure+10*time.Second)
+	third := waitLeader(t, cl.DSN(db), slot, next.holder, failure+10*time.Second, nodes)
 	stopTakeover := time.Since(stopped)
 	last := w.stop()
 	want := waitAllRows(t, srv.Addr(), last, 60*time.Second, nodes)
@@ -107,6 +111,33 @@ sources:
 	if h, _ := leaseHolder(t, cl.DSN(db), slot); h != third.holder {
 		t.Errorf("lease holder %s after the old leader resumed, want %s", h, third.holder)
 	}
+
+	// A network stall between the leader and PostgreSQL: the leader's
+	// renewals time out and it steps down; a standby takes over after the
+	// failure timeout; rows written meanwhile all arrive.
+	w2 := startWriterFrom(t, cl.DSN(db), last)
+	defer w2.stop()
+	waitRows(t, srv.Addr(), len(after)+100, 30*time.Second, nodes)
+	cut := nodes[third.holder]
+	steps := strings.Count(cut.log(), "lost the pipeline's lease")
+	cut.proxy.stall()
+	stalled := time.Now()
+	fourth := waitLeader(t, cl.DSN(db), slot, third.holder, failure+10*time.Second, nodes)
+	stallTakeover := time.Since(stalled)
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(cut.log(), "lost the pipeline's lease") == steps {
+		if time.Now().After(deadline) {
+			t.Fatalf("the cut-off leader never stepped down:\n%s", cut.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cut.proxy.resume()
+	last = w2.stop()
+	final := waitAllRows(t, srv.Addr(), last, 60*time.Second, nodes)
+	if h, _ := leaseHolder(t, cl.DSN(db), slot); h != fourth.holder {
+		t.Errorf("lease holder %s after the stall ended, want %s", h, fourth.holder)
+	}
+	want = final
 	for _, n := range nodes {
 		n.stop()
 		if l := n.log(); strings.Contains(l, "DATA RACE") || strings.Contains(l, "panic:") {
@@ -114,8 +145,8 @@ sources:
 		}
 	}
 	dups := len(want) - int(last)
-	t.Logf("takeover after kill -9: %v (heartbeat %v); after SIGSTOP: %v (failure timeout %v); %d rows, %d duplicates",
-		killTakeover.Round(time.Millisecond), heartbeat, stopTakeover.Round(time.Millisecond), failure, last, dups)
+	t.Logf("takeover after kill -9: %v (heartbeat %v); after SIGSTOP: %v, after a network stall: %v (failure timeout %v); %d rows, %d duplicates",
+		killTakeover.Round(time.Millisecond), heartbeat, stopTakeover.Round(time.Millisecond), stallTakeover.Round(time.Millisecond), failure, last, dups)
 }
 
 // selfAs returns a path that runs this test binary as the testscript
@@ -135,17 +166,18 @@ func selfAs(t *testing.T, name string) string {
 
 // node is one rivven-connect process of the cluster.
 type node struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
+	name  string
+	proxy *proxy
+	cmd   *exec.Cmd
+	out   *syncBuffer
+	done  chan struct{}
 }
 
-func startNode(t *testing.T, bin, cfg, name, pw string) *node {
+func startNode(t *testing.T, bin, cfg, name, pw string, px *proxy) *node {
 	t.Helper()
-	n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	n := &node{name: name, proxy: px, out: &syncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(bin, "run", "-c", cfg)
-	n.cmd.Env = append(os.Environ(), "NODE_ID="+name, "PGPW="+pw)
+	n.cmd.Env = append(os.Environ(), "NODE_ID="+name, "PGPW="+pw, "PGPORT="+px.port())
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -207,7 +239,10 @@ type writer struct {
 	done chan int64
 }
 
-func startWriter(t *testing.T, dsn string) *writer {
+func startWriter(t *testing.T, dsn string) *writer { return startWriterFrom(t, dsn, 0) }
+
+// startWriterFrom is startWriter starting after id from.
+func startWriterFrom(t *testing.T, dsn string, from int64) *writer {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
@@ -216,7 +251,7 @@ func startWriter(t *testing.T, dsn string) *writer {
 	w := &writer{quit: make(chan struct{}), done: make(chan int64, 1)}
 	go func() {
 		defer c.Close(context.Background())
-		var id int64
+		id := from
 		for {
 			select {
 			case <-w.quit:
@@ -268,7 +303,7 @@ func leaseHolder(t *testing.T, dsn, slot string) (string, uint64) {
 }
 
 // waitLeader waits until a node other than not holds the lease.
-func waitLeader(t *testing.T, dsn, slot, not string, within time.Duration) leaderInfo {
+func waitLeader(t *testing.T, dsn, slot, not string, within time.Duration, nodes map[string]*node) leaderInfo {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -277,7 +312,7 @@ func waitLeader(t *testing.T, dsn, slot, not string, within time.Duration) leade
 			return leaderInfo{h, e}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no leader other than %q within %v (holder %q)", not, within, h)
+			t.Fatalf("no leader other than %q within %v (holder %q)\n%s", not, within, h, logs(nodes))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -374,4 +409,97 @@ func logs(nodes map[string]*node) string {
 		fmt.Fprintf(&b, "--- %s ---\n%s\n", k, nodes[k].log())
 	}
 	return b.String()
+}
+
+// proxy forwards loopback TCP connections to a server; stall stops every
+// byte in both directions (connections stay open, new ones are accepted
+// and stall too) until resume.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cond   *sync.Cond
+	held   bool
+	conns  []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	p.cond = sync.NewCond(&p.mu)
+	t.Cleanup(p.close)
+	go p.accept()
+	return p
+}
+
+func (p *proxy) port() string {
+	return strconv.Itoa(p.ln.Addr().(*net.TCPAddr).Port)
+}
+
+func (p *proxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go p.pipe(c, s)
+		go p.pipe(s, c)
+	}
+}
+
+// pipe copies from src to dst, waiting while the proxy is stalled.
+func (p *proxy) pipe(src, dst net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		p.mu.Lock()
+		for p.held {
+			p.cond.Wait()
+		}
+		p.mu.Unlock()
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+	}
+}
+
+func (p *proxy) stall() {
+	p.mu.Lock()
+	p.held = true
+	p.mu.Unlock()
+}
+
+func (p *proxy) resume() {
+	p.mu.Lock()
+	p.held = false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *proxy) close() {
+	p.resume()
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
 }

@@ -201,7 +201,8 @@ func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, lo
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	l := &lease{name: s.cfg.SlotName, node: c.Node, epoch: epoch, conn: conn, done: make(chan struct{}), log: log}
+	l := &lease{name: s.cfg.SlotName, node: c.Node, epoch: epoch, conn: conn, done: make(chan struct{}), log: log,
+		bound: c.FailureTimeout() / 2}
 	beat, stop := context.WithCancel(context.Background())
 	l.stopBeat = stop
 	l.beatDone = make(chan struct{})
@@ -227,6 +228,7 @@ type lease struct {
 	name, node string
 	epoch      uint64
 	log        *slog.Logger
+	bound      time.Duration // how long a query on the lock session may take
 
 	mu   sync.Mutex // the lock session; nil once closed
 	conn *pgx.Conn
@@ -266,7 +268,7 @@ func (l *lease) renew(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		err := l.exec(ctx, func(c *pgx.Conn) error {
+		err := l.exec(ctx, func(ctx context.Context, c *pgx.Conn) error {
 			tag, err := c.Exec(ctx, `UPDATE `+LeaseTable+` SET heartbeat_at = now() WHERE name = $1 AND epoch = $2`, l.name, l.epoch)
 			if err == nil && tag.RowsAffected() == 0 {
 				return l.fenced()
@@ -284,9 +286,11 @@ func (l *lease) fenced() error {
 	return fmt.Errorf("%w (slot %q: the lease's epoch moved past %d)", runtime.ErrFenced, l.name, l.epoch)
 }
 
-// exec runs f on the lock session; an error loses the lease (a failed
-// session may have lost the lock with it).
-func (l *lease) exec(ctx context.Context, f func(*pgx.Conn) error) error {
+// exec runs f on the lock session, within l.bound; an error loses the
+// lease (a failed session may have lost the lock with it), and so does a
+// query that does not answer within l.bound (a stalled network: a standby
+// may take over while the leader waits).
+func (l *lease) exec(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn == nil {
@@ -295,12 +299,17 @@ func (l *lease) exec(ctx context.Context, f func(*pgx.Conn) error) error {
 		}
 		return fmt.Errorf("%w (slot %q: the lease was released)", runtime.ErrFenced, l.name)
 	}
-	err := f(l.conn)
+	qctx, cancel := context.WithTimeout(ctx, l.bound)
+	err := f(qctx, l.conn)
+	cancel()
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil && !errors.Is(err, runtime.ErrFenced) {
 		return err // the caller gave up; the lease may hold
+	}
+	if qctx.Err() != nil && !errors.Is(err, runtime.ErrFenced) {
+		err = fmt.Errorf("the lease's session did not answer within %v: %w", l.bound, err)
 	}
 	if !errors.Is(err, runtime.ErrFenced) {
 		err = fmt.Errorf("%w (slot %q: the lease's session failed: %v)", runtime.ErrFenced, l.name, err)
@@ -325,7 +334,7 @@ func (l *lease) loseLocked(err error) {
 
 // Check implements runtime.Lease: one round trip on the lock session.
 func (l *lease) Check(ctx context.Context) error {
-	return l.exec(ctx, func(c *pgx.Conn) error {
+	return l.exec(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		var epoch uint64
 		if err := c.QueryRow(ctx, `SELECT epoch FROM `+LeaseTable+` WHERE name = $1`, l.name).Scan(&epoch); err != nil {
 			return err
@@ -370,8 +379,8 @@ func (b leaseBlob) Where() string {
 
 func (b leaseBlob) Get() ([]byte, bool, error) {
 	var v *string
-	err := b.l.exec(context.Background(), func(c *pgx.Conn) error {
-		return c.QueryRow(context.Background(), `SELECT state->>$2 FROM `+LeaseTable+` WHERE name = $1`, b.l.name, b.key).Scan(&v)
+	err := b.l.exec(context.Background(), func(ctx context.Context, c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT state->>$2 FROM `+LeaseTable+` WHERE name = $1`, b.l.name, b.key).Scan(&v)
 	})
 	if err != nil {
 		return nil, false, err
@@ -383,8 +392,8 @@ func (b leaseBlob) Get() ([]byte, bool, error) {
 }
 
 func (b leaseBlob) Put(v []byte) error {
-	return b.l.exec(context.Background(), func(c *pgx.Conn) error {
-		tag, err := c.Exec(context.Background(), `UPDATE `+LeaseTable+` SET state = jsonb_set(state, ARRAY[$2::text], to_jsonb($3::text))
+	return b.l.exec(context.Background(), func(ctx context.Context, c *pgx.Conn) error {
+		tag, err := c.Exec(ctx, `UPDATE `+LeaseTable+` SET state = jsonb_set(state, ARRAY[$2::text], to_jsonb($3::text))
 			WHERE name = $1 AND epoch = $4`, b.l.name, b.key, string(v), b.l.epoch)
 		if err == nil && tag.RowsAffected() == 0 {
 			return b.l.fenced()
