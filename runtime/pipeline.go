@@ -68,6 +68,10 @@ type Pipeline struct {
 	// OnErrorDeadLetter: the sink that Settings.DeadLetterSink names,
 	// instantiated by the back end. The driver opens and closes it.
 	DeadLetter Sink
+	// ClusterStatus publishes this node's state of the pipeline to the
+	// cluster topic (Settings.ClusterSink), instantiated by the back end;
+	// RunSingleton opens, writes and closes it. nil = not published.
+	ClusterStatus Sink
 	// Expected is the number of records the source will produce when that
 	// is known in advance (datagen max_events); 0 = unknown.
 	Expected uint64

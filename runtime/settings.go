@@ -51,6 +51,10 @@ type Settings struct {
 	// Cluster is the `distributed` section; the zero value runs on one
 	// node.
 	Cluster Cluster
+	// ClusterSink names the sink that publishes this node's state of the
+	// pipeline to Cluster.Topic; the back end instantiates it into
+	// Pipeline.ClusterStatus. "" = none.
+	ClusterSink string
 	// Singleton runs the pipeline on one node of the cluster at a time
 	// (mode: singleton): the source must be an Elector, and app.Run runs
 	// the pipeline with RunSingleton.

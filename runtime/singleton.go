@@ -28,12 +28,15 @@ func (p *Pipeline) RunSingleton(ctx, abort context.Context, rebuild func() (*Pip
 		}
 		c.Node = h
 	}
+	status := p.startStatus(c)
+	defer status.stop(RoleStopped)
 	for {
 		el, ok := p.Source.(Elector)
 		if !ok {
 			return p.fail(fmt.Errorf("pipeline %q: source %q cannot run as a cluster singleton", p.Name, p.SourceName))
 		}
 		p.state.Store(int32(StateStandby))
+		status.set(RoleStandby, 0)
 		log := p.logger().With("pipeline", p.Name, "node", c.Node)
 		log.Info("standing by for the pipeline's lease")
 		lease, err := p.elect(ctx, el, c, log)
@@ -42,6 +45,7 @@ func (p *Pipeline) RunSingleton(ctx, abort context.Context, rebuild func() (*Pip
 			return nil // ctx ended
 		}
 		log.Info("leading the pipeline", "epoch", lease.Epoch())
+		status.set(RoleLeader, lease.Epoch())
 		runAbort, stop := context.WithCancelCause(abort)
 		go func() {
 			select {

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 
+	"github.com/rivven/rivven-connect/compiler/bind"
 	"github.com/rivven/rivven-connect/compiler/config"
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
@@ -94,6 +95,7 @@ func (c *checker) distributed() {
 			"failure_timeout_ms (%d) must be longer than heartbeat_interval_ms (%d): a standby would take over from a leader that is renewing its lease", cl.FailureTimeoutMs, cl.HeartbeatMs)
 	}
 
+	var status *Component // the cluster topic's sink, made once
 	for _, p := range c.out.Pipelines {
 		if !p.Enabled || p.Source == nil || p.Source.Bind == nil {
 			continue
@@ -129,8 +131,43 @@ func (c *checker) distributed() {
 		default:
 			p.Settings.Cluster = cl
 			p.Settings.Singleton = true
+			if status == nil {
+				status = c.clusterSink(d, cl.Topic)
+			}
+			if status != nil {
+				p.Settings.ClusterSink = status.Name
+			}
 		}
 	}
+}
+
+// clusterSink is the rivven sink that publishes the nodes' state to the
+// cluster topic (format row), added to the declared sinks; nil when the
+// config has errors there (reported).
+func (c *checker) clusterSink(d *config.Node, topic string) *Component {
+	if c.file.Root.Get("broker") == nil {
+		return nil // reported at distributed.enabled
+	}
+	if _, ok := c.brokerConn(); !ok {
+		return nil
+	}
+	t := d.Get("cluster_topic")
+	if t == nil {
+		t = &config.Node{Kind: config.String, Text: topic, Pos: d.Pos, KeyPos: d.KeyPos}
+	}
+	if broker.ValidateTopic(t.Text) != nil {
+		return nil // reported at cluster_topic
+	}
+	format := &config.Node{Kind: config.String, Text: "row", Pos: d.Pos, KeyPos: d.KeyPos}
+	name := "cluster-topic:" + topic
+	cfg, ok := c.impliedConfig(bind.Sink, name, []string{"distributed", "cluster_topic"}, field{"topic", t}, field{"format", format})
+	if !ok {
+		return nil
+	}
+	b, _ := bind.Lookup(bind.Sink, "rivven")
+	comp := &Component{Name: name, Connector: "rivven", Bind: b, Implied: true, Config: cfg}
+	c.out.Sinks = append(c.out.Sinks, comp)
+	return comp
 }
 
 // pipesItem is p's node under pipelines, or nil for an implied pipeline.

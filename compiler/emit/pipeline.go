@@ -79,6 +79,15 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 	if err != nil {
 		return nil, nil, err
 	}
+	var cs jen.Code
+	if name := pp.Settings.ClusterSink; name != "" {
+		var ok bool
+		if cs, _, ok, err = g.namedSink(pp, name, "clusterStatus", "cluster status sink"); err != nil {
+			return nil, nil, err
+		} else if !ok {
+			return nil, nil, &Error{Msg: fmt.Sprintf("pipeline %q: the cluster status sink %q is not in the plan", pp.Name, name)}
+		}
+	}
 	pg := &progGen{generator: g, pp: pp, typ: g.ident(pp.Name, "Program")}
 	var body []jen.Code
 	// A batch stage (enrich) splits the stages into segments, each a
@@ -206,6 +215,11 @@ func (g *generator) pipeline(pp *plan.Pipeline) (code []jen.Code, build jen.Code
 			}
 			fields[jen.Id("DeadLetter")] = jen.Id("deadLetters")
 		}
+		if cs != nil {
+			b.Add(cs)
+			b.Add(wrap("cluster status sink", pp.Settings.ClusterSink))
+			fields[jen.Id("ClusterStatus")] = jen.Id("clusterStatus")
+		}
 		b.Id("pipes").Op("=").Append(jen.Id("pipes"), jen.Op("&").Qual(rtPkg, "Pipeline").Values(fields))
 	})
 	return code, build, nil
@@ -218,21 +232,31 @@ func (g *generator) deadLetter(pp *plan.Pipeline) (code jen.Code, formats bool, 
 	if pp.Settings.OnError != runtime.OnErrorDeadLetter {
 		return nil, false, nil
 	}
+	code, formats, ok, err := g.namedSink(pp, pp.Settings.DeadLetterSink, "deadLetters", "dead_letter_sink")
+	if err == nil && !ok {
+		err = &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
+	}
+	return code, formats, err
+}
+
+// namedSink writes the construction of the plan's sink name into the
+// variable v; ok is false when the plan has no such sink.
+func (g *generator) namedSink(pp *plan.Pipeline, name, v, what string) (code jen.Code, formats, ok bool, err error) {
 	for _, c := range g.plan.Sinks {
-		if c.Name != pp.Settings.DeadLetterSink {
+		if c.Name != name {
 			continue
 		}
 		b, _ := lookupBind(bind.Sink, c)
 		if b == nil || b.Go == nil {
-			return nil, false, &Error{Msg: fmt.Sprintf("pipeline %q: dead_letter_sink %q (%s) cannot be compiled to Go yet", pp.Name, c.Name, c.Connector)}
+			return nil, false, true, &Error{Msg: fmt.Sprintf("pipeline %q: %s %q (%s) cannot be compiled to Go yet", pp.Name, what, c.Name, c.Connector)}
 		}
 		lit, err := g.componentLiteral(b, "sinks", c)
 		if err != nil {
-			return nil, false, err
+			return nil, false, true, err
 		}
-		return jen.List(jen.Id("deadLetters"), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(ctorArgs(b.Go, lit)...), b.Go.Formats, nil
+		return jen.List(jen.Id(v), jen.Id("err")).Op(":=").Qual(b.Go.Pkg, b.Go.Func).Call(ctorArgs(b.Go, lit)...), b.Go.Formats, true, nil
 	}
-	return nil, false, &Error{Msg: fmt.Sprintf("pipeline %q: on_error: dead_letter needs settings.dead_letter_sink in a compiled binary", pp.Name)}
+	return nil, false, false, nil
 }
 
 // ctorArgs are the arguments of a component's constructor: its config,

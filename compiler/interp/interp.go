@@ -25,6 +25,9 @@ func New(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
 		if err == nil && pp.Settings.OnError == runtime.OnErrorDeadLetter {
 			rp.DeadLetter, err = deadLetterSink(p, pp.Settings.DeadLetterSink, env)
 		}
+		if err == nil && pp.Settings.ClusterSink != "" {
+			rp.ClusterStatus, err = deadLetterSink(p, pp.Settings.ClusterSink, env)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %q: %w", pp.Name, err)
 		}
@@ -33,7 +36,8 @@ func New(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
 	return out, nil
 }
 
-// deadLetterSink instantiates the sink named by settings.dead_letter_sink.
+// deadLetterSink instantiates the sink named by settings.dead_letter_sink
+// (or another sink of the plan a pipeline names: its cluster status).
 func deadLetterSink(p *plan.Plan, name string, env runtime.Env) (runtime.Sink, error) {
 	if name == "" {
 		return nil, fmt.Errorf("on_error: dead_letter: settings.dead_letter_topic needs the broker connector as a sink; name a sink with settings.dead_letter_sink")

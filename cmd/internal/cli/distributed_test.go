@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -138,6 +139,33 @@ sources:
 		t.Errorf("lease holder %s after the stall ended, want %s", h, fourth.holder)
 	}
 	want = final
+
+	// status --cluster shows every node from the cluster topic: the live
+	// leader, the standbys, and the node killed at the start as silent.
+	t.Setenv("NODE_ID", "reader")
+	t.Setenv("PGPW", cl.Password)
+	t.Setenv("PGPORT", strconv.Itoa(cl.Port))
+	var rep clusterReport
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		out, errOut, code := mainOut(t, "status", "--cluster", "-c", cfg, "--format", "json")
+		rep = clusterReport{}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("status --cluster: exit %d: %v\n%s%s", code, err, out, errOut)
+		}
+		if code == exitOK && clusterShows(rep, fourth.holder, leader.holder) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status --cluster: exit %d, want %s leading and %s silent:\n%s%s", code, fourth.holder, leader.holder, out, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	text, _, code := mainOut(t, "status", "--cluster", "-c", cfg)
+	t.Logf("status --cluster:\n%s", text)
+	if code != exitOK || !strings.Contains(text, "cluster topic connect-status: 3 nodes") || !strings.Contains(text, "(silent)") {
+		t.Errorf("status --cluster: exit %d\n%s", code, text)
+	}
 	for _, n := range nodes {
 		n.stop()
 		if l := n.log(); strings.Contains(l, "DATA RACE") || strings.Contains(l, "panic:") {
@@ -147,6 +175,28 @@ sources:
 	dups := len(want) - int(last)
 	t.Logf("takeover after kill -9: %v (heartbeat %v); after SIGSTOP: %v, after a network stall: %v (failure timeout %v); %d rows, %d duplicates",
 		killTakeover.Round(time.Millisecond), heartbeat, stopTakeover.Round(time.Millisecond), stallTakeover.Round(time.Millisecond), failure, last, dups)
+}
+
+// clusterShows reports whether rep has leader as the one live leader of
+// the pipeline, the other live nodes standing by, and dead silent.
+func clusterShows(rep clusterReport, leader, dead string) bool {
+	leaders, silentDead := 0, false
+	for _, s := range rep.Nodes {
+		switch {
+		case s.Node == dead:
+			silentDead = s.Silent
+		case s.Silent:
+			return false
+		case s.Role == "leader":
+			leaders++
+			if s.Node != leader || s.State != "running" {
+				return false
+			}
+		case s.Role != "standby":
+			return false
+		}
+	}
+	return leaders == 1 && silentDead && len(rep.Nodes) == 3
 }
 
 // selfAs returns a path that runs this test binary as the testscript

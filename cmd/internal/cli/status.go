@@ -19,19 +19,23 @@ import (
 )
 
 // statusURL is the --url flag of status.
-var statusURL string
+var (
+	statusURL     string
+	statusCluster bool
+)
 
 func init() {
 	commands = append(commands, &command{
 		name:    "status",
-		usage:   "[-c FILE] [--url URL] [--format text|json]",
-		summary: "Show a running instance's pipelines, read from its health endpoint (exit 1 when unreachable or unhealthy).",
+		usage:   "[-c FILE] [--url URL | --cluster] [--format text|json]",
+		summary: "Show a running instance's pipelines, read from its health endpoint, or with --cluster every node's, read from the cluster topic (exit 1 when unreachable or unhealthy).",
 		flags: func(fs *pflag.FlagSet, o *options) {
 			fs.StringVar(&o.format, "format", "text", "output format: text or json")
 			fs.StringVar(&statusURL, "url", "", "health endpoint to read (default: from settings.health in the config)")
+			fs.BoolVar(&statusCluster, "cluster", false, "show every node of the config's cluster (distributed mode), from the cluster topic")
 		},
 		run: func(e *env, o *options, args []string) int {
-			defer func() { statusURL = "" }()
+			defer func() { statusURL, statusCluster = "", false }()
 			if len(args) > 0 {
 				fmt.Fprintf(e.stderr, "rivven-connect status: unexpected argument %q\n", args[0])
 				return exitUsage
@@ -39,6 +43,17 @@ func init() {
 			if o.format != "text" && o.format != "json" {
 				fmt.Fprintf(e.stderr, "rivven-connect status: --format must be text or json, not %q\n", o.format)
 				return exitUsage
+			}
+			if statusCluster {
+				if statusURL != "" {
+					fmt.Fprintln(e.stderr, "rivven-connect status: --cluster reads the cluster topic; it takes no --url")
+					return exitUsage
+				}
+				p, _, ok := e.compile(o)
+				if !ok {
+					return exitUsage
+				}
+				return showCluster(e, p, o.format)
 			}
 			url, from := statusURL, "--url"
 			if url == "" {

@@ -75,10 +75,24 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 			return nil, fmt.Errorf("pipeline \"pg-to-topic\": sink \"broker\": %w", err)
 		}
 		to.UseFormats(env.Formats)
+		clusterStatus, err := sink.New(sink.Config{
+			AutoCreate: true,
+			Broker: broker.Conn{
+				BootstrapServers:    []string{"127.0.0.1:9092"},
+				ConnectionTimeoutMs: 10000,
+			},
+			Format:     "row",
+			Idempotent: true,
+			Topic:      "connect-status",
+		}, env.Stderr)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline \"pg-to-topic\": cluster status sink \"cluster-topic:connect-status\": %w", err)
+		}
 		pipes = append(pipes, &runtime.Pipeline{
-			Name:    "pg-to-topic",
-			Now:     env.Now,
-			Program: prog,
+			ClusterStatus: clusterStatus,
+			Name:          "pg-to-topic",
+			Now:           env.Now,
+			Program:       prog,
 			Settings: runtime.Settings{
 				Cluster: runtime.Cluster{
 					Enabled:          true,
@@ -87,6 +101,7 @@ func build(env runtime.Env, lookup func(string) (string, bool)) ([]*runtime.Pipe
 					Node:             e.String("pipeline.yaml:10:12", "${NODE_ID}"),
 					Topic:            "connect-status",
 				},
+				ClusterSink: "cluster-topic:connect-status",
 				Process: runtime.Process{
 					Health: runtime.Server{
 						Address: "127.0.0.1",
