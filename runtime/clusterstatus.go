@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"os"
 	"sync"
 	"time"
 )
@@ -32,6 +33,7 @@ var ClusterStatusSchema = &Schema{Fields: []Field{
 const (
 	RoleLeader  = "leader"
 	RoleStandby = "standby"
+	RoleMember  = "member" // a partitioned pipeline's: the group deals its share
 	RoleStopped = "stopped"
 )
 
@@ -62,12 +64,27 @@ type statusPublisher struct {
 	done chan struct{}
 }
 
-// startStatus starts p's publisher; nil when p has no ClusterStatus.
-func (p *Pipeline) startStatus(c Cluster) *statusPublisher {
+// RunMember runs p (RunAbortable) on this node of its cluster as one of
+// the members that share its work (mode partitioned: the source's
+// consumer group deals the partitions), publishing the node's state to
+// the cluster topic.
+func (p *Pipeline) RunMember(ctx, abort context.Context) error {
+	c := p.Settings.Cluster
+	if c.Node == "" {
+		c.Node, _ = os.Hostname()
+	}
+	status := p.startStatus(c, RoleMember)
+	defer status.stop(RoleStopped)
+	return p.RunAbortable(ctx, abort)
+}
+
+// startStatus starts p's publisher in role; nil when p has no
+// ClusterStatus.
+func (p *Pipeline) startStatus(c Cluster, role string) *statusPublisher {
 	if p.ClusterStatus == nil {
 		return nil
 	}
-	s := &statusPublisher{p: p, c: c, sink: p.ClusterStatus, role: RoleStandby,
+	s := &statusPublisher{p: p, c: c, sink: p.ClusterStatus, role: role,
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s

@@ -28,7 +28,7 @@ func (p *Pipeline) RunSingleton(ctx, abort context.Context, rebuild func() (*Pip
 		}
 		c.Node = h
 	}
-	status := p.startStatus(c)
+	status := p.startStatus(c, RoleStandby)
 	defer status.stop(RoleStopped)
 	for {
 		el, ok := p.Source.(Elector)

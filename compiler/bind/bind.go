@@ -94,6 +94,10 @@ type Component struct {
 	// Elects marks a source whose instances are runtime.Electors, so it
 	// can run as a cluster singleton (distributed mode).
 	Elects bool
+	// Grouped marks a source whose instances share their work through
+	// the broker's consumer-group protocol: in distributed mode every node
+	// runs it, and the group deals the partitions (mode partitioned).
+	Grouped bool
 	// Conn marks a component whose config block holds broker connection
 	// keys (bootstrap_servers, address, tls, auth): check validates them at
 	// their keys, as it does the top-level `broker` section.

@@ -79,9 +79,10 @@ func init() {
 	})
 
 	src := &Component{
-		Kind:   Source,
-		Name:   "rivven",
-		Inline: "Broker",
+		Kind:    Source,
+		Name:    "rivven",
+		Inline:  "Broker",
+		Grouped: true,
 		Aliases: map[string]string{
 			"address":                "", // appended to Broker.BootstrapServers; rivvenGoField maps it
 			"start_offset":           "StartOffset",

@@ -31,7 +31,8 @@ const (
 // in scalable mode, a mode without a distributed section, and what this
 // version cannot run yet (scalable and partitioned modes, a singleton
 // whose source cannot elect a leader). The pipelines of an enabled
-// cluster get Settings.Cluster, and singletons Settings.Singleton.
+// cluster get Settings.Cluster (and the cluster status sink), and
+// singletons Settings.Singleton.
 func (c *checker) distributed() {
 	root := c.file.Root
 	d := root.Get("distributed")
@@ -112,19 +113,33 @@ func (c *checker) distributed() {
 		case mode != "":
 		case b.ChangeStream:
 			mode = modeSingleton
-		case p.Source.Implied:
+		case b.Grouped:
 			mode = modePartitioned
 		default:
 			mode = modeScalable
 		}
 		who := fmt.Sprintf("pipeline %q (source %q, connector %s)", p.Name, p.Source.Name, p.Source.Connector)
 		switch {
+		case mode == modeSingleton && b.Grouped:
+			c.errs.Add(at, source.CodeNotAvailable, path,
+				"%s: a broker-topic source cannot run as a cluster singleton in this version of rivven-connect; use mode: partitioned (every node reads its share of the partitions through the consumer group)", who)
 		case mode == modeScalable && b.ChangeStream:
 			c.errs.Add(at, source.CodeInvalidValue, path,
 				"%s reads a change stream only one reader may consume: it cannot be scaled out; use mode: singleton (one node reads, the others stand by)", who)
+		case mode == modePartitioned && !b.Grouped:
+			c.errs.Add(at, source.CodeInvalidValue, path,
+				"%s: mode partitioned shares a broker topic's partitions among the nodes through its consumer group; this source reads no broker topic", who)
+		case mode == modePartitioned:
+			p.Settings.Cluster = cl
+			if status == nil {
+				status = c.clusterSink(d, cl.Topic)
+			}
+			if status != nil {
+				p.Settings.ClusterSink = status.Name
+			}
 		case mode != modeSingleton:
 			c.errs.Add(at, source.CodeNotAvailable, path,
-				"%s: mode %s is not available in this version of rivven-connect; distributed mode runs singleton pipelines of postgres-cdc sources (set distributed.enabled: false to run every pipeline on each node)", who, mode)
+				"%s: mode %s is not available in this version of rivven-connect; distributed mode runs singleton pipelines of postgres-cdc sources and partitioned pipelines of broker-topic sources (set distributed.enabled: false to run every pipeline on each node)", who, mode)
 		case !b.Elects:
 			c.errs.Add(at, source.CodeNotAvailable, path,
 				"%s cannot run as a cluster singleton in this version of rivven-connect (only postgres-cdc elects a leader); set distributed.enabled: false to run it on one node", who)

@@ -327,7 +327,7 @@ func (g *generator) settingsEnv(pp *plan.Pipeline) map[string]envRef {
 			env[f] = envRef{i, eb}
 		}
 	}
-	if pp.Settings.Singleton { // one binary serves every node: the node's name is read at start-up
+	if pp.Settings.Cluster.Enabled { // one binary serves every node: the node's name is read at start-up
 		for i, eb := range g.envFor("distributed") {
 			if len(eb.Path) == 2 && eb.Path[1] == "node_id" {
 				env["Cluster.Node"] = envRef{i, eb}

@@ -57,13 +57,17 @@ func (d *dumper) pipeline(p *Pipeline) {
 		d.f(" dead_letter_sink=%s", strconv.Quote(st.DeadLetterSink))
 	}
 	d.f("\n")
-	if c := st.Cluster; st.Singleton {
+	if c := st.Cluster; c.Enabled {
 		node := "(host name)"
 		if c.Node != "" {
 			node = d.hide(strconv.Quote(c.Node))
 		}
-		d.f("  cluster: singleton node=%s heartbeat_ms=%d failure_timeout_ms=%d cluster_topic=%s\n",
-			node, c.HeartbeatMs, c.FailureTimeoutMs, strconv.Quote(c.Topic))
+		mode := "partitioned"
+		if st.Singleton {
+			mode = "singleton"
+		}
+		d.f("  cluster: %s node=%s heartbeat_ms=%d failure_timeout_ms=%d cluster_topic=%s\n",
+			mode, node, c.HeartbeatMs, c.FailureTimeoutMs, strconv.Quote(c.Topic))
 	}
 }
 

@@ -205,9 +205,12 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 		var wg sync.WaitGroup
 		for i, p := range pipes {
 			wg.Go(func() {
-				if p.Settings.Singleton {
+				switch {
+				case p.Settings.Singleton:
 					errs[i] = p.RunSingleton(ctx, abort, func() (*runtime.Pipeline, error) { return rebuild(opts, p.Name) })
-				} else {
+				case p.Settings.Cluster.Enabled:
+					errs[i] = p.RunMember(ctx, abort)
+				default:
 					errs[i] = p.RunAbortable(ctx, abort)
 				}
 				ended(p)

@@ -50,9 +50,11 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 	var cl runtime.Cluster
 	var pipes []string
 	for _, pp := range p.Pipelines {
-		if pp.Enabled && pp.Settings.Singleton {
+		if pp.Enabled && pp.Settings.Cluster.Enabled {
 			cl = pp.Settings.Cluster
-			pipes = append(pipes, pp.Name)
+			if pp.Settings.Singleton {
+				pipes = append(pipes, pp.Name) // each needs a live leader
+			}
 		}
 	}
 	if !cl.Enabled || p.Broker == nil {

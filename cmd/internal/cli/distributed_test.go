@@ -23,6 +23,7 @@ import (
 	"github.com/rivven/rivven-connect/stdlib/postgres/pgtest"
 	"github.com/rivven/rivven-connect/stdlib/rivven/brokertest"
 	"github.com/rivven/rivven-connect/stdlib/rivven/client"
+	"github.com/rivven/rivven-connect/stdlib/rivven/wire"
 )
 
 // A postgres-cdc pipeline as a cluster singleton, three nodes (processes
@@ -553,3 +554,136 @@ func (p *proxy) close() {
 		c.Close()
 	}
 }
+
+// A partitioned pipeline on two nodes (processes): the consumer group
+// deals the topic's partitions between them, each node reads a share,
+// and after a kill -9 of one the other reads everything published later.
+// status --cluster shows both as members, the killed one silent.
+func TestDistributedPartitioned(t *testing.T) {
+	bin := selfAs(t, "rivven-connect")
+	srv, err := brokertest.Start(brokertest.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Config{BootstrapServers: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CreateTopic(ctx, "orders", 4); err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	publish := func(n int) {
+		t.Helper()
+		for range n {
+			next++
+			v := fmt.Appendf(nil, `{"oid":%d}`, next)
+			if _, err := c.PublishBatch(ctx, "orders", client.Partition(uint32(next%4)), []wire.Record{{Value: v}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`
+broker: {bootstrap_servers: [%[1]q]}
+distributed:
+  enabled: true
+  node_id: ${NODE_ID}
+  failover: {heartbeat_interval_ms: 200, failure_timeout_ms: 2000}
+sources:
+  bus:
+    connector: rivven
+    config: {bootstrap_servers: [%[1]q], topics: [orders], consumer_group: printers, session_timeout_ms: 3000, heartbeat_interval_ms: 300}
+sinks:
+  out: {connector: stdout, config: {format: json}}
+pipelines:
+  p: {source: bus, sink: out}
+`, srv.Addr()))
+	nodes := map[string]*node{}
+	for _, name := range []string{"node-1", "node-2"} {
+		n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+		n.cmd = exec.Command(bin, "run", "-c", cfg)
+		n.cmd.Env = append(os.Environ(), "NODE_ID="+name)
+		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+		if err := n.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_ = n.cmd.Wait()
+			close(n.done)
+		}()
+		nodes[name] = n
+	}
+	defer func() {
+		for _, n := range nodes {
+			n.stop()
+		}
+	}()
+	publish(400)
+	seen := func() (map[string]map[int]bool, map[int]bool) {
+		per, all := map[string]map[int]bool{}, map[int]bool{}
+		for name, n := range nodes {
+			per[name] = map[int]bool{}
+			for _, m := range orderID.FindAllStringSubmatch(n.log(), -1) {
+				id, _ := strconv.Atoi(m[1])
+				per[name][id], all[id] = true, true
+			}
+		}
+		return per, all
+	}
+	waitAll := func(what string) map[string]map[int]bool {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			per, all := seen()
+			if len(all) == next {
+				return per
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d of %d records read\n%s", what, len(all), next, logs(nodes))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	per := waitAll("two nodes")
+	for name, ids := range per {
+		if len(ids) == 0 {
+			t.Errorf("%s read nothing: the group gave it no partition\n%s", name, logs(nodes))
+		}
+	}
+	nodes["node-1"].kill()
+	publish(400)
+	per = waitAll("after node-1 was killed")
+	for id := 401; id <= 800; id++ {
+		if !per["node-2"][id] && !per["node-1"][id] {
+			t.Fatalf("record %d lost", id)
+		}
+	}
+	t.Setenv("NODE_ID", "reader")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, errOut, code := mainOut(t, "status", "--cluster", "-c", cfg, "--format", "json")
+		var rep clusterReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("status --cluster: exit %d: %v\n%s%s", code, err, out, errOut)
+		}
+		ok := code == exitOK && len(rep.Nodes) == 2
+		for _, s := range rep.Nodes {
+			ok = ok && s.Role == "member" && s.Silent == (s.Node == "node-1")
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status --cluster: exit %d, want two members, node-1 silent:\n%s%s", code, out, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+var orderID = regexp.MustCompile(`oid\\?"\s*:\s*(\d+)`)
