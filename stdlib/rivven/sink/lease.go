@@ -2,8 +2,8 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/client"
@@ -12,10 +12,10 @@ import (
 // UseLease implements runtime.LeaseUser. Under a cluster singleton's
 // lease the sink checks the lease before every Write, and its idempotent
 // producers continue the producer ids of the lease's previous holders,
-// recorded in the lease's "producers" blob: taking an id over bumps its
-// epoch on the broker, which refuses every later publish of the previous
-// holder (PRODUCER_FENCED), so a leader that was paused and resumes
-// cannot publish what it still holds.
+// recorded in the lease (one blob per topic, "producer:<topic>"): taking
+// an id over bumps its epoch on the broker, which refuses every later
+// publish of the previous holder (PRODUCER_FENCED), so a leader that was
+// paused and resumes cannot publish what it still holds.
 func (s *Sink) UseLease(l runtime.Lease) { s.lease = l }
 
 // newProducer returns the idempotent producer of topic name.
@@ -23,30 +23,24 @@ func (s *Sink) newProducer(ctx context.Context, name string) (*client.Idempotent
 	if s.lease == nil {
 		return s.cl.NewIdempotentProducer(ctx, name)
 	}
-	blob := s.lease.Blob("producers")
-	ids := map[string]uint64{}
+	blob := s.lease.Blob("producer:" + name)
 	v, ok, err := blob.Get()
 	if err != nil {
-		return nil, fmt.Errorf("the producer ids of the cluster (%s): %w", blob.Where(), err)
+		return nil, fmt.Errorf("the producer id of topic %q in the cluster (%s): %w", name, blob.Where(), err)
 	}
 	if ok {
-		if err := json.Unmarshal(v, &ids); err != nil {
-			return nil, fmt.Errorf("the producer ids of the cluster (%s): %w", blob.Where(), err)
+		id, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("the producer id of topic %q in the cluster (%s): %q is not a producer id", name, blob.Where(), v)
 		}
-	}
-	if id, ok := ids[name]; ok {
 		return s.cl.TakeOverIdempotentProducer(ctx, name, id)
 	}
 	p, err := s.cl.NewIdempotentProducer(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	ids[name], _ = p.ProducerID()
-	v, err = json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	if err := blob.Put(v); err != nil {
+	id, _ := p.ProducerID()
+	if err := blob.Put(strconv.AppendUint(nil, id, 10)); err != nil {
 		return nil, fmt.Errorf("recording the producer id of topic %q in the cluster (%s): %w", name, blob.Where(), err)
 	}
 	return p, nil
