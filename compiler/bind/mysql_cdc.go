@@ -11,21 +11,12 @@ import (
 // The mysql-cdc source: config cdc.Config (stdlib/mysql/cdc), CUE
 // definition #MySQLCDC (cue/mysql_cdc.cue). Its records' schema is known
 // only at run time (each table map of the binlog names the columns), so
-// Schema is nil. Snapshot modes CUE lists but the source does not build
-// yet are refused at their key (Misfits).
+// Schema is nil.
 func init() {
 	connector(&Component{
 		Kind:         Source,
 		Name:         "mysql-cdc",
 		ChangeStream: true,
-		Misfits: func(n *config.Node) []Misfit {
-			if m := n.Get("snapshot_mode"); m != nil && m.Kind == config.String {
-				if why := cdc.NotBuilt(m.Text); why != "" {
-					return []Misfit{{Key: []string{"snapshot_mode"}, Why: why}}
-				}
-			}
-			return nil
-		},
 		Streams: func(cfg any) Streams {
 			out := Streams{Namespaced: true, RowKey: "each table's primary key"}
 			for _, t := range cfg.(cdc.Config).SelectedTables() {
@@ -38,9 +29,6 @@ func init() {
 			return cdc.New(cfg.(cdc.Config), env.Now)
 		},
 	}, func(cfg cdc.Config, _ cue.Value, _ *config.Node) (any, error) {
-		if cdc.NotBuilt(cfg.SnapshotMode) != "" {
-			cfg.SnapshotMode = cdc.SnapshotInitial // refused at its key by Misfits; report the rest once
-		}
 		if err := cfg.Validate(); err != nil {
 			return nil, err
 		}

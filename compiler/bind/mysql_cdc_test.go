@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/rivven/rivven-connect/compiler/bind"
-	"github.com/rivven/rivven-connect/compiler/config"
 	mysqlcdc "github.com/rivven/rivven-connect/stdlib/mysql/cdc"
 )
 
@@ -21,30 +20,14 @@ func TestMySQLCDCDecodeTakesDefaultsFromCUE(t *testing.T) {
 	}
 }
 
-func TestMySQLCDCUnbuiltSnapshotModesAreRefusedAtTheirKey(t *testing.T) {
-	c, _ := bind.Lookup(bind.Source, "mysql-cdc")
-	for block, want := range map[string][]string{
-		`{snapshot_mode: always}`:       {"snapshot_mode always is not built yet for mysql-cdc: use initial, never or initial_only"},
-		`{snapshot_mode: when_needed}`:  {"snapshot_mode when_needed is not built yet for mysql-cdc: use initial, never or initial_only"},
-		`{snapshot_mode: initial_only}`: nil,
-		`{}`:                            nil,
-	} {
-		f, errs := config.Parse("block.yaml", []byte(block), nil)
-		if len(errs) > 0 {
-			t.Fatal(errs)
+func TestMySQLCDCEverySnapshotModeIsAccepted(t *testing.T) {
+	for _, mode := range []string{"initial", "never", "initial_only", "always", "when_needed"} {
+		got := decode(t, bind.Source, "mysql-cdc", `{user: cdc, server_id: 7, tables: [shop.orders], snapshot_mode: `+mode+`}`).(mysqlcdc.Config)
+		if got.SnapshotMode != mode {
+			t.Errorf("snapshot_mode %s decoded as %q", mode, got.SnapshotMode)
 		}
-		var got []string
-		for _, m := range c.Misfits(f.Root) {
-			if !reflect.DeepEqual(m.Key, []string{"snapshot_mode"}) {
-				t.Errorf("misfit at %v", m.Key)
-			}
-			got = append(got, m.Why)
+		if err := got.Validate(); err != nil {
+			t.Errorf("snapshot_mode %s: %v", mode, err)
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: misfits %q, want %q", block, got, want)
-		}
-	}
-	if err := (mysqlcdc.Config{User: "u", ServerID: 1, Tables: []string{"a.b"}, SnapshotMode: "always"}).Validate(); err == nil {
-		t.Error("Validate accepts snapshot_mode always")
 	}
 }

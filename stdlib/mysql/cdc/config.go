@@ -26,8 +26,8 @@ type Config struct {
 	// unquoted (letters, digits, _ and $) or backquoted (`Order Items`,
 	// with `` for a backquote inside); at least one.
 	Tables []string `json:"tables"`
-	// SnapshotMode is initial (default), never or initial_only; always
-	// and when_needed are refused (not built yet).
+	// SnapshotMode is initial (default), never, initial_only, always or
+	// when_needed (see the Snapshot* constants).
 	SnapshotMode string `json:"snapshot_mode"`
 	// ConnectTimeoutSecs bounds each connection attempt (default 10).
 	ConnectTimeoutSecs int       `json:"connect_timeout_secs"`
@@ -47,22 +47,22 @@ type TLSConfig struct {
 
 // Snapshot modes.
 const (
-	SnapshotInitial     = "initial"      // snapshot unless the state says one finished, then stream
-	SnapshotNever       = "never"        // stream only, from the current binlog position at the first start
-	SnapshotInitialOnly = "initial_only" // one snapshot, then the source ends
-	SnapshotAlways      = "always"       // not built yet: refused
-	SnapshotWhenNeeded  = "when_needed"  // not built yet: refused
+	// SnapshotInitial snapshots unless the resumed position says one
+	// finished, then streams.
+	SnapshotInitial = "initial"
+	// SnapshotNever streams only, from the binlog's end at the first start.
+	SnapshotNever = "never"
+	// SnapshotInitialOnly takes one snapshot, then the source ends.
+	SnapshotInitialOnly = "initial_only"
+	// SnapshotAlways snapshots at every start, whatever position it
+	// resumes from, then streams from the snapshot's binlog position.
+	SnapshotAlways = "always"
+	// SnapshotWhenNeeded is SnapshotInitial, and also snapshots when the
+	// server can no longer send the binlog from the resumed position
+	// (purged, or its GTIDs unknown to the server) instead of stopping
+	// with a "possible data loss" error.
+	SnapshotWhenNeeded = "when_needed"
 )
-
-// NotBuilt says why a snapshot mode that cue/mysql_cdc.cue lists is
-// refused; "" for the modes that are built.
-func NotBuilt(mode string) string {
-	switch mode {
-	case SnapshotAlways, SnapshotWhenNeeded:
-		return fmt.Sprintf("snapshot_mode %s is not built yet for mysql-cdc: use initial, never or initial_only", mode)
-	}
-	return ""
-}
 
 // Defaults returns the values New gives a Config's zero fields: the
 // defaults of #MySQLCDC in cue/mysql_cdc.cue (a test in compiler/bind holds
@@ -143,11 +143,9 @@ func validate(cfg Config) ([]table, error) {
 		ts = append(ts, t)
 	}
 	switch cfg.SnapshotMode {
-	case SnapshotInitial, SnapshotNever, SnapshotInitialOnly:
-	case SnapshotAlways, SnapshotWhenNeeded:
-		errs = append(errs, NotBuilt(cfg.SnapshotMode))
+	case SnapshotInitial, SnapshotNever, SnapshotInitialOnly, SnapshotAlways, SnapshotWhenNeeded:
 	default:
-		errs = append(errs, fmt.Sprintf("snapshot_mode %q is not valid: use initial, never or initial_only", cfg.SnapshotMode))
+		errs = append(errs, fmt.Sprintf("snapshot_mode %q is not valid: use initial, never, initial_only, always or when_needed", cfg.SnapshotMode))
 	}
 	switch cfg.TLS.Mode {
 	case "disable", "prefer", "require", "verify-ca", "verify-full":

@@ -114,8 +114,23 @@ func charsets(ctx context.Context, db *sql.DB) (map[uint64]string, error) {
 	return m, rows.Err()
 }
 
-// currentPosition is the binlog's end now (snapshot_mode never).
+// currentPosition is the binlog's end now, with its GTID position on
+// MariaDB (snapshot_mode never).
 func currentPosition(ctx context.Context, db *sql.DB, mariadb bool) (token, error) {
+	t, err := binlogEnd(ctx, db)
+	if err != nil || !mariadb {
+		return t, err
+	}
+	var g sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", t.file, t.pos).Scan(&g); err != nil {
+		return t, fmt.Errorf("mysql-cdc: BINLOG_GTID_POS: %w", err)
+	}
+	t.gtid = g.String
+	return t, nil
+}
+
+// binlogEnd is the binlog's end now (SHOW MASTER STATUS), without GTIDs.
+func binlogEnd(ctx context.Context, db *sql.DB) (token, error) {
 	var t token
 	rows, err := db.QueryContext(ctx, "SHOW MASTER STATUS")
 	if err != nil {
@@ -124,7 +139,13 @@ func currentPosition(ctx context.Context, db *sql.DB, mariadb bool) (token, erro
 	defer rows.Close()
 	cols, _ := rows.Columns()
 	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return t, fmt.Errorf("mysql-cdc: SHOW MASTER STATUS: %w", err)
+		}
 		return t, errors.New("mysql-cdc: SHOW MASTER STATUS returned nothing: the binary log is off (log_bin)")
+	}
+	if len(cols) < 2 {
+		return t, fmt.Errorf("mysql-cdc: SHOW MASTER STATUS returned %d columns", len(cols))
 	}
 	vals := make([]sql.RawBytes, len(cols))
 	ptrs := make([]any, len(cols))
@@ -140,13 +161,5 @@ func currentPosition(ctx context.Context, db *sql.DB, mariadb bool) (token, erro
 		return t, fmt.Errorf("mysql-cdc: SHOW MASTER STATUS position %q", vals[1])
 	}
 	t.pos = uint32(pos)
-	rows.Close()
-	if mariadb {
-		var g sql.NullString
-		if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", t.file, t.pos).Scan(&g); err != nil {
-			return t, fmt.Errorf("mysql-cdc: BINLOG_GTID_POS: %w", err)
-		}
-		t.gtid = g.String
-	}
 	return t, nil
 }

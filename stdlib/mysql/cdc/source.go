@@ -23,11 +23,14 @@ import (
 // runtime.Resumable: its positions carry tokens (token.go) that the
 // driver persists in settings.state_dir, so Ack has nothing to commit.
 //
-// Concurrency: Read is called from one goroutine, Ack from another.
-// While streaming, go-mysql's binlog syncer (github.com/go-mysql-org/
-// go-mysql/replication) reads and decodes events in its own goroutine,
-// and one internal goroutine turns them into records and hands them to
-// Read in batches; Close stops and waits for both.
+// Concurrency: Read is called from one goroutine, Ack from another, and
+// SourceLag from any. While streaming, go-mysql's binlog syncer
+// (github.com/go-mysql-org/go-mysql/replication) reads and decodes events
+// in its own goroutine, and one internal goroutine turns them into
+// records and hands them to Read in batches, reconnecting when the
+// connection fails (reconnect.go); another reads the server's binlog end
+// for SourceLag every few seconds (lag.go). Close stops and waits for
+// them all.
 type Source struct {
 	cfg    Config
 	tables []table
@@ -51,12 +54,22 @@ type Source struct {
 	closeMu sync.Mutex
 	closed  bool
 	ended   bool // initial_only after its snapshot, or nothing to do
+
+	// budget replaces reconnectBudget when set (tests: nanoseconds).
+	budget atomic.Int64
+	// eventCache replaces syncerEventCache when set (tests; before the
+	// stream starts).
+	eventCache int
+	lag        lagState
+	lagStop    context.CancelFunc
+	lagDone    chan struct{}
 }
 
 var (
 	_ runtime.Source    = (*Source)(nil)
 	_ runtime.Resumable = (*Source)(nil)
 	_ runtime.Logged    = (*Source)(nil)
+	_ runtime.Lagger    = (*Source)(nil)
 )
 
 // New validates cfg and returns an unopened source. now is the clock for
@@ -115,6 +128,9 @@ func (s *Source) openDB(ctx context.Context) (*sql.DB, error) {
 	// TIMESTAMPs in UTC, text in UTF-8: the same forms as the stream.
 	c.Params = map[string]string{"time_zone": "'+00:00'"}
 	c.Collation = "utf8mb4_general_ci"
+	// The driver's own notes (a pooled connection found broken after a
+	// server restart) go to the source's log at debug, not to stderr.
+	c.Logger = driverLogger{s.logger()}
 	tc, required, err := s.cfg.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -135,6 +151,14 @@ func (s *Source) openDB(ctx context.Context) (*sql.DB, error) {
 		return nil, s.connectError(err)
 	}
 	return db, nil
+}
+
+// driverLogger hands go-sql-driver's log lines to the source's logger at
+// debug level.
+type driverLogger struct{ l *slog.Logger }
+
+func (d driverLogger) Print(v ...any) {
+	d.l.Debug(strings.TrimSpace(fmt.Sprint(v...)), "component", "go-sql-driver")
 }
 
 // connectError words a failed connection attempt.
@@ -175,19 +199,51 @@ func (s *Source) open(ctx context.Context) error {
 	if s.charset, err = charsets(ctx, s.db); err != nil {
 		return err
 	}
-	r := s.resume
+	if err := s.plan(ctx); err != nil {
+		return err
+	}
+	if !s.ended {
+		s.setLagFrom(s.start)
+		s.startLag()
+	}
+	return nil
+}
+
+// plan decides, from the snapshot mode and the resumed position, whether
+// to snapshot (and begins it) or where to stream from (s.start).
+func (s *Source) plan(ctx context.Context) error {
+	r, mode := s.resume, s.cfg.SnapshotMode
 	switch {
+	case mode == SnapshotAlways:
+		if r != nil {
+			s.logger().Info("snapshot_mode always: taking a new snapshot; streaming goes on from its position, not from the saved one",
+				"server", s.addr(), "saved_position", r.String())
+		}
 	case r != nil && !r.snapshot:
-		if s.cfg.SnapshotMode == SnapshotInitialOnly {
+		if mode == SnapshotInitialOnly {
 			s.logger().Info("snapshot_mode initial_only: the snapshot finished in an earlier run; nothing to do")
 			s.ended = true
 			return nil
 		}
+		if mode == SnapshotWhenNeeded {
+			err := s.binlogAvailable(ctx, *r)
+			var gone *unavailableError
+			if !errors.As(err, &gone) {
+				if err != nil {
+					return err
+				}
+				s.start = *r
+				return nil
+			}
+			s.logger().Warn("the binlog at the saved position is no longer on the server (purged, or its GTIDs unknown); snapshot_mode when_needed: taking a new snapshot",
+				"server", s.addr(), "saved_position", r.String(), "reason", gone.reason)
+			break
+		}
 		s.start = *r
 		return nil
-	case r != nil && r.snapshot && s.cfg.SnapshotMode != SnapshotNever:
+	case r != nil && r.snapshot && mode != SnapshotNever:
 		s.logger().Warn("the snapshot did not finish in the last run: taking it again (rows it delivered are delivered again)")
-	case s.cfg.SnapshotMode == SnapshotNever:
+	case mode == SnapshotNever:
 		if r != nil {
 			// A snapshot under another mode never finished: stream from
 			// the position it started at.
@@ -196,6 +252,7 @@ func (s *Source) open(ctx context.Context) error {
 			s.start = t
 			return nil
 		}
+		var err error
 		if s.start, err = currentPosition(ctx, s.db, s.mariadb); err != nil {
 			return err
 		}
@@ -275,8 +332,12 @@ func (s *Source) streamErr() error {
 
 // Ack implements runtime.Source. The driver persists the acknowledged
 // position's token in state_dir; the server keeps no position of this
-// source, so there is nothing to commit here.
-func (s *Source) Ack(context.Context, runtime.Position) error { return nil }
+// source, so there is nothing to commit here. The position is kept for
+// SourceLag.
+func (s *Source) Ack(_ context.Context, pos runtime.Position) error {
+	s.acked(pos)
+	return nil
+}
 
 // Close stops the stream and closes the connections.
 func (s *Source) Close() error {
@@ -289,6 +350,10 @@ func (s *Source) Close() error {
 	if s.stop != nil {
 		s.stop()
 		<-s.done
+	}
+	if s.lagStop != nil {
+		s.lagStop()
+		<-s.lagDone
 	}
 	if s.snap != nil {
 		s.snap.close()

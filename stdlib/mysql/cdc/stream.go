@@ -16,6 +16,10 @@ import (
 // streamBatch is the most records handed to Read at once.
 const streamBatch = 256
 
+// startStream starts the goroutine that reads the binlog from s.start
+// (reconnecting after a lost connection, reconnect.go) and hands records
+// to Read through s.recs; Close stops it through s.stop and waits on
+// s.done.
 func (s *Source) startStream() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop, s.done, s.recs = cancel, make(chan struct{}), make(chan []runtime.Record, 4)
@@ -30,6 +34,33 @@ func (s *Source) startStream() {
 	}()
 }
 
+// session reads the binlog from r.last over one connection until it
+// fails or ctx ends. connected reports whether the server sent an event
+// (it accepted the position). Errors of the connection are returned as
+// they are (reconnect.go classifies them); errors of the events are
+// fatalError.
+func (r *streamReader) session(ctx context.Context, connected func()) error {
+	st, stop, err := r.s.startSync(ctx, r.last)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	first := true
+	for {
+		ev, err := st.GetEvent(ctx)
+		if err != nil {
+			return err
+		}
+		if first {
+			first = false
+			connected()
+		}
+		if err := r.event(ev.Header, ev.Event); err != nil {
+			return fatalError{err}
+		}
+	}
+}
+
 // txState is the transaction being read.
 type txState struct {
 	gtid   string
@@ -38,42 +69,49 @@ type txState struct {
 	time   time.Time
 }
 
-// stream reads the binlog from s.start and hands records to Read until
-// ctx ends or the connection fails.
-func (s *Source) stream(ctx context.Context) error {
+// startSync connects a new binlog syncer to the server and asks it for
+// the binlog from at: by GTID on MariaDB when at has a GTID position,
+// else by file:position. The syncer dials only while ctx lasts, and the
+// connection it made is closed when ctx ends (so nothing blocks on a
+// server that stopped answering). stop closes the syncer; the caller
+// calls it once it is done with the streamer.
+func (s *Source) startSync(ctx context.Context, at token) (st *replication.BinlogStreamer, stop func(), err error) {
+	var gs gomysql.GTIDSet
+	if s.mariadb && at.gtid != "" {
+		if gs, err = gomysql.ParseMariadbGTIDSet(at.gtid); err != nil {
+			return nil, nil, fatalError{fmt.Errorf("mysql-cdc: position token %s: GTID position %q is not valid: %v", at, at.gtid, err)}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	syncer, err := s.newSyncer(ctx)
 	if err != nil {
-		return err
+		cancel()
+		return nil, nil, err
 	}
-	defer syncer.Close()
-	start := s.start
-	var st *replication.BinlogStreamer
-	if s.mariadb && start.gtid != "" {
-		gs, perr := gomysql.ParseMariadbGTIDSet(start.gtid)
-		if perr != nil {
-			return fmt.Errorf("mysql-cdc: position token %s: GTID position %q is not valid: %v", start, start.gtid, perr)
-		}
+	stop = func() {
+		// Cancelled first: go-mysql's Close then skips dialling the server
+		// to KILL the dump connection (closing it ends it).
+		cancel()
+		syncer.Close()
+	}
+	if gs != nil {
 		st, err = syncer.StartSyncGTID(gs)
 	} else {
-		st, err = syncer.StartSync(gomysql.Position{Name: start.file, Pos: start.pos})
+		st, err = syncer.StartSync(gomysql.Position{Name: at.file, Pos: at.pos})
 	}
 	if err != nil {
-		return fmt.Errorf("mysql-cdc: start reading the binlog at %s from %s (user %q): %v", start, s.addr(), s.cfg.User, err)
-	}
-	r := &streamReader{s: s, ctx: ctx, sel: s.selected(), rels: map[string]*relation{}, maps: map[uint64]tableRel{},
-		file: start.file, last: start, gtids: parseGTIDSet(start.gtid)}
-	for {
-		ev, err := st.GetEvent(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return r.readError(err)
+		connected := syncer.LastConnectionID() != 0
+		stop()
+		err = fmt.Errorf("mysql-cdc: start reading the binlog at %s from %s (user %q): %w", at, s.addr(), s.cfg.User, err)
+		var me *gomysql.MyError
+		if connected && errors.As(err, &me) && (me.Code == 1045 || me.Code == 1227) {
+			// Logged in, then refused as a replica (MariaDB answers 1045).
+			err = fmt.Errorf("%w — the server refused to register the source as a replica: the user needs REPLICATION SLAVE (GRANT REPLICATION SLAVE ON *.* TO '%s'@'…')",
+				err, strings.ReplaceAll(s.cfg.User, "'", "''"))
 		}
-		if err := r.event(ev.Header, ev.Event); err != nil {
-			return err
-		}
+		return nil, nil, err
 	}
+	return st, stop, nil
 }
 
 // streamReader turns binlog events into records.
@@ -92,6 +130,14 @@ type streamReader struct {
 	// held is the last record read; the transaction's end gives it its
 	// token.
 	held *runtime.Record
+	// txSent counts the records of the transaction being read that were
+	// handed to Read: a reconnect reads the transaction again from its
+	// start and skips that many (skip) instead of delivering them again.
+	txSent int
+	skip   int
+	// skipGTID is the GTID of the transaction skip applies to ("" when
+	// unknown: MySQL by file:position).
+	skipGTID string
 }
 
 // tableRel is a table map event, its columns and its relation.
@@ -101,12 +147,16 @@ type tableRel struct {
 	rel *relation
 }
 
-// readError words an error of the binlog stream.
+// readError words an error that ended reading the binlog.
 func (r *streamReader) readError(err error) error {
 	var me *gomysql.MyError
 	if errors.As(err, &me) && me.Code == 1236 {
-		return fmt.Errorf("mysql-cdc: the server cannot send the binlog from %s: %s — the binlog there was purged or is unknown (possible data loss): "+
-			"delete the pipeline's state file in settings.state_dir to take a new snapshot", r.last, me.Message)
+		next := "set snapshot_mode: when_needed to take a new snapshot at the next start, or delete the pipeline's state file in settings.state_dir"
+		if r.s.cfg.SnapshotMode == SnapshotWhenNeeded {
+			next = "snapshot_mode when_needed takes a new snapshot at the next start"
+		}
+		return fmt.Errorf("mysql-cdc: the server %s cannot send the binlog from %s: %s — the binlog there was purged or is unknown (possible data loss): %s",
+			r.s.addr(), r.last, me.Message, next)
 	}
 	var ee *replication.EventError
 	if errors.As(err, &ee) {
@@ -117,7 +167,14 @@ func (r *streamReader) readError(err error) error {
 		}
 		return fmt.Errorf("mysql-cdc: decoding a binlog event after %s%s: %s", r.last, at, ee.Err)
 	}
-	return fmt.Errorf("mysql-cdc: reading the binlog after %s: %v", r.last, err)
+	var fe fatalError
+	if errors.As(err, &fe) {
+		err = fe.error
+	}
+	if strings.HasPrefix(err.Error(), "mysql-cdc: ") {
+		return err
+	}
+	return fmt.Errorf("mysql-cdc: reading the binlog of %s after %s: %v", r.s.addr(), r.last, err)
 }
 
 func (r *streamReader) send() error {
@@ -126,6 +183,7 @@ func (r *streamReader) send() error {
 	}
 	select {
 	case r.s.recs <- r.out:
+		r.txSent += len(r.out)
 		r.out = make([]runtime.Record, 0, streamBatch)
 		return nil
 	case <-r.ctx.Done():
@@ -161,7 +219,49 @@ func (r *streamReader) commit(h *replication.EventHeader) error {
 		r.held = nil
 	}
 	r.tx = txState{}
-	return r.send()
+	if r.skip > 0 {
+		// The transaction came back shorter than what was delivered of
+		// it (it cannot): deliver what follows in full.
+		r.s.logger().Warn("the transaction the lost binlog connection interrupted had fewer changes when read again; going on after it",
+			"server", r.s.addr(), "gtid", r.skipGTID, "position", r.last.String())
+		r.skip = 0
+	}
+	err := r.send()
+	r.txSent = 0
+	r.s.streamed(r.last)
+	return err
+}
+
+// lost forgets the transaction being read when the connection failed:
+// the next session reads it again from its start (r.last), skipping the
+// records already handed to Read.
+func (r *streamReader) lost() {
+	if r.txSent > 0 {
+		r.skip, r.skipGTID = r.txSent, r.tx.gtid
+	}
+	// The records dropped here were the last numbered: their offsets are
+	// given again, so Read sees no gap.
+	n := len(r.out)
+	if r.held != nil {
+		n++
+	}
+	if n > 0 {
+		r.s.seq.Add(^uint64(n - 1))
+	}
+	r.txSent = 0
+	r.out = r.out[:0]
+	r.held = nil
+	r.tx = txState{}
+}
+
+// begin starts a transaction read with a GTID event.
+func (r *streamReader) begin(tx txState) {
+	r.tx = tx
+	if r.skip > 0 && r.skipGTID != "" && tx.gtid != r.skipGTID {
+		r.s.logger().Warn("the transaction the lost binlog connection interrupted did not come first when read again; delivering what follows in full",
+			"server", r.s.addr(), "gtid", r.skipGTID, "next_gtid", tx.gtid)
+		r.skip = 0
+	}
 }
 
 // event handles one binlog event; h is the header positions are taken
@@ -171,16 +271,20 @@ func (r *streamReader) event(h *replication.EventHeader, ev replication.Event) e
 	s := r.s
 	switch e := ev.(type) {
 	case *replication.RotateEvent:
+		r.idle(r.file, h) // a real rotation's position is in the file it ends
 		r.file = string(e.NextLogName)
+	case *replication.FormatDescriptionEvent, *replication.MariadbGTIDListEvent, *replication.MariadbBinlogCheckPointEvent,
+		*replication.PreviousGTIDsEvent:
+		r.idle(r.file, h)
 	case *replication.MariadbGTIDEvent:
-		r.tx = txState{gtid: e.GTID.String(), domain: e.GTID.DomainID, alone: e.IsStandalone(), time: time.Unix(int64(h.Timestamp), 0).UTC()}
+		r.begin(txState{gtid: e.GTID.String(), domain: e.GTID.DomainID, alone: e.IsStandalone(), time: time.Unix(int64(h.Timestamp), 0).UTC()})
 	case *replication.GTIDEvent:
 		u := e.SID
 		gtid := ""
 		if len(u) == 16 {
 			gtid = fmt.Sprintf("%x-%x-%x-%x-%x:%d", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16], e.GNO)
 		}
-		r.tx = txState{gtid: gtid, time: time.Unix(int64(h.Timestamp), 0).UTC()}
+		r.begin(txState{gtid: gtid, time: time.Unix(int64(h.Timestamp), 0).UTC()})
 	case *replication.QueryEvent:
 		q := strings.TrimSpace(string(e.Query))
 		switch {
@@ -202,6 +306,17 @@ func (r *streamReader) event(h *replication.EventHeader, ev replication.Event) e
 		return r.rows(h, e)
 	}
 	return nil
+}
+
+// idle records for SourceLag, between transactions, the position after
+// an event that belongs to none (a rotation, a new file's headers), so an
+// idle source's lag reaches 0 past them. Events the server makes up for
+// the start of a dump have no position (0) and are left out.
+func (r *streamReader) idle(file string, h *replication.EventHeader) {
+	if h.LogPos == 0 || r.tx != (txState{}) || r.held != nil {
+		return
+	}
+	r.s.streamed(token{file: file, pos: h.LogPos})
 }
 
 func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent) error {
@@ -241,6 +356,12 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		step = 2 // before and after images
 	}
 	for i := 0; i+step <= len(e.Rows); i += step {
+		if r.skip > 0 {
+			// Handed to Read before the connection was lost.
+			r.skip--
+			r.txSent++
+			continue
+		}
 		rec := runtime.Record{Stream: rel.t.name, Namespace: rel.t.db, Op: op, Schema: rel.rs, Time: when,
 			Position: runtime.Position{Offset: s.seq.Add(1), Token: r.last.String()}}
 		var err error

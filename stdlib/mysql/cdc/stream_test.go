@@ -139,8 +139,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	read(t, s, 1)
 	server.Exec(t, db, "INSERT INTO k VALUES (2)")
 	read(t, s, 1)
-	if !strings.Contains(stacks(), "go-mysql-org/go-mysql/replication") {
-		t.Fatal("no go-mysql goroutine while streaming: the test looks for the wrong name")
+	if st := stacks(); !strings.Contains(st, "go-mysql-org/go-mysql/replication") || !strings.Contains(st, "cdc.(*Source).startLag") {
+		t.Fatal("no go-mysql or lag goroutine while streaming: the test looks for the wrong names")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -148,7 +148,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	// Poll: connections' reader goroutines end asynchronously.
 	for i := 0; ; i++ {
 		st := stacks()
-		if runtime.NumGoroutine() <= before && !strings.Contains(st, "go-mysql-org/go-mysql/") && !strings.Contains(st, "cdc.(*Source).startStream") {
+		if runtime.NumGoroutine() <= before && !strings.Contains(st, "go-mysql-org/go-mysql/") && !strings.Contains(st, "cdc.(*Source).startStream") &&
+			!strings.Contains(st, "cdc.(*Source).startLag") {
 			break
 		}
 		if i == 300 {

@@ -23,9 +23,10 @@ const syncerEventCache = 1024
 // expects: ParseTime off and TimestampStringLocation UTC give DATETIME,
 // TIMESTAMP and TIME as the text the server prints (TIMESTAMP in UTC,
 // like the snapshot's time_zone '+00:00'); UseDecimal off gives DECIMAL as
-// its exact text. Retries are off: a broken connection ends the stream
-// with an error and the driver resumes from the last acknowledged token,
-// at a transaction boundary. Connections are dialled only while ctx lasts.
+// its exact text. go-mysql's own retries are off: a broken connection
+// ends the syncer's stream with an error, and the source reconnects with
+// a new syncer (reconnect.go). Connections are dialled only while ctx
+// lasts, and closed when it ends.
 func (s *Source) newSyncer(ctx context.Context) (*replication.BinlogSyncer, error) {
 	tc, err := s.binlogTLS(ctx)
 	if err != nil {
@@ -36,6 +37,10 @@ func (s *Source) newSyncer(ctx context.Context) (*replication.BinlogSyncer, erro
 		flavor = gomysql.MariaDBFlavor
 	}
 	selected := s.selected()
+	cache := syncerEventCache
+	if s.eventCache > 0 {
+		cache = s.eventCache
+	}
 	d := &net.Dialer{Timeout: time.Duration(s.cfg.ConnectTimeoutSecs) * time.Second}
 	cfg := replication.BinlogSyncerConfig{
 		ServerID:                uint32(s.cfg.ServerID),
@@ -51,17 +56,25 @@ func (s *Source) newSyncer(ctx context.Context) (*replication.BinlogSyncer, erro
 		HeartbeatPeriod:         30 * time.Second,
 		DisableRetrySync:        true,
 		VerifyChecksum:          true,
-		EventCacheCount:         syncerEventCache,
+		EventCacheCount:         cache,
 		Logger:                  slog.New(debugHandler{s.logger().Handler()}).With("component", "go-mysql"),
 		// Connecting ends with ctx: Close is prompt while the server is
 		// unreachable (and go-mysql's KILL of the dump connection on
-		// Close is skipped: closing the connection ends it).
+		// Close is skipped: closing the connection ends it). The
+		// connection is closed when ctx ends, so no read or write (the
+		// registration's queries included, which take no context) blocks
+		// on a server that stopped answering.
 		Dialer: func(dctx context.Context, network, addr string) (net.Conn, error) {
 			dctx, cancel := context.WithCancel(dctx)
 			defer cancel()
 			stop := context.AfterFunc(ctx, cancel)
 			defer stop()
-			return d.DialContext(dctx, network, addr)
+			c, err := d.DialContext(dctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			context.AfterFunc(ctx, func() { _ = c.Close() })
+			return c, nil
 		},
 		RowsEventDecodeFunc: func(e *replication.RowsEvent, data []byte) error {
 			pos, err := e.DecodeHeader(data)

@@ -20,3 +20,13 @@ func openAs(t *testing.T, user, password string) *sql.DB {
 	t.Cleanup(func() { d.Close() })
 	return d
 }
+
+// openAt opens a pool to s as the superuser without the test's cleanup
+// (the caller closes it).
+func openAt(t *testing.T, s *Server, db string) *sql.DB {
+	d, err := sql.Open("mysql", s.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

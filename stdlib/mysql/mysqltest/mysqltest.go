@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -64,9 +65,14 @@ type Server struct {
 	// Password is Superuser's password.
 	Password string
 
-	cmd  *exec.Cmd
-	done chan error
-	seq  atomic.Int64
+	bin      string              // the server binary
+	cred     *syscall.Credential // who it runs as (nil: the current user)
+	settings []string            // its --name=value options, --port aside
+	mu       sync.Mutex          // guards cmd, done and stopped (Restart, Shutdown, Stop)
+	cmd      *exec.Cmd           // the running process; nil when down
+	done     chan error          // receives cmd's exit
+	stopped  bool                // Stop ran: the files are gone
+	seq      atomic.Int64
 }
 
 // Options tune a server. The zero value is the default.
@@ -192,28 +198,16 @@ func Start(opts Options) (_ *Server, err error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	s.bin, s.cred = server, cred
+	for _, k := range keys {
+		s.settings = append(s.settings, "--"+k+"="+settings[k])
+	}
 	for attempt := 0; ; attempt++ {
 		port, err := servertest.FreePort()
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"--no-defaults", "--datadir=" + data, "--port=" + strconv.Itoa(port)}
-		for _, k := range keys {
-			args = append(args, "--"+k+"="+settings[k])
-		}
-		logPath := filepath.Join(dir, "server.log")
-		_ = os.Remove(logPath)
-		cmd := exec.Command(server, args...)
-		cmd.Dir = dir
-		// Pdeathsig: if the test binary dies (a panic, kill -9), the server
-		// shuts down instead of lingering.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %v", filepath.Base(server), err)
-		}
-		s.cmd, s.Port, s.done = cmd, port, make(chan error, 1)
-		go func() { s.done <- cmd.Wait() }()
-		err = s.waitReady(60 * time.Second)
+		err = s.launch(port)
 		if err == nil {
 			err = s.rootExec(
 				"CREATE USER '"+Superuser+"'@'%' IDENTIFIED BY '"+s.Password+"'",
@@ -224,13 +218,71 @@ func Start(opts Options) (_ *Server, err error) {
 			s.kill()
 			return nil, fmt.Errorf("create user %s: %v", Superuser, err)
 		}
-		s.kill()
-		log, _ := os.ReadFile(logPath)
-		if attempt < 2 && bytes.Contains(log, []byte("Address already in use")) {
+		if attempt < 2 && errors.Is(err, errPortTaken) {
 			continue // the free port was taken meanwhile
 		}
-		return nil, fmt.Errorf("%s did not become ready: %v\nserver log:\n%s", filepath.Base(server), err, servertest.Tail(log, 40))
+		return nil, err
 	}
+}
+
+// errPortTaken marks a server that could not bind its port.
+var errPortTaken = errors.New("address already in use")
+
+// launch starts the server process on port with s's settings and waits
+// until it accepts connections; on failure the process is gone and the
+// error holds the tail of the server log.
+func (s *Server) launch(port int) error {
+	args := append([]string{"--no-defaults", "--datadir=" + filepath.Join(s.Dir, "data"), "--port=" + strconv.Itoa(port)}, s.settings...)
+	logPath := filepath.Join(s.Dir, "server.log")
+	var logFrom int64 // the log is appended to: this start's lines begin here
+	if fi, err := os.Stat(logPath); err == nil {
+		logFrom = fi.Size()
+	}
+	cmd := exec.Command(s.bin, args...)
+	cmd.Dir = s.Dir
+	// Pdeathsig: if the test binary dies (a panic, kill -9), the server
+	// shuts down instead of lingering.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %v", filepath.Base(s.bin), err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	s.mu.Lock()
+	s.cmd, s.Port, s.done = cmd, port, done
+	s.mu.Unlock()
+	err := s.waitReady(done, 60*time.Second)
+	if err == nil {
+		return nil
+	}
+	s.kill()
+	log, _ := os.ReadFile(logPath)
+	log = log[min(logFrom, int64(len(log))):]
+	if bytes.Contains(log, []byte("Address already in use")) {
+		err = fmt.Errorf("%w: %v", errPortTaken, err)
+	}
+	return fmt.Errorf("%s did not become ready on port %d: %w\nserver log:\n%s", filepath.Base(s.bin), port, err, servertest.Tail(log, 40))
+}
+
+// Shutdown stops the server process (SIGTERM, then SIGKILL after 20 s)
+// and keeps its files, so Restart can start it again. Connections to it
+// fail until then. It is a no-op when the server is down.
+func (s *Server) Shutdown() {
+	s.kill()
+}
+
+// Restart shuts the server down (unless it is down already) and starts it
+// again on the same port with the same data, waiting until it accepts
+// connections. The binary log goes on in a new file, as after any restart.
+func (s *Server) Restart() error {
+	s.kill()
+	s.mu.Lock()
+	gone := s.stopped
+	s.mu.Unlock()
+	if gone {
+		return errors.New("mysqltest: Restart after Stop")
+	}
+	return s.launch(s.Port)
 }
 
 // rootDB opens a connection pool as root over the unix socket (root has
@@ -262,13 +314,13 @@ func (s *Server) rootExec(stmts ...string) error {
 	return nil
 }
 
-func (s *Server) waitReady(d time.Duration) error {
+func (s *Server) waitReady(exited chan error, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-s.done:
-			s.done <- err
+		case err := <-exited:
+			exited <- err // kill waits for it too
 			return fmt.Errorf("server exited: %v", err)
 		default:
 		}
@@ -331,21 +383,31 @@ func (s *Server) Exec(t testing.TB, db string, stmts ...string) {
 // Stop shuts the server down (SIGTERM, then SIGKILL after 20 s) and
 // removes its directory. It is safe to call more than once.
 func (s *Server) Stop() error {
-	if s.cmd == nil {
+	s.kill()
+	s.mu.Lock()
+	stopped := s.stopped
+	s.stopped = true
+	s.mu.Unlock()
+	if stopped {
 		return nil
 	}
-	s.kill()
-	s.cmd = nil
 	return os.RemoveAll(s.Dir)
 }
 
+// kill ends the server process, if one runs, and waits for it.
 func (s *Server) kill() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-s.done:
-		s.done <- err
+	case <-done:
 	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		_ = cmd.Process.Kill()
+		<-done
 	}
 }

@@ -63,3 +63,40 @@ func TestNewUserCanConnectWithItsPassword(t *testing.T) {
 		t.Errorf("current user %q", who)
 	}
 }
+
+func TestShutdownAndRestartKeepTheDataAndThePort(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	s.Exec(t, "", "CREATE DATABASE r", "CREATE TABLE r.k (id INT PRIMARY KEY)", "INSERT INTO r.k VALUES (7)")
+	port := s.Port
+	count := func() (int, error) {
+		d := openAt(t, s, "")
+		defer d.Close()
+		var n int
+		err := d.QueryRow("SELECT COUNT(*) FROM r.k WHERE id = 7").Scan(&n)
+		return n, err
+	}
+	s.Shutdown()
+	if _, err := count(); err == nil {
+		t.Fatal("a query succeeded while the server is down")
+	}
+	s.Shutdown() // down already: nothing to do
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restart(); err != nil { // up: shut down first
+		t.Fatal(err)
+	}
+	if n, err := count(); n != 1 || err != nil || s.Port != port {
+		t.Fatalf("after Restart: %d rows, %v, port %d (was %d)", n, err, s.Port, port)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restart(); err == nil {
+		t.Error("Restart after Stop succeeded")
+	}
+}
