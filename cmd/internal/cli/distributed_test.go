@@ -624,6 +624,14 @@ pipelines:
 			n.stop()
 		}
 	}()
+	// Publish once the group has dealt the partitions to both nodes.
+	deadline := time.Now().Add(60 * time.Second)
+	for !dealt(nodes) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the group never dealt the partitions to both nodes\n%s", logs(nodes))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	publish(400)
 	seen := func() (map[string]map[int]bool, map[int]bool) {
 		per, all := map[string]map[int]bool{}, map[int]bool{}
@@ -665,7 +673,7 @@ pipelines:
 		}
 	}
 	t.Setenv("NODE_ID", "reader")
-	deadline := time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for {
 		out, errOut, code := mainOut(t, "status", "--cluster", "-c", cfg, "--format", "json")
 		var rep clusterReport
@@ -687,3 +695,23 @@ pipelines:
 }
 
 var orderID = regexp.MustCompile(`oid\\?"\s*:\s*(\d+)`)
+
+var assigned = regexp.MustCompile(`partitions assigned.*generation=(\d+) .*partitions=(\S+)`)
+
+// dealt reports whether the latest assignment each node logged is of one
+// generation and gives every node some partitions.
+func dealt(nodes map[string]*node) bool {
+	gen := ""
+	for _, n := range nodes {
+		all := assigned.FindAllStringSubmatch(n.log(), -1)
+		if len(all) == 0 {
+			return false
+		}
+		last := all[len(all)-1]
+		if gen != "" && last[1] != gen || last[2] == "" {
+			return false
+		}
+		gen = last[1]
+	}
+	return true
+}
