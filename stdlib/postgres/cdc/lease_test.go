@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +212,75 @@ func TestLeaseEndsOldReplicationConnection(t *testing.T) {
 	recs := read(t, fresh, 1)
 	if len(recs) == 0 {
 		t.Fatal("the new leader reads nothing from the slot")
+	}
+}
+
+// hang stops l's renewals (a paused leader that keeps its session).
+func hang(l runtime.Lease) {
+	h := l.(*lease)
+	h.stopBeat()
+	<-h.beatDone
+}
+
+// The source's state lives in the lease: a standby that takes over in
+// the middle of the snapshot reads the tables again, and one that takes
+// over mid-stream resumes from the slot without a "possible data loss"
+// error, though it never led before.
+func TestLeaseStateFollowsTheLeader(t *testing.T) {
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE items (id int PRIMARY KEY)`, `INSERT INTO items SELECT generate_series(1, 3)`)
+	cfg := config(db, "items")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// node-a reads one snapshot row and hangs before acknowledging it.
+	a := lead(t, elect(t, ctx, cfg, "node-a"), 10*time.Second)
+	sa := openState(t, cfg, a.Blob("source"))
+	read(t, sa, 1)
+	hang(a)
+	b := lead(t, elect(t, ctx, cfg, "node-b"), 10*time.Second)
+	sb := openState(t, cfg, b.Blob("source"))
+	snap := read(t, sb, 3)
+	for i, r := range snap {
+		if r.Op != runtime.OpSnapshot {
+			t.Fatalf("record %d after the take-over: %s, want the snapshot again", i, js(r))
+		}
+	}
+	ackAll(t, sb, snap)
+	cluster.Exec(t, db, `INSERT INTO items VALUES (4)`)
+	got := read(t, sb, 1)
+	ackAll(t, sb, got)
+	// Let node-b report its flush position (recorded in the lease first).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var flushed *string
+		c := conn(t, db)
+		err := c.QueryRow(ctx, `SELECT state->>'source' FROM `+LeaseTable+` WHERE name = $1`, cfg.SlotName).Scan(&flushed)
+		c.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flushed != nil && strings.Contains(*flushed, `"flushed"`) && strings.Contains(*flushed, `"done"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease's state never recorded a flush: %v", flushed)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// node-c never led; it takes over mid-stream from the shared state.
+	hang(b)
+	c := lead(t, elect(t, ctx, cfg, "node-c"), 10*time.Second)
+	sc := openState(t, cfg, c.Blob("source"))
+	cluster.Exec(t, db, `INSERT INTO items VALUES (5)`)
+	for {
+		r := read(t, sc, 1)[0]
+		if r.Op == runtime.OpSnapshot {
+			t.Fatalf("node-c took a new snapshot: %s", js(r))
+		}
+		if r.After[0].AsInt() == 5 {
+			break
+		}
 	}
 }
