@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -218,10 +219,49 @@ func appendRecord(dst []byte, r *Record) []byte {
 	return dst
 }
 
+// appendValues appends a row. Strings of a one-byte length (when dst has
+// room), ints of up to 8 bytes, nulls, absents and bools are written
+// inline, without a call or a loop (see Decoder.row: both cost much
+// inside WebAssembly); the others by AppendValue.
 func appendValues(dst []byte, vs []Value) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(vs)))
 	for i := range vs {
-		dst = AppendValue(dst, &vs[i])
+		v := &vs[i]
+		if v.Kind == KindString {
+			// Into dst's room when it has enough: fewer branches than
+			// append's.
+			if n, j := len(v.Str), len(dst); n < 0x80 && cap(dst)-j >= 2+n {
+				dst = dst[:j+2+n]
+				dst[j], dst[j+1] = byte(KindString), byte(n)
+				copy(dst[j+2:], v.Str)
+				continue
+			}
+		} else if v.Kind == KindInt {
+			if ux := uint64(v.Int<<1) ^ uint64(v.Int>>63); ux < 1<<56 {
+				// binary.AppendVarint without its loop: the 7-bit
+				// groups (zigzag-encoded) spread to bytes, the high bit
+				// set on all but the last.
+				nb := max(bits.Len64(ux)+6, 7) / 7
+				x := ux&0x7F | ux<<1&0x7F00 | ux<<2&0x7F0000 | ux<<3&0x7F000000 | ux<<4&0x7F00000000 |
+					ux<<5&0x7F0000000000 | ux<<6&0x7F000000000000 | ux<<7&0x7F00000000000000
+				x |= 0x8080808080808080 & (1<<(8*(nb-1)) - 1)
+				var w [8]byte
+				binary.LittleEndian.PutUint64(w[:], x)
+				dst = append(append(dst, byte(KindInt)), w[:nb]...)
+				continue
+			}
+		} else if v.Kind == KindNull || v.Kind == KindAbsent {
+			dst = append(dst, byte(v.Kind))
+			continue
+		} else if v.Kind == KindBool {
+			b := byte(0)
+			if v.Bool {
+				b = 1
+			}
+			dst = append(dst, byte(KindBool), b)
+			continue
+		}
+		dst = AppendValue(dst, v)
 	}
 	return dst
 }
@@ -264,13 +304,16 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// ParseBatch decodes a binary batch. It never panics: malformed input
+// ParseBatch decodes a binary batch into new memory: the batch shares
+// nothing with b but its records' Position bytes, which alias b, and
+// every string is a string of its own. It never panics: malformed input
 // (a wrong magic or version, a length past the end, a schema index or
 // field count that does not match, invalid UTF-8 in a string, nesting
 // deeper than MaxDepth) is an error naming what is wrong and where.
+// Decoder.ReadBatch decodes the same batches, faster and reusing memory.
 func ParseBatch(b []byte) (*Batch, error) {
 	d := &Decoder{buf: b}
-	return d.batch()
+	return d.strictBatch()
 }
 
 // Decoder reads the parts of a binary batch; its methods record the first
@@ -279,10 +322,16 @@ type Decoder struct {
 	buf []byte
 	off int
 	err error
+
+	rb readState // ReadBatch's memory, kept from batch to batch
 }
 
 // NewDecoder returns a decoder over b.
 func NewDecoder(b []byte) *Decoder { return &Decoder{buf: b} }
+
+// Reset makes d read b from its first byte, as a new decoder would; d
+// keeps the memory ReadBatch reuses.
+func (d *Decoder) Reset(b []byte) { d.buf, d.off, d.err = b, 0, nil }
 
 // Err is the first error met.
 func (d *Decoder) Err() error { return d.err }
@@ -320,6 +369,10 @@ func (d *Decoder) Byte() byte {
 func (d *Decoder) Uvarint() uint64 {
 	if d.err != nil {
 		return 0
+	}
+	if d.off < len(d.buf) && d.buf[d.off] < 0x80 {
+		d.off++
+		return uint64(d.buf[d.off-1])
 	}
 	v, n := binary.Uvarint(d.buf[d.off:])
 	if n <= 0 {
@@ -435,7 +488,10 @@ func (d *Decoder) Schema() Schema {
 	return s
 }
 
-func (d *Decoder) batch() (*Batch, error) {
+// strictBatch is ParseBatch as a decoder of the parts does it: slower
+// than ReadBatch, but its error names what is wrong where. ReadBatch
+// runs it for the error when its own decoding fails.
+func (d *Decoder) strictBatch() (*Batch, error) {
 	d.Magic()
 	b := &Batch{}
 	ns := d.Count(2)

@@ -11,17 +11,35 @@ import (
 // edit that changes a record's field list (Set of a new field, Rename,
 // Delete, a value of another type) gives the record a schema of the batch
 // with that list, shared by the records edited the same way.
+//
+// A Batch the SDK passes to a TransformFunc or SinkFunc, its records and
+// their rows are valid during that call only: the next call reuses their
+// memory. Strings read from it stay valid (see the package doc, "What
+// outlives a call").
 type Batch struct {
-	raw   *abi.Batch
-	index map[string]int  // a schema's encoding → its first index
-	edits map[editKey]int // (schema, edit) → the edited schema's index
-	added bool            // schemas were appended: compact before encoding
+	raw     *abi.Batch
+	index   map[string]int  // a schema's encoding → its first index
+	indexed bool            // index holds raw's schemas
+	edits   map[editKey]int // (schema, edit) → the edited schema's index
+	last    editKey         // the last edit derived, and its schema
+	lastTo  int
+	hasLast bool
+	added   bool   // schemas were appended: compact before encoding
+	sig     []byte // scratch: a schema's encoding
+	to      []int  // scratch: compact's old index → new
 }
 
 // NewBatch wraps raw for editing (the SDK does it for each call; plugin
 // tests use it to drive a TransformFunc or SinkFunc natively). Edits
 // change raw in place and may append schemas to it.
 func NewBatch(raw *abi.Batch) *Batch { return &Batch{raw: raw} }
+
+// reset makes b a new wrapper of raw, keeping its memory.
+func (b *Batch) reset(raw *abi.Batch) {
+	clear(b.index)
+	clear(b.edits)
+	*b = Batch{raw: raw, index: b.index, edits: b.edits, sig: b.sig, to: b.to}
+}
 
 // Raw is the batch as the ABI models it, for what the helpers do not
 // cover (adding or reordering records, editing Meta). Keep every
@@ -77,8 +95,11 @@ func (r Record) Get(name string) (Value, bool) { return r.get(r.r.After, name) }
 func (r Record) GetBefore(name string) (Value, bool) { return r.get(r.r.Before, name) }
 
 func (r Record) get(row []Value, name string) (Value, bool) {
+	if row == nil { // before looking for the field: GetBefore of an insert is common
+		return Value{}, false
+	}
 	i := r.field(name)
-	if i < 0 || row == nil || row[i].Kind == abi.KindAbsent {
+	if i < 0 || row[i].Kind == abi.KindAbsent {
 		return Value{}, false
 	}
 	return row[i], true
@@ -242,9 +263,23 @@ type editKey struct {
 // schema when the batch has none like it.
 func (b *Batch) derive(si int, e edit) int {
 	k := editKey{si, e}
-	if i, ok := b.edits[k]; ok {
-		return i
+	if b.hasLast && b.last == k { // records in a row edited alike
+		return b.lastTo
 	}
+	i, ok := b.edits[k]
+	if !ok {
+		i = b.edit(si, e)
+		if b.edits == nil {
+			b.edits = map[editKey]int{}
+		}
+		b.edits[k] = i
+	}
+	b.last, b.lastTo, b.hasLast = k, i, true
+	return i
+}
+
+// edit appends (or finds) the schema si changed by e.
+func (b *Batch) edit(si int, e edit) int {
 	old := b.raw.Schemas[si]
 	s := abi.Schema{Fields: slices.Clone(old.Fields), Key: slices.Clone(old.Key)}
 	switch e.op {
@@ -263,49 +298,53 @@ func (b *Batch) derive(si int, e edit) int {
 			}
 		}
 	}
-	i := b.intern(s)
-	if b.edits == nil {
-		b.edits = map[editKey]int{}
-	}
-	b.edits[k] = i
-	return i
+	return b.intern(s)
 }
 
 // intern returns the index of a schema equal to s, appending s if none.
 func (b *Batch) intern(s abi.Schema) int {
-	if b.index == nil {
-		b.index = make(map[string]int, len(b.raw.Schemas))
+	if !b.indexed {
+		if b.index == nil {
+			b.index = make(map[string]int, len(b.raw.Schemas))
+		}
 		for i := range b.raw.Schemas {
-			sig := string(abi.AppendSchema(nil, &b.raw.Schemas[i]))
-			if _, ok := b.index[sig]; !ok {
-				b.index[sig] = i
+			b.sig = abi.AppendSchema(b.sig[:0], &b.raw.Schemas[i])
+			if _, ok := b.index[string(b.sig)]; !ok {
+				b.index[string(b.sig)] = i
 			}
 		}
+		b.indexed = true
 	}
-	sig := string(abi.AppendSchema(nil, &s))
-	if i, ok := b.index[sig]; ok {
+	b.sig = abi.AppendSchema(b.sig[:0], &s)
+	if i, ok := b.index[string(b.sig)]; ok {
 		return i
 	}
 	i := len(b.raw.Schemas)
 	b.raw.Schemas = append(b.raw.Schemas, s)
-	b.index[sig] = i
+	b.index[string(b.sig)] = i
 	b.added = true
 	return i
 }
+
+// unused marks a schema no record uses in compact.
+const unused = -1
 
 // compact removes the schemas no record uses, once edits added some.
 func (b *Batch) compact() {
 	if !b.added {
 		return
 	}
-	used := make([]bool, len(b.raw.Schemas))
-	for i := range b.raw.Records {
-		used[b.raw.Records[i].Schema] = true
+	to := b.to[:0] // old index → new, or unused
+	for range b.raw.Schemas {
+		to = append(to, unused)
 	}
-	to := make([]int, len(b.raw.Schemas)) // old index → new
+	b.to = to
+	for i := range b.raw.Records {
+		to[b.raw.Records[i].Schema] = 0
+	}
 	n := 0
-	for i, u := range used {
-		if u {
+	for i, t := range to {
+		if t != unused {
 			b.raw.Schemas[n] = b.raw.Schemas[i]
 			to[i] = n
 			n++
@@ -319,5 +358,7 @@ func (b *Batch) compact() {
 	for i := range b.raw.Records {
 		b.raw.Records[i].Schema = to[b.raw.Records[i].Schema]
 	}
-	b.index, b.edits, b.added = nil, nil, false
+	clear(b.index)
+	clear(b.edits)
+	b.indexed, b.hasLast, b.added = false, false, false
 }

@@ -27,9 +27,21 @@
 //	func main() {}
 //
 // A plugin instance is single-threaded: the host calls one export at a
-// time, so registered functions need no locks. A Batch, its records and
-// the position bytes a function receives are valid only during the call
-// that passes them; copy what must outlive it.
+// time, so registered functions need no locks.
+//
+// # What outlives a call
+//
+// The SDK reuses a call's memory for the next call (so a batch costs no
+// garbage but for its strings). A Batch, its Records, their rows (the
+// Values of After and Before, Raw().Records, Raw().Schemas) and their
+// position bytes are valid only during the call that passes them: the
+// next call overwrites them. Strings stay valid: a string of a value,
+// key, field name, stream or error text may be kept, and so may a
+// schema's fields, an object's members, an array's elements and Meta.
+// The strings of a batch's values and keys share one block of memory,
+// so keeping one keeps that block (the size of the batch's strings);
+// clone with strings.Clone a string kept for long, in a cache across
+// many calls.
 //
 // Host functions (Log, NowMs, Config, StateGet, StateSet, HTTP) call the
 // host's "rivven" module. Built for another GOOS (unit tests of a

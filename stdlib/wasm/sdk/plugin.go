@@ -27,6 +27,15 @@ type plugin struct {
 	inited bool
 	in     []byte // rivven_alloc's buffer
 	out    []byte // the last result frame
+
+	// A call's batch, reused by the next call: the decoder keeps the
+	// value slab, schemas and records the arrays the decoder fills (kept
+	// apart from raw, which the plugin may change), batch the wrapper.
+	dec     abi.Decoder
+	schemas []abi.Schema
+	records []abi.Record
+	raw     abi.Batch
+	batch   Batch
 }
 
 // global is the instance's plugin; the exports and registrations use it.
@@ -280,19 +289,26 @@ func (p *plugin) shutdown() []byte {
 	})
 }
 
-// decode reads a call's input batch in the manifest's encoding.
+// decode reads a call's input batch in the manifest's encoding. A binary
+// batch reuses the memory of the call before (its rows, records and
+// wrapper), which is why a batch is valid during its call only.
 func (p *plugin) decode(in []byte) (*Batch, error) {
-	var raw *abi.Batch
-	var err error
 	if p.manifest.Encoding == abi.EncodingJSON {
-		raw, err = abi.ParseBatchJSON(in)
-	} else {
-		raw, err = abi.ParseBatch(in)
+		raw, err := abi.ParseBatchJSON(in)
+		if err != nil {
+			return nil, fmt.Errorf("the host's batch: %w", err)
+		}
+		return NewBatch(raw), nil
 	}
+	p.raw = abi.Batch{Schemas: p.schemas[:0], Records: p.records[:0]}
+	p.dec.Reset(in)
+	err := p.dec.ReadBatch(&p.raw)
+	p.schemas, p.records = p.raw.Schemas, p.raw.Records
 	if err != nil {
 		return nil, fmt.Errorf("the host's batch: %w", err)
 	}
-	return NewBatch(raw), nil
+	p.batch.reset(&p.raw)
+	return &p.batch, nil
 }
 
 // encode appends b to out in the manifest's encoding.
