@@ -88,6 +88,7 @@ fuzz:
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzAvroDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./stdlib/postgres/cdc -run '^$$' -fuzz FuzzPgoutput -fuzztime $(FUZZTIME)
 	$(GO) test ./stdlib/wasm -run '^$$' -fuzz FuzzDecodeTransform -fuzztime $(FUZZTIME)
+	$(GO) test ./stdlib/wasm/abi -run '^$$' -fuzz FuzzReadBatch -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin
