@@ -121,6 +121,18 @@ type RetryReported interface {
 	UseRetryReport(retried func(err error))
 }
 
+// ErrorPolicyUser is implemented by sinks whose way of writing depends on
+// the pipeline's on_error: an AsyncSink's failure reported through done
+// stops the pipeline whatever on_error says, so under skip and
+// dead_letter such a sink fails inside WriteAsync, while the driver still
+// has the records (the http sink keeps requests of several writes in
+// flight only under stop). Before Open the driver calls UseErrorPolicy
+// once: on the sink with Settings.OnError, on the dead-letter sink with
+// OnErrorStop (a dead letter that cannot be written stops the pipeline).
+type ErrorPolicyUser interface {
+	UseErrorPolicy(p ErrorPolicy)
+}
+
 // Logged is implemented by components that log on their own (warnings
 // about a degraded but working setup, a sink's retries). Before Open the
 // driver calls UseLogger once with the pipeline's logger — on the source,

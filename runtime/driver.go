@@ -138,6 +138,12 @@ func (d *driver) prepare() error {
 			r.UseRetryReport(retried)
 		}
 	}
+	if u, ok := p.Sink.(ErrorPolicyUser); ok {
+		u.UseErrorPolicy(p.Settings.OnError)
+	}
+	if u, ok := p.DeadLetter.(ErrorPolicyUser); ok {
+		u.UseErrorPolicy(OnErrorStop)
+	}
 	return d.loadState()
 }
 

@@ -80,12 +80,13 @@ func (d *driver) recordFailed(id SegmentID, r *Record, stage string, err error, 
 	})
 	d.tr.Hold(id)
 	recs := []Record{dl}
+	stream, pos := r.Stream, r.Position // r's slot may be refilled before lost runs
 	werr := d.submit(p.DeadLetter, recs, func() {
 		p.Stats.Failed.Add(1)
 		p.Stats.DeadLettered.Add(1)
 		d.tr.Release(id)
 	}, func(e error) {
-		d.fail(&RecordError{Pipeline: p.Name, Stream: r.Stream, Position: r.Position, Err: fmt.Errorf("dead-letter sink %q lost the dead letter: %w", p.Settings.DeadLetterSink, e)})
+		d.fail(&RecordError{Pipeline: p.Name, Stream: stream, Position: pos, Err: fmt.Errorf("dead-letter sink %q lost the dead letter: %w", p.Settings.DeadLetterSink, e)})
 	})
 	if werr != nil {
 		if d.abort.Err() != nil {

@@ -156,11 +156,14 @@ func (d *driver) flush(recs []Record) error {
 	}
 	d.tr.Hold(id)
 	d.seal()
+	// The callbacks may run after an asynchronous sink returned, when the
+	// reader may already refill recs' slots: they use copies.
+	n, stream, first := len(recs), recs[0].Stream, recs[0].Position
 	err := d.submit(d.p.Sink, recs, func() {
-		d.p.Stats.Out.Add(uint64(len(recs)))
+		d.p.Stats.Out.Add(uint64(n))
 		d.tr.Release(id)
 	}, func(err error) {
-		d.fail(&RecordError{Pipeline: d.p.Name, Stream: recs[0].Stream, Position: recs[0].Position, Err: fmt.Errorf("sink acknowledged failure of %d records: %w", len(recs), err)})
+		d.fail(&RecordError{Pipeline: d.p.Name, Stream: stream, Position: first, Err: fmt.Errorf("sink acknowledged failure of %d records: %w", n, err)})
 	})
 	if err == nil {
 		return nil

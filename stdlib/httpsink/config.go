@@ -30,8 +30,9 @@ type Config struct {
 	Headers []Header `json:"-"`
 	// Auth holds at most one authentication method.
 	Auth Auth `json:"auth"`
-	// MaxInFlight is the number of requests of one Write sent at once
-	// (at least 1).
+	// MaxInFlight is the number of requests in flight at once (at least
+	// 1): of one Write, or, when the sink pipelines (Sink.UseErrorPolicy),
+	// of successive writes. With 1 the requests go in record order.
 	MaxInFlight int `json:"max_in_flight"`
 	// MaxBatchRecords is the most records in one request (at least 1;
 	// ignored with FormatJSON).

@@ -11,11 +11,12 @@
 // order, into requests of at most Config.MaxBatchRecords records and
 // Config.MaxBatchBytes body bytes (a larger record goes alone). The body is
 // NDJSON (one record per line), a JSON array, or, with FormatJSON, one
-// record's object per request. Up to Config.MaxInFlight requests of one
-// Write are in flight at once; with more than one they may reach the server
-// in any order. Every request carries Config.Headers, the authentication
-// (basic or bearer), a Content-Type for the format unless a header sets
-// one, and, unless Config.IdempotencyHeader is "", an idempotency key:
+// record's object per request. Up to Config.MaxInFlight requests are in
+// flight at once; with more than one they may reach the server in any
+// order, and with one they go in record order. Every request carries
+// Config.Headers, the authentication (basic or bearer), a Content-Type
+// for the format unless a header sets one, and, unless
+// Config.IdempotencyHeader is "", an idempotency key:
 // "<run>-<first>-<last>", the offsets of the request's first and last
 // records (runtime.Position) after a random value drawn once per sink, so
 // that a retried request carries the same key and keys never repeat across
@@ -40,6 +41,23 @@
 // not apply: the sink retries each request itself, so that one failing
 // request of several in flight is retried alone, after the wait the
 // server asked for.
+//
+// # Pipelining
+//
+// The sink is a runtime.AsyncSink. When the pipeline's on_error is stop
+// (UseErrorPolicy) and Config.MaxInFlight is above 1, WriteAsync encodes a
+// write's records, starts its requests and returns, so the MaxInFlight
+// requests in flight may belong to successive writes — a pipeline of small
+// writes keeps several requests in flight — and reports each write once
+// the server answered all of its requests; the runtime acknowledges
+// positions only up to the first write not yet reported, whatever order
+// the answers come in. A failure stops the pipeline before the failing
+// write's first record; the sink then starts no new request or retry, and
+// the requests already in flight run to their answer. With skip and
+// dead_letter (whose record-by-record rewrite needs the failed write's
+// records, which only a Write that has not returned still holds), with
+// MaxInFlight 1, and when nobody told it the policy, WriteAsync is Write:
+// the requests in flight at once all belong to one write.
 //
 // # Delivery and failures
 //

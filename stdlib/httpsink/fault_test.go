@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -88,17 +89,34 @@ func (f *faults) handle(w http.ResponseWriter, r *http.Request, g *got, accept f
 // once only in a request that was retried, with the same idempotency key
 // and the same body, so that deduplicating by key leaves each record
 // exactly once; and every acknowledged position is a contiguous prefix of
-// the records the server took.
+// the records the server took. It holds with the requests in flight all
+// of one write (the sink synchronous), and pipelined across writes
+// (on_error stop) — sink writes of 1000 records, 10 requests each, and
+// writes of 20 records, one request each.
 func TestFaultServerLosesNothing(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		format string
-	}{{"ndjson", httpsink.FormatNDJSON}, {"json_array", httpsink.FormatJSONArray}} {
+		name      string
+		format    string
+		pipelined bool
+		batch     int // records per sink write
+	}{
+		{"ndjson", httpsink.FormatNDJSON, false, 1000},
+		{"json_array", httpsink.FormatJSONArray, false, 1000},
+		{"ndjson/pipelined", httpsink.FormatNDJSON, true, 1000},
+		{"json_array/pipelined-small-writes", httpsink.FormatJSONArray, true, 20},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 20000
 			f := newFaults(7, 300*time.Millisecond)
 			c := newCollector(t)
-			c.fault = f.handle
+			var inflight, most atomic.Int32 // requests in the handler
+			c.fault = func(w http.ResponseWriter, r *http.Request, g *got, accept func()) bool {
+				now := inflight.Add(1)
+				defer inflight.Add(-1)
+				for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+				}
+				return f.handle(w, r, g, accept)
+			}
 			c.start()
 			cfg := fast(httpsink.Defaults(c.url()))
 			cfg.Format = tc.format
@@ -107,6 +125,13 @@ func TestFaultServerLosesNothing(t *testing.T) {
 			cfg.TimeoutMs = 100 // the slow answers time out
 			log := &syncBuffer{}
 			sink := newSink(t, cfg, log)
+			if tc.pipelined {
+				sink.UseErrorPolicy(runtime.OnErrorStop)
+			}
+			settings := runtime.Settings{BatchSize: 500, SinkBatch: runtime.SinkBatch{MaxRecords: tc.batch}}
+			if tc.batch < 500 {
+				settings = runtime.Settings{BatchSize: tc.batch}
+			}
 			var badAcks atomic.Int64
 			src := seqSource(n)
 			src.Check = func(pos uint64) {
@@ -117,8 +142,7 @@ func TestFaultServerLosesNothing(t *testing.T) {
 			}
 			// The driver hands the sink the pipeline's logger (runtime.Logged).
 			p := &runtime.Pipeline{Name: "faults", Source: src, Sink: sink, Program: runtime.ProgramFunc(keepAll),
-				Logger:   slog.New(slog.NewTextHandler(log, nil)),
-				Settings: runtime.Settings{BatchSize: 500, SinkBatch: runtime.SinkBatch{MaxRecords: 1000}}}
+				Logger: slog.New(slog.NewTextHandler(log, nil)), Settings: settings}
 			if err := p.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -160,11 +184,17 @@ func TestFaultServerLosesNothing(t *testing.T) {
 					t.Fatalf("after deduplicating by idempotency key, record %d arrived %d times", pos, k)
 				}
 			}
+			// A copy: a request the sink gave up on (timeout_ms) may still
+			// reach the handler after the run ended.
 			f.mu.Lock()
-			counts := f.counts
+			counts := maps.Clone(f.counts)
 			f.mu.Unlock()
 			faulty := len(c.requests()) - counts["ok"]
-			t.Logf("%d requests, %d faults %v, %d accepted duplicates (all with a repeated key), %d requests taken after a later one", len(c.requests()), faulty, counts, dups, reordered)
+			t.Logf("%d requests, %d faults %v, %d accepted duplicates (all with a repeated key), %d requests taken after a later one, at most %d in flight",
+				len(c.requests()), faulty, counts, dups, reordered, most.Load())
+			if tc.batch <= cfg.MaxBatchRecords && most.Load() < 2 {
+				t.Errorf("at most %d request in flight with writes of one request each: the sink did not pipeline", most.Load())
+			}
 			if dups == 0 || reordered == 0 {
 				t.Errorf("no duplicate (%d) or no request out of order (%d): the faults did not test what they should", dups, reordered)
 			}

@@ -108,13 +108,14 @@ type request struct {
 	sent        bool // the server accepted it
 }
 
-// split encodes records into blk and cuts them into s.reqs, leaving out
-// the records whose positions s.done holds. Bodies are laid out so that
+// split encodes records into blk, cuts them into requests appended to
+// reqs[:0] and returns those, leaving out the records whose positions
+// s.done holds. Bodies are laid out so that
 // no request needs a copy: NDJSON records end with '\n'; JSON-array
 // records are separated by ", " and a request's first record is preceded
 // by '[', its last followed by ']' (the two bytes between two requests
 // become "][").
-func (s *Sink) split(blk *block, records []runtime.Record) {
+func (s *Sink) split(blk *block, records []runtime.Record, reqs []request) []request {
 	f := s.cfg.Format
 	buf := blk.buf[:0]
 	if f == FormatJSONArray {
@@ -127,7 +128,7 @@ func (s *Sink) split(blk *block, records []runtime.Record) {
 	case FormatJSONArray:
 		extra = 2
 	}
-	s.reqs = s.reqs[:0]
+	reqs = reqs[:0]
 	cur := -1
 	for i := range records {
 		pos := records[i].Position.Offset
@@ -144,20 +145,20 @@ func (s *Sink) split(blk *block, records []runtime.Record) {
 			buf = append(buf, ',', ' ')
 		}
 		if cur >= 0 {
-			c := &s.reqs[cur]
+			c := &reqs[cur]
 			if f == FormatJSON || c.n >= s.cfg.MaxBatchRecords || end-c.lo+extra > s.cfg.MaxBatchBytes {
 				cur = -1
 			}
 		}
 		if cur < 0 {
-			s.reqs = append(s.reqs, request{from: i, first: pos, lo: start})
-			cur = len(s.reqs) - 1
+			reqs = append(reqs, request{from: i, first: pos, lo: start})
+			cur = len(reqs) - 1
 		}
-		c := &s.reqs[cur]
+		c := &reqs[cur]
 		c.to, c.n, c.last, c.hi = i, c.n+1, pos, end
 	}
-	for i := range s.reqs {
-		c := &s.reqs[i]
+	for i := range reqs {
+		c := &reqs[i]
 		switch f {
 		case FormatNDJSON:
 			c.hi++
@@ -169,11 +170,13 @@ func (s *Sink) split(blk *block, records []runtime.Record) {
 		}
 	}
 	blk.buf = buf
+	return reqs
 }
 
-// errStopped is the failure of a request whose retries stopped because
-// another request of the same Write failed.
-var errStopped = errors.New("http sink: not retried, since another request of the write failed")
+// errStopped is the failure of a request that was not sent, or not sent
+// again, because another request failed: of the same Write, or with
+// pipelining (WriteAsync) of any write.
+var errStopped = errors.New("http sink: not sent, or not retried, since another request failed")
 
 // sendAll sends s.reqs, at most MaxInFlight at once, and returns nil when
 // the server accepted every one. Otherwise it starts no new request or

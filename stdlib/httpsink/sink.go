@@ -20,8 +20,9 @@ import (
 )
 
 // Sink sends records to an HTTP endpoint. See the package documentation.
-// Write is called from one goroutine (runtime.Sink); Probe and UseLogger
-// are safe beside it.
+// Write and WriteAsync are called from one goroutine (runtime.Sink,
+// runtime.AsyncSink); Probe and UseLogger are safe beside them.
+// UseErrorPolicy, UseLogger and UseRetryReport come before Open.
 type Sink struct {
 	cfg    Config
 	url    string // the URL requests go to
@@ -42,15 +43,25 @@ type Sink struct {
 	blocks sync.Pool // *block
 	reqs   []request // per-Write scratch
 
+	// pipelined: WriteAsync keeps requests of several writes in flight
+	// (UseErrorPolicy); fl is their state, replaced by Open; writes pools
+	// the *write records of WriteAsync.
+	pipelined bool
+	fl        *flight
+	writes    sync.Pool
+
 	// done holds the positions of records that the server accepted in a
 	// Write that failed as a whole; nil when there are none.
 	done map[uint64]struct{}
 }
 
 var (
-	_ runtime.Sink   = (*Sink)(nil)
-	_ runtime.Prober = (*Sink)(nil)
-	_ runtime.Logged = (*Sink)(nil)
+	_ runtime.Sink            = (*Sink)(nil)
+	_ runtime.AsyncSink       = (*Sink)(nil)
+	_ runtime.Prober          = (*Sink)(nil)
+	_ runtime.Logged          = (*Sink)(nil)
+	_ runtime.RetryReported   = (*Sink)(nil)
+	_ runtime.ErrorPolicyUser = (*Sink)(nil)
 )
 
 // New checks cfg (Validate), loads its TLS files and returns a sink; it
@@ -110,6 +121,8 @@ func New(cfg Config, log io.Writer) (*Sink, error) {
 	}
 	s.fallback = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s.blocks.New = func() any { return &block{pool: &s.blocks} }
+	s.writes.New = func() any { return &write{s: s} }
+	s.fl = newFlight(cfg.MaxInFlight)
 	return s, nil
 }
 
@@ -191,8 +204,10 @@ func (s *Sink) logger() *slog.Logger {
 
 // Open sends one HEAD request to the URL, with the headers and the
 // authentication of every request, and fails when no answer comes (the
-// status does not matter: Probe judges it).
+// status does not matter: Probe judges it). It clears the failure that
+// stopped the pipelined requests of an earlier run, if any.
 func (s *Sink) Open(ctx context.Context) error {
+	s.fl = newFlight(s.cfg.MaxInFlight)
 	resp, err := s.head(ctx)
 	if err != nil {
 		return fmt.Errorf("http sink: cannot reach %s: %s", s.target, s.classifyErr(err, ctx).text)
@@ -201,8 +216,12 @@ func (s *Sink) Open(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the idle connections.
+// Close waits for the requests WriteAsync still has in flight (they end
+// soon once the context they were given ends: the runtime aborts it before
+// it closes a sink with writes outstanding) and closes the idle
+// connections.
 func (s *Sink) Close() error {
+	s.fl.wg.Wait()
 	s.tr.CloseIdleConnections()
 	return nil
 }
@@ -248,7 +267,7 @@ func (s *Sink) Write(ctx context.Context, records []runtime.Record) error {
 	blk := s.blocks.Get().(*block)
 	blk.refs.Store(1)
 	defer blk.release()
-	s.split(blk, records)
+	s.reqs = s.split(blk, records, s.reqs)
 	if err := s.sendAll(ctx, blk, records); err != nil {
 		return err
 	}

@@ -44,9 +44,9 @@ func TestSplitBodies(t *testing.T) {
 				recs[200].Position.Offset, recs[200].After[0] = 300, runtime.Int(200)
 				s.done = map[uint64]struct{}{105: {}, 106: {}} // taken by the server before
 				blk := &block{}
-				s.split(blk, recs)
+				reqs := s.split(blk, recs, nil)
 				next := 0
-				for _, rq := range s.reqs {
+				for _, rq := range reqs {
 					body := blk.buf[rq.lo:rq.hi]
 					var objs []json.RawMessage
 					switch format {
