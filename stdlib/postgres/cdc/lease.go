@@ -210,6 +210,11 @@ func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, lo
 	return l, nil
 }
 
+// UseLease implements runtime.LeaseUser: the source of a singleton run
+// checks the lease before it reconnects its replication connection, so a
+// leader whose connection a new leader ended cannot take the slot back.
+func (s *Source) UseLease(l runtime.Lease) { s.lease = l }
+
 // ensureLeaseTable creates LeaseTable unless it exists.
 func ensureLeaseTable(ctx context.Context, conn *pgx.Conn) error {
 	_, err := conn.Exec(ctx, leaseDDL)

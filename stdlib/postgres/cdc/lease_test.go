@@ -215,6 +215,26 @@ func TestLeaseEndsOldReplicationConnection(t *testing.T) {
 	}
 }
 
+// openLeased opens a source of cfg as the driver of a singleton run
+// does: its state in the lease, and the lease checked before reconnects.
+func openLeased(t *testing.T, cfg Config, l runtime.Lease) *Source {
+	t.Helper()
+	s, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseState(l.Blob("source"))
+	s.UseLease(l)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Open(ctx); err != nil {
+		_ = s.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // hang stops l's renewals (a paused leader that keeps its session).
 func hang(l runtime.Lease) {
 	h := l.(*lease)
@@ -235,11 +255,11 @@ func TestLeaseStateFollowsTheLeader(t *testing.T) {
 
 	// node-a reads one snapshot row and hangs before acknowledging it.
 	a := lead(t, elect(t, ctx, cfg, "node-a"), 10*time.Second)
-	sa := openState(t, cfg, a.Blob("source"))
+	sa := openLeased(t, cfg, a)
 	read(t, sa, 1)
 	hang(a)
 	b := lead(t, elect(t, ctx, cfg, "node-b"), 10*time.Second)
-	sb := openState(t, cfg, b.Blob("source"))
+	sb := openLeased(t, cfg, b)
 	snap := read(t, sb, 3)
 	for i, r := range snap {
 		if r.Op != runtime.OpSnapshot {
@@ -272,7 +292,7 @@ func TestLeaseStateFollowsTheLeader(t *testing.T) {
 	// node-c never led; it takes over mid-stream from the shared state.
 	hang(b)
 	c := lead(t, elect(t, ctx, cfg, "node-c"), 10*time.Second)
-	sc := openState(t, cfg, c.Blob("source"))
+	sc := openLeased(t, cfg, c)
 	cluster.Exec(t, db, `INSERT INTO items VALUES (5)`)
 	for {
 		r := read(t, sc, 1)[0]

@@ -57,6 +57,7 @@ type Source struct {
 	ignored   map[string]bool // published tables outside the selection, logged
 
 	blob       runtime.StateBlob // settings.state_dir blob; nil without one
+	lease      runtime.Lease     // a cluster singleton's (UseLease); nil on one node
 	log        *slog.Logger
 	markMu     sync.Mutex
 	marked     bool          // the marker records the snapshot as done

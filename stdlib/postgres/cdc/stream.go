@@ -152,6 +152,13 @@ func (s *Source) reconnect(ctx context.Context) error {
 		_ = s.repl.Close(ctx)
 		s.repl = nil
 	}
+	if l := s.lease; l != nil {
+		// A cluster singleton whose replication connection was ended may
+		// have been taken over: it must not take the slot back.
+		if err := l.Check(ctx); err != nil {
+			return fatalError{fmt.Errorf("postgres-cdc: not reconnecting to slot %q: %w", s.cfg.SlotName, err)}
+		}
+	}
 	if s.sql == nil || s.sql.IsClosed() || s.sql.Ping(ctx) != nil {
 		if s.sql != nil {
 			_ = s.sql.Close(ctx)
