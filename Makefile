@@ -62,8 +62,14 @@ PG_BULK_ROWS ?= 1000000
 PG_SINGLE_ROWS ?= 100000
 PG_LOADS ?= idle|contended
 PG_BENCH_COUNT ?= 3
+# S3 sink: MB/s of JSON lines and of Parquet objects (one op = one object of 25000 datagen
+# orders) written by the sink to the loopback versitygw; the baseline is a bare aws-sdk-go-v2
+# PutObject loop of the same bytes. Loopback numbers swing with other load on the cores:
+# S3_BENCH_COUNT runs each, the ratios give the median and the spread.
+S3_BENCH_COUNT ?= 5
 bench:
 	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./stdlib/httpsink ./stdlib/httpsource ./schemas ./stdlib/schemaformat && \
+	  $(GO) test -run '^$$' -bench 'S3Sink' -benchtime $(BENCHTIME) -count $(S3_BENCH_COUNT) ./stdlib/s3sink && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainBulk/($(PG_LOADS))/' -benchtime $(PG_BULK_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainSingles/($(PG_LOADS))/' -benchtime $(PG_SINGLE_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
 

@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // metaSHA256 is the user metadata key (x-amz-meta-rivven-sha256) holding
@@ -110,7 +112,7 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, contentType str
 	meta := map[string]string{metaSHA256: digest}
 	if len(body) <= s.cfg.PartSize {
 		_, err := s.cl.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))), ContentType: &contentType, Metadata: meta})
+			ContentLength: aws.Int64(int64(len(body))), ContentType: &contentType, Metadata: meta}, withPayloadHash(digest))
 		if err != nil {
 			return fmt.Errorf("s3 sink: PUT %s: %s", where, reason(err))
 		}
@@ -226,4 +228,20 @@ func reason(err error) string {
 		msg = msg[i+2:]
 	}
 	return msg
+}
+
+// withPayloadHash has the SDK sign a request with hash, the hex SHA-256
+// of its body that put computed already, instead of reading the body
+// through SHA-256 a second time (it does for http endpoints; for https
+// ones it would send UNSIGNED-PAYLOAD, and the server now checks the body
+// against the signed hash).
+func withPayloadHash(hash string) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("rivvenPayloadHash",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(v4.SetPayloadHash(ctx, hash), in)
+				}), middleware.After)
+		})
+	}
 }

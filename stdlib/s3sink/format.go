@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -38,6 +39,8 @@ type codecs struct {
 	avro                          map[*runtime.Schema]*avroSchema
 	parquet                       map[*runtime.Schema]*parquetSchema
 	zenc                          *zstd.Encoder
+	bufs                          buffers // objects' data and bodies
+	arena                         arena   // parquet rows
 }
 
 func newCodecs(cfg *Config) (*codecs, error) {
@@ -112,7 +115,7 @@ func (c *codecs) encode(r *runtime.Record, e *encoded) error {
 		if err != nil {
 			return err
 		}
-		row, size, err := ps.row(r)
+		row, size, err := ps.row(r, &c.arena)
 		if err != nil {
 			return err
 		}
@@ -237,8 +240,8 @@ func (c *codecs) parquetOf(r *runtime.Record) (*parquetSchema, error) {
 
 // row converts r to a parquet row (values in column order) and its plain
 // size in bytes.
-func (ps *parquetSchema) row(r *runtime.Record) (parquet.Row, int, error) {
-	row := make(parquet.Row, ps.ncols)
+func (ps *parquetSchema) row(r *runtime.Record, a *arena) (parquet.Row, int, error) {
+	row := a.row(ps.ncols)
 	vals := r.Row()
 	size := 0
 	for i, f := range ps.fields {
@@ -275,15 +278,15 @@ func (ps *parquetSchema) row(r *runtime.Record) (parquet.Row, int, error) {
 			if v.Kind() != runtime.KindString {
 				return nil, 0, kindErr(f, v)
 			}
-			pv, size = parquet.ByteArrayValue([]byte(v.AsString())), size+4+len(v.AsString())
+			pv, size = parquet.ByteArrayValue(arenaCopy(a, v.AsString())), size+4+len(v.AsString())
 		default:
-			js := runtime.AppendJSON(nil, v)
-			pv, size = parquet.ByteArrayValue(js), size+4+len(js)
+			a.js = runtime.AppendJSON(a.js[:0], v)
+			pv, size = parquet.ByteArrayValue(arenaCopy(a, a.js)), size+4+len(a.js)
 		}
 		row[col] = pv.Level(0, 1, col)
 	}
 	op := r.Op.String()
-	row[ps.typeC] = parquet.ByteArrayValue([]byte(op)).Level(0, 0, ps.typeC)
+	row[ps.typeC] = parquet.ByteArrayValue(arenaCopy(a, op)).Level(0, 0, ps.typeC)
 	row[ps.timeC] = parquet.Int64Value(r.Time.UnixMilli()).Level(0, 0, ps.timeC)
 	return row, size + 4 + len(op) + 8, nil
 }
@@ -302,8 +305,8 @@ func (c *codecs) finish(o *object, key string) ([]byte, error) {
 	}
 	switch c.compression {
 	case "gzip":
-		var buf bytes.Buffer
-		w := gzip.NewWriter(&buf) // no name, zero mtime: the same bytes every time
+		buf := bytes.NewBuffer(c.bufs.get())
+		w := gzip.NewWriter(buf) // no name, zero mtime: the same bytes every time
 		if _, err := w.Write(o.data); err != nil {
 			return nil, err
 		}
@@ -312,9 +315,20 @@ func (c *codecs) finish(o *object, key string) ([]byte, error) {
 		}
 		return buf.Bytes(), nil
 	case "zstd":
-		return c.zenc.EncodeAll(o.data, make([]byte, 0, len(o.data)/4+64)), nil
+		return c.zenc.EncodeAll(o.data, c.bufs.get()), nil
 	}
 	return o.data, nil
+}
+
+// recycle gives the buffers of o, stored with body (or not sent: finish
+// failed, body nil), back to c.bufs; body may be o's data itself.
+func (c *codecs) recycle(o *object, body []byte) {
+	if len(body) > 0 && len(o.data) > 0 && &body[0] == &o.data[0] {
+		body = nil
+	}
+	c.bufs.put(o.data)
+	c.bufs.put(body)
+	o.data, o.rows = nil, nil
 }
 
 // avroBlockBytes is the size at which an OCF block ends.
@@ -334,7 +348,7 @@ func (c *codecs) finishAvro(o *object, key string) ([]byte, error) {
 	case "zstd":
 		codec = "zstandard"
 	}
-	out := append(make([]byte, 0, len(o.data)+len(o.avro.json)+256), 'O', 'b', 'j', 1)
+	out := append(slices.Grow(c.bufs.get(), len(o.data)+len(o.avro.json)+256), 'O', 'b', 'j', 1)
 	out = appendAvroLong(out, 2)
 	out = appendAvroBytes(out, []byte("avro.codec"))
 	out = appendAvroBytes(out, []byte(codec))
@@ -377,7 +391,7 @@ func appendAvroBytes(b, v []byte) []byte {
 
 // finishParquet writes o's rows as one parquet file.
 func (c *codecs) finishParquet(o *object) ([]byte, error) {
-	var buf bytes.Buffer
+	buf := bytes.NewBuffer(c.bufs.get())
 	opts := []parquet.WriterOption{o.pq.schema, parquet.CreatedBy("rivven-connect", "1", "")}
 	switch c.compression {
 	case "gzip":
@@ -385,7 +399,7 @@ func (c *codecs) finishParquet(o *object) ([]byte, error) {
 	case "zstd":
 		opts = append(opts, parquet.Compression(&pqzstd.Codec{}))
 	}
-	w := parquet.NewWriter(&buf, opts...)
+	w := parquet.NewWriter(buf, opts...)
 	if _, err := w.WriteRows(o.rows); err != nil {
 		return nil, err
 	}

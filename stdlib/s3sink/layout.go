@@ -71,6 +71,7 @@ func parseTemplate(t string) ([]tmplPart, error) {
 // out (the object's group), else it writes first's position.
 func render(b []byte, parts []tmplPart, r *runtime.Record, ext string, pos bool, first runtime.Position) []byte {
 	t := r.Time.UTC()
+	y, mo, d := t.Date()
 	for _, p := range parts {
 		switch p.v {
 		case "":
@@ -80,15 +81,15 @@ func render(b []byte, parts []tmplPart, r *runtime.Record, ext string, pos bool,
 		case "namespace":
 			b = escapeKey(b, r.Namespace)
 		case "date":
-			b = t.AppendFormat(b, time.DateOnly)
+			b = append(appendYear(b, t, y), '-', digit(int(mo)/10), digit(int(mo)%10), '-', digit(d/10), digit(d%10))
 		case "hour":
-			b = t.AppendFormat(b, "15")
+			b = append(b, digit(t.Hour()/10), digit(t.Hour()%10))
 		case "year":
-			b = t.AppendFormat(b, "2006")
+			b = appendYear(b, t, y)
 		case "month":
-			b = t.AppendFormat(b, "01")
+			b = append(b, digit(int(mo)/10), digit(int(mo)%10))
 		case "day":
-			b = t.AppendFormat(b, "02")
+			b = append(b, digit(d/10), digit(d%10))
 		case "part":
 			b = strconv.AppendInt(b, partition(r), 10)
 		case "position":
@@ -103,6 +104,17 @@ func render(b []byte, parts []tmplPart, r *runtime.Record, ext string, pos bool,
 	}
 	return b
 }
+
+// appendYear appends year y of t as time.Format's "2006" writes it:
+// four digits, the rare years outside 0…9999 as time writes them.
+func appendYear(b []byte, t time.Time, y int) []byte {
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "2006")
+	}
+	return append(b, digit(y/1000), digit(y/100%10), digit(y/10%10), digit(y%10))
+}
+
+func digit(n int) byte { return byte('0' + n) }
 
 // partition is the record's source partition, 0 when it has none.
 func partition(r *runtime.Record) int64 {

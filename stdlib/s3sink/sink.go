@@ -37,13 +37,14 @@ type Sink struct {
 	retried  func(error) // runtime.RetryReported; nil: not reported
 
 	// the open unit; used by the Hold goroutine only
-	objs      map[string]*object
+	objs      map[group]*object
 	order     []*object
 	pieces    []runtime.HeldPiece
 	unitStart time.Time
 	scratch   []encoded
-	groups    []string
+	groups    []group
 	gbuf      []byte
+	lastGroup string // the last group rendered, reused while it repeats
 
 	// storing
 	ctx      context.Context // ends at Close
@@ -68,6 +69,14 @@ type object struct {
 }
 
 type avroBlock struct{ count, end int }
+
+// group identifies the object of the open unit a record goes to: the key
+// template rendered for it without {position} and, for avro and parquet,
+// its schema (nil for jsonl).
+type group struct {
+	key    string
+	schema *runtime.Schema
+}
 
 // unit is a set of objects stored together, and the pieces of the
 // driver's writes they hold.
@@ -103,7 +112,7 @@ func New(cfg Config, now func() time.Time) (*Sink, error) {
 		target += " at " + cfg.Endpoint
 	}
 	return &Sink{cfg: cfg, tmpl: tmpl, interval: iv, now: now, c: c, target: target,
-		objs: map[string]*object{}, freed: make(chan struct{}, 1)}, nil
+		objs: map[group]*object{}, freed: make(chan struct{}, 1)}, nil
 }
 
 // Open connects and checks that the bucket exists and answers.
@@ -183,24 +192,31 @@ func (s *Sink) encodeAll(recs []runtime.Record) error {
 			return fmt.Errorf("s3 sink: record at position %s of stream %s: %w", r.Position, r.Stream, err)
 		}
 		s.gbuf = render(s.gbuf[:0], s.tmpl, r, "", false, runtime.Position{})
-		if s.cfg.Format != FormatJSONL {
-			s.gbuf = fmt.Appendf(s.gbuf, "\x00%p", r.Schema)
+		if s.lastGroup != string(s.gbuf) {
+			s.lastGroup = string(s.gbuf)
 		}
-		s.groups = append(s.groups, string(s.gbuf))
+		g := group{key: s.lastGroup}
+		if s.cfg.Format != FormatJSONL {
+			g.schema = r.Schema
+		}
+		s.groups = append(s.groups, g)
 	}
 	return nil
 }
 
-func (s *Sink) newObject(r *runtime.Record, group string) *object {
+func (s *Sink) newObject(r *runtime.Record, g group) *object {
 	key := joinKey(s.cfg.Prefix, string(render(nil, s.tmpl, r, s.c.ext(), true, r.Position)))
 	o := &object{key: key}
 	switch s.cfg.Format {
 	case FormatAvro:
 		o.avro = s.c.avro[r.Schema]
+		o.data = s.c.bufs.get()
 	case FormatParquet:
 		o.pq = s.c.parquet[r.Schema]
+	default:
+		o.data = s.c.bufs.get()
 	}
-	s.objs[group] = o
+	s.objs[g] = o
 	s.order = append(s.order, o)
 	return o
 }
@@ -282,9 +298,16 @@ func (s *Sink) storeObjects(objs []*object) error {
 			body, err := s.c.finish(o, o.key)
 			if err != nil {
 				errs[i] = fmt.Errorf("s3 sink: encode s3://%s/%s: %w", s.cfg.Bucket, o.key, err)
+				s.c.recycle(o, nil)
 				return
 			}
 			errs[i] = s.put(s.ctx, o.key, body, s.c.contentType())
+			if errs[i] == nil {
+				// Only a stored body is surely read no more: after a
+				// failure, net/http may still be writing a request's body
+				// (RoundTrip returns on an early answer).
+				s.c.recycle(o, body)
+			}
 		}()
 	}
 	wg.Wait()

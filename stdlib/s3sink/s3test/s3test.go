@@ -15,9 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,6 +121,9 @@ func Start() (*Server, error) {
 	s.cmd = exec.Command(bin, "--port", addr, "posix", "--sidecar", side, data)
 	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	// Pdeathsig: if the test binary dies (a panic, kill -9), the server
+	// dies with it instead of living on (its files stay in the temp dir).
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -140,6 +145,34 @@ func Start() (*Server, error) {
 			return nil, fmt.Errorf("versitygw did not answer on %s within 30s\n%s", addr, s.log.String())
 		}
 	}
+}
+
+// CPU returns the CPU time (user and system) the server has used so far,
+// to the kernel's clock tick (10 ms), from /proc (Linux).
+func (s *Server) CPU() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// pid (comm) state ppid … : utime and stime are fields 14 and 15,
+	// the 12th and 13th after the parenthesised command name.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("s3test: unexpected /proc stat line %q", b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("s3test: unexpected /proc stat line %q", b)
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("s3test: /proc stat field %q: %v", v, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // Stop stops the server and removes its data.
