@@ -2,7 +2,7 @@ package runtime
 
 import (
 	"context"
-	"os"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -69,9 +69,9 @@ type statusPublisher struct {
 // consumer group deals the partitions), publishing the node's state to
 // the cluster topic.
 func (p *Pipeline) RunMember(ctx, abort context.Context) error {
-	c := p.Settings.Cluster
-	if c.Node == "" {
-		c.Node, _ = os.Hostname()
+	c, err := p.Settings.Cluster.named()
+	if err != nil {
+		return p.fail(fmt.Errorf("pipeline %q: %w", p.Name, err))
 	}
 	status := p.startStatus(c, RoleMember)
 	defer status.stop(RoleStopped)
@@ -155,10 +155,8 @@ func (s *statusPublisher) run() {
 		}
 		lastErr = ""
 	}
-	if s.sink != nil {
-		if l, ok := s.sink.(Logged); ok {
-			l.UseLogger(log)
-		}
+	if l, ok := s.sink.(Logged); ok {
+		l.UseLogger(log)
 	}
 	for {
 		select {

@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -20,6 +22,20 @@ type Cluster struct {
 	HeartbeatMs, FailureTimeoutMs int
 	// Topic is the broker topic the nodes publish their state to.
 	Topic string
+}
+
+// named returns c with Node set: the host name when the config gives
+// none.
+func (c Cluster) named() (Cluster, error) {
+	if c.Node != "" {
+		return c, nil
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return c, fmt.Errorf("distributed.node_id is not set and the host name is unknown (%v): set node_id", err)
+	}
+	c.Node = h
+	return c, nil
 }
 
 // Heartbeat returns HeartbeatMs as a duration.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 )
 
@@ -20,13 +19,9 @@ import (
 // reason than a lost lease (the lease is released too). Status and
 // health see the same Pipeline across the runs.
 func (p *Pipeline) RunSingleton(ctx, abort context.Context, rebuild func() (*Pipeline, error)) error {
-	c := p.Settings.Cluster
-	if c.Node == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return p.fail(fmt.Errorf("pipeline %q: distributed.node_id is not set and the host name is unknown (%v): set node_id", p.Name, err))
-		}
-		c.Node = h
+	c, err := p.Settings.Cluster.named()
+	if err != nil {
+		return p.fail(fmt.Errorf("pipeline %q: %w", p.Name, err))
 	}
 	status := p.startStatus(c, RoleStandby)
 	defer status.stop(RoleStopped)

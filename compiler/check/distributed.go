@@ -38,13 +38,8 @@ func (c *checker) distributed() {
 	d := root.Get("distributed")
 	pipes := root.Get("pipelines")
 	modeOf := func(p *Pipeline) *config.Node {
-		if pipes == nil || p.Origin != "" {
-			return nil
-		}
-		if n := pipes.Get(p.Name); n != nil {
-			if m := n.Get("mode"); m != nil && m.Kind == config.String {
-				return m
-			}
+		if m := pipesItem(pipes, p).Get("mode"); m != nil && m.Kind == config.String {
+			return m
 		}
 		return nil
 	}

@@ -23,10 +23,14 @@ func New(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
 		}
 		rp, err := pipeline(pp, env)
 		if err == nil && pp.Settings.OnError == runtime.OnErrorDeadLetter {
-			rp.DeadLetter, err = deadLetterSink(p, pp.Settings.DeadLetterSink, env)
+			if pp.Settings.DeadLetterSink == "" {
+				err = fmt.Errorf("on_error: dead_letter: settings.dead_letter_topic needs the broker connector as a sink; name a sink with settings.dead_letter_sink")
+			} else {
+				rp.DeadLetter, err = namedSink(p, pp.Settings.DeadLetterSink, "dead_letter_sink", env)
+			}
 		}
 		if err == nil && pp.Settings.ClusterSink != "" {
-			rp.ClusterStatus, err = deadLetterSink(p, pp.Settings.ClusterSink, env)
+			rp.ClusterStatus, err = namedSink(p, pp.Settings.ClusterSink, "cluster status sink", env)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %q: %w", pp.Name, err)
@@ -36,27 +40,24 @@ func New(p *plan.Plan, env runtime.Env) ([]*runtime.Pipeline, error) {
 	return out, nil
 }
 
-// deadLetterSink instantiates the sink named by settings.dead_letter_sink
-// (or another sink of the plan a pipeline names: its cluster status).
-func deadLetterSink(p *plan.Plan, name string, env runtime.Env) (runtime.Sink, error) {
-	if name == "" {
-		return nil, fmt.Errorf("on_error: dead_letter: settings.dead_letter_topic needs the broker connector as a sink; name a sink with settings.dead_letter_sink")
-	}
+// namedSink instantiates the plan's sink name, which a pipeline's
+// settings name as what (its dead_letter_sink, its cluster status sink).
+func namedSink(p *plan.Plan, name, what string, env runtime.Env) (runtime.Sink, error) {
 	for _, c := range p.Sinks {
 		if c.Name != name {
 			continue
 		}
 		b, ok := bind.LookupFor(bind.Sink, c.Connector, c.Config)
 		if !ok || b.NewSink == nil {
-			return nil, fmt.Errorf("dead_letter_sink %q: connector %q cannot run", name, c.Connector)
+			return nil, fmt.Errorf("%s %q: connector %q cannot run", what, name, c.Connector)
 		}
 		s, err := b.NewSink(c.Config, env)
 		if err != nil {
-			return nil, fmt.Errorf("dead_letter_sink %q: %w", name, err)
+			return nil, fmt.Errorf("%s %q: %w", what, name, err)
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("dead_letter_sink %q: no such sink", name)
+	return nil, fmt.Errorf("%s %q: no such sink", what, name)
 }
 
 func pipeline(pp *plan.Pipeline, env runtime.Env) (*runtime.Pipeline, error) {

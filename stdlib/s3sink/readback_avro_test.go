@@ -20,33 +20,7 @@ import (
 // logical type of _event_time), the codec, the row counts and every
 // value, across rotated objects and across the blocks of a large object.
 func TestAvroReadBackByTwmbAvro(t *testing.T) {
-	for _, comp := range []string{"none", "gzip", "zstd"} {
-		t.Run(comp, func(t *testing.T) {
-			t.Run("rotated", func(t *testing.T) {
-				cfg := testConfig(srv.NewBucket(t))
-				cfg.Format, cfg.Compression = FormatAvro, comp
-				cfg.Rotate.MaxRecords = 700
-				starts, objs, keyOf := richObjects(t, cfg, 3000, 5*time.Second)
-				if len(starts) < 6 {
-					t.Fatalf("%d objects, want several per hour", len(starts))
-				}
-				for k, start := range starts {
-					end := 3000
-					if k+1 < len(starts) {
-						end = starts[k+1]
-					}
-					checkAvro(t, keyOf[start], objs[start], comp, start, end, 5*time.Second, false)
-				}
-			})
-			t.Run("blocks", func(t *testing.T) {
-				cfg := testConfig(srv.NewBucket(t))
-				cfg.Format, cfg.Compression = FormatAvro, comp
-				// 6000 records, about 3 MB: one object of many 64 kB blocks
-				starts, objs, keyOf := richObjects(t, cfg, 6000, 100*time.Millisecond)
-				checkAvro(t, keyOf[starts[0]], objs[starts[0]], comp, 0, 6000, 100*time.Millisecond, true)
-			})
-		})
-	}
+	readBack(t, FormatAvro, checkAvro)
 }
 
 // avroFields is the writer schema the sink's rich objects must carry, one

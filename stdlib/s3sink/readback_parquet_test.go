@@ -21,35 +21,7 @@ import (
 // count and by hour of event time) and across the data pages of a large
 // object.
 func TestParquetReadBackByArrow(t *testing.T) {
-	for _, comp := range []string{"none", "gzip", "zstd"} {
-		t.Run(comp, func(t *testing.T) {
-			t.Run("rotated", func(t *testing.T) {
-				cfg := testConfig(srv.NewBucket(t))
-				cfg.Format, cfg.Compression = FormatParquet, comp
-				cfg.Rotate.MaxRecords = 700
-				// 3000 records 5 s apart from 22:30: hours 22, 23, 00 and 01
-				starts, objs, keyOf := richObjects(t, cfg, 3000, 5*time.Second)
-				if len(starts) < 6 {
-					t.Fatalf("%d objects, want several per hour", len(starts))
-				}
-				for k, start := range starts {
-					end := 3000
-					if k+1 < len(starts) {
-						end = starts[k+1]
-					}
-					checkParquet(t, keyOf[start], objs[start], comp, start, end, 5*time.Second, false)
-				}
-			})
-			t.Run("pages", func(t *testing.T) {
-				cfg := testConfig(srv.NewBucket(t))
-				cfg.Format, cfg.Compression = FormatParquet, comp
-				// 6000 records in 10 minutes: one object whose blob column
-				// (about 600 kB) spans several pages
-				starts, objs, keyOf := richObjects(t, cfg, 6000, 100*time.Millisecond)
-				checkParquet(t, keyOf[starts[0]], objs[starts[0]], comp, 0, 6000, 100*time.Millisecond, true)
-			})
-		})
-	}
+	readBack(t, FormatParquet, checkParquet)
 }
 
 // parquetColumn is what a column of the sink's objects must be.

@@ -376,3 +376,38 @@ func richObjects(t *testing.T, cfg Config, n int, step time.Duration) (starts []
 	}
 	return starts, objs, keyOf
 }
+
+// readBack writes the rich records in format with each compression and
+// hands every object to check (an independent reader's test): 3000
+// records 5 s apart from 22:30, rotated every 700 records and at each
+// hour (hours 22, 23, 00 and 01: several objects per hour), then 6000
+// records in 10 minutes, one large object (many parquet pages or avro
+// blocks: large is true).
+func readBack(t *testing.T, format string, check func(t *testing.T, key string, data []byte, comp string, from, end int, step time.Duration, large bool)) {
+	for _, comp := range []string{"none", "gzip", "zstd"} {
+		t.Run(comp, func(t *testing.T) {
+			t.Run("rotated", func(t *testing.T) {
+				cfg := testConfig(srv.NewBucket(t))
+				cfg.Format, cfg.Compression = format, comp
+				cfg.Rotate.MaxRecords = 700
+				starts, objs, keyOf := richObjects(t, cfg, 3000, 5*time.Second)
+				if len(starts) < 6 {
+					t.Fatalf("%d objects, want several per hour", len(starts))
+				}
+				for k, start := range starts {
+					end := 3000
+					if k+1 < len(starts) {
+						end = starts[k+1]
+					}
+					check(t, keyOf[start], objs[start], comp, start, end, 5*time.Second, false)
+				}
+			})
+			t.Run("large", func(t *testing.T) {
+				cfg := testConfig(srv.NewBucket(t))
+				cfg.Format, cfg.Compression = format, comp
+				starts, objs, keyOf := richObjects(t, cfg, 6000, 100*time.Millisecond)
+				check(t, keyOf[starts[0]], objs[starts[0]], comp, 0, 6000, 100*time.Millisecond, true)
+			})
+		})
+	}
+}

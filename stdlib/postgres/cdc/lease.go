@@ -108,7 +108,7 @@ func (s *Source) elect(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, l
 			if holder != "" && holder != c.Node {
 				log.Warn("taking the pipeline over", "from", holder, "epoch", mine, "why", "its lock session ended")
 			}
-			return s.lead(ctx, conn, c, log, mine)
+			return s.lead(ctx, conn, c, mine)
 		case stale:
 			// The leader holds the lock but has not renewed it in time.
 			var mine uint64
@@ -136,7 +136,7 @@ func (s *Source) elect(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, l
 				return nil, fmt.Errorf("lease of slot %q: %w", name, err)
 			}
 			if tag.RowsAffected() == 1 {
-				return s.lead(ctx, conn, c, log, mine)
+				return s.lead(ctx, conn, c, mine)
 			}
 			if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtext($1))`, lockKey); err != nil {
 				return nil, fmt.Errorf("lease of slot %q: %w", name, err)
@@ -180,7 +180,7 @@ func (s *Source) awaitLock(ctx context.Context, conn *pgx.Conn, key string, c ru
 
 // lead ends the old leader's replication connection and starts renewing
 // the lease at epoch.
-func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, log *slog.Logger, epoch uint64) (*lease, error) {
+func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, epoch uint64) (*lease, error) {
 	deadline := time.Now().Add(c.FailureTimeout() + 5*time.Second)
 	for {
 		var active bool
@@ -201,8 +201,7 @@ func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, lo
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	l := &lease{name: s.cfg.SlotName, node: c.Node, epoch: epoch, conn: conn, done: make(chan struct{}), log: log,
-		bound: c.FailureTimeout() / 2}
+	l := &lease{name: s.cfg.SlotName, epoch: epoch, conn: conn, done: make(chan struct{}), bound: c.FailureTimeout() / 2}
 	beat, stop := context.WithCancel(context.Background())
 	l.stopBeat = stop
 	l.beatDone = make(chan struct{})
@@ -230,10 +229,9 @@ func ensureLeaseTable(ctx context.Context, conn *pgx.Conn) error {
 
 // lease is a node's lease of one slot, over its lock session.
 type lease struct {
-	name, node string
-	epoch      uint64
-	log        *slog.Logger
-	bound      time.Duration // how long a query on the lock session may take
+	name  string
+	epoch uint64
+	bound time.Duration // how long a query on the lock session may take
 
 	mu   sync.Mutex // the lock session; nil once closed
 	conn *pgx.Conn
