@@ -206,7 +206,9 @@ func reason(err error) string {
 	var ae smithy.APIError
 	var re *awshttp.ResponseError
 	status := ""
-	if errors.As(err, &re) {
+	// A request that got no answer (connection refused, a timeout)
+	// carries status 0: its cause is the transport failure below.
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
 		status = fmt.Sprintf("HTTP %d", re.HTTPStatusCode())
 	}
 	if errors.As(err, &ae) {

@@ -65,6 +65,14 @@ func TestProbeUnreachable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot reach bucket x-bucket at http://127.0.0.1:1") {
 		t.Fatalf("err = %v", err)
 	}
+	// The cause, not the status 0 of a request that got no answer.
+	if !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "HTTP 0") {
+		t.Errorf("err = %v, want the transport failure and no HTTP 0", err)
+	}
+	// Open says the same.
+	if err := s.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "HTTP 0") {
+		t.Errorf("Open: %v", err)
+	}
 }
 
 // Wrong credentials: Open fails naming the bucket and the refusal, never
