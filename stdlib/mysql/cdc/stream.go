@@ -184,7 +184,10 @@ func (r *streamReader) send() error {
 	select {
 	case r.s.recs <- r.out:
 		r.txSent += len(r.out)
-		r.out = make([]runtime.Record, 0, streamBatch)
+		// Read keeps the batch sent: the next one gets the capacity this
+		// one needed (one record when each transaction changes one row),
+		// not streamBatch records (some 40 KB) for every commit.
+		r.out = make([]runtime.Record, 0, len(r.out))
 		return nil
 	case <-r.ctx.Done():
 		return r.ctx.Err()
