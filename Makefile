@@ -60,6 +60,9 @@ BENCHTIME ?= 1s
 # PG_BENCH_COUNT times: the ratios give the median and the spread.
 PG_BULK_ROWS ?= 1000000
 PG_SINGLE_ROWS ?= 100000
+# MySQL binlog drains: one op is one row; the baseline is mariadb-binlog (mysqlbinlog)
+# reading the same binlog to /dev/null.
+MYSQL_BINLOG_ROWS ?= 1000000
 PG_LOADS ?= idle|contended
 PG_BENCH_COUNT ?= 3
 # S3 sink: MB/s of JSON lines and of Parquet objects (one op = one object of 25000 datagen
@@ -71,17 +74,22 @@ bench:
 	( $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/interp ./golden/gen ./stdlib/datagen ./runtime ./stdlib/rivven/sink ./stdlib/httpsink ./stdlib/httpsource ./schemas ./stdlib/schemaformat && \
 	  $(GO) test -run '^$$' -bench 'S3Sink' -benchtime $(BENCHTIME) -count $(S3_BENCH_COUNT) ./stdlib/s3sink && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainBulk/($(PG_LOADS))/' -benchtime $(PG_BULK_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc && \
-	  $(GO) test -run '^$$' -bench 'SlotDrainSingles/($(PG_LOADS))/' -benchtime $(PG_SINGLE_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc ) | $(GO) run ./cmd/benchratio
+	  $(GO) test -run '^$$' -bench 'SlotDrainSingles/($(PG_LOADS))/' -benchtime $(PG_SINGLE_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc && \
+	  $(GO) test -run '^$$' -bench 'BinlogDrain' -benchtime $(MYSQL_BINLOG_ROWS)x -timeout 60m ./stdlib/mysql/cdc ) | $(GO) run ./cmd/benchratio
 
 ## soak: long runs (not part of make test): the driver soak, 1M-row CDC transactions, and
 ## CDC stop/start cycles of the real binary under write load (SIGTERM: nothing lost or
 ## re-delivered; kill -9: nothing lost; SIGTERM mid-snapshot and before connecting)
 SOAK_SECONDS ?= 60
 SOAK_CDC_CYCLES ?= 20
+SOAK_S3_CYCLES ?= 20
 soak:
 	RIVVEN_SOAK=$(SOAK_SECONDS) $(GO) test ./runtime -run Soak -v -count=1
 	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/postgres/cdc -run 'TestBigTransaction' -v -count=1 -timeout 30m
 	RIVVEN_SOAK_CDC=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestCDCStopStartSoak' -v -count=1 -timeout 60m
+	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/mysql/cdc -run 'TestLong' -v -count=1 -timeout 30m
+	RIVVEN_SOAK_MYSQL=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestMySQLCDCStopStartSoak' -v -count=1 -timeout 60m
+	RIVVEN_SOAK_S3=$(SOAK_S3_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestS3Kill9Soak' -v -count=1 -timeout 60m
 
 ## fuzz: long fuzz runs (not part of make test)
 FUZZTIME ?= 60s

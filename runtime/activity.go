@@ -61,7 +61,7 @@ func (p *Pipeline) Activity() Activity {
 		return Activity{Doing: s.doing}
 	case st == StateStarting:
 		return Activity{Doing: "starting"}
-	case p.Stats.In.Load() == 0:
+	case p.stats().In.Load() == 0:
 		return Activity{Doing: "waiting for records"}
 	}
 	return Activity{}

@@ -3,6 +3,8 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -11,8 +13,10 @@ import (
 // the cluster topic, one per (node, pipeline) and moment, with
 // ClusterStatusSchema: the node, the pipeline, its role there (leader,
 // standby or stopped), the lease epoch it leads at (0 when it does
-// not), the pipeline's state and counters, and when (at_ms, unix
-// milliseconds). Their row key is (node, pipeline).
+// not; a scalable pipeline's group generation), the pipeline's state and
+// counters, when (at_ms, unix milliseconds), and the tasks of a scalable
+// pipeline it runs ("0,3"; "" for none and for other modes). Their row
+// key is (node, pipeline).
 const ClusterStatusStream = "rivven-connect-status"
 
 // ClusterStatusSchema is the schema of ClusterStatusStream's records.
@@ -27,6 +31,7 @@ var ClusterStatusSchema = &Schema{Fields: []Field{
 	{Name: "heartbeat_ms", Type: Type{Kind: KindInt}},
 	{Name: "failure_timeout_ms", Type: Type{Kind: KindInt}},
 	{Name: "at_ms", Type: Type{Kind: KindInt}},
+	{Name: "tasks", Type: Type{Kind: KindString}},
 }, Key: []int{0, 1}}
 
 // Roles of a node in a singleton pipeline, as published.
@@ -58,6 +63,7 @@ type statusPublisher struct {
 	mu    sync.Mutex
 	role  string
 	epoch uint64
+	tasks string
 
 	kick chan struct{}
 	quit chan struct{}
@@ -104,11 +110,27 @@ func (s *statusPublisher) set(role string, epoch uint64) {
 	}
 }
 
+// setTasks records the tasks a scalable pipeline runs on this node (with
+// the next set).
+func (s *statusPublisher) setTasks(tasks []int) {
+	if s == nil {
+		return
+	}
+	parts := make([]string, len(tasks))
+	for i, t := range tasks {
+		parts[i] = strconv.Itoa(t)
+	}
+	s.mu.Lock()
+	s.tasks = strings.Join(parts, ",")
+	s.mu.Unlock()
+}
+
 // stop publishes the final role and closes the sink.
 func (s *statusPublisher) stop(role string) {
 	if s == nil {
 		return
 	}
+	s.setTasks(nil)
 	s.set(role, 0)
 	close(s.quit)
 	<-s.done
@@ -138,14 +160,14 @@ func (s *statusPublisher) run() {
 			opened = true
 		}
 		s.mu.Lock()
-		role, epoch := s.role, s.epoch
+		role, epoch, tasks := s.role, s.epoch, s.tasks
 		s.mu.Unlock()
 		st := s.p.Status()
 		seq++
 		rec := Record{Stream: ClusterStatusStream, Op: OpInsert, Schema: ClusterStatusSchema, Time: time.Now(),
 			Position: Position{Offset: seq},
 			After: []Value{String(s.c.Node), String(s.p.Name), String(role), Int(int64(epoch)), String(st.State.String()),
-				Int(int64(st.In)), Int(int64(st.Out)), Int(int64(s.c.HeartbeatMs)), Int(int64(s.c.FailureTimeoutMs)), Int(time.Now().UnixMilli())}}
+				Int(int64(st.In)), Int(int64(st.Out)), Int(int64(s.c.HeartbeatMs)), Int(int64(s.c.FailureTimeoutMs)), Int(time.Now().UnixMilli()), String(tasks)}}
 		if err := s.sink.Write(ctx, []Record{rec}); err != nil {
 			if msg := s.p.redact(err.Error()); msg != lastErr {
 				lastErr = msg

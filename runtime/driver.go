@@ -7,8 +7,6 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"github.com/rivven/rivven-connect/runtime/state"
 )
 
 // driver is the state of one run of a pipeline. Its work is split by role:
@@ -28,7 +26,7 @@ type driver struct {
 	ackMu     sync.Mutex
 	sent      *Position // last position acknowledged to the source in this run
 	stopAcker func()    // stops the acker goroutine and waits for it; idempotent
-	store     *state.Store
+	store     StateBlob // where the acknowledged position is saved (resumes)
 	resumes   bool
 
 	slots    chan struct{} // outstanding async writes
@@ -130,7 +128,7 @@ func (d *driver) prepare() error {
 		}
 	}
 	retried := func(err error) {
-		p.Stats.Retries.Add(1)
+		p.stats().Retries.Add(1)
 		p.setLastError(err)
 	}
 	for _, s := range []Sink{p.Sink, p.DeadLetter} {

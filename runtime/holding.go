@@ -108,7 +108,7 @@ func (d *driver) flushHeld(hs HoldingSink, recs []Record) error {
 						Err: fmt.Errorf("sink lost %d held records: %w", n, err)})
 					return
 				}
-				d.p.Stats.Out.Add(uint64(n))
+				d.p.stats().Out.Add(uint64(n))
 				d.tr.Release(id)
 			})
 		}}

@@ -28,7 +28,7 @@ func (d *driver) sinkFailed(id SegmentID, recs []Record, err error) error {
 			one := recs[i : i+1]
 			e := d.withRetry(func() error { return d.timedWrite(p.Sink, one) })
 			if e == nil {
-				p.Stats.Out.Add(1)
+				p.stats().Out.Add(1)
 				continue
 			}
 			if ferr := d.recordFailed(id, &recs[i], "", e, false); ferr != nil {
@@ -66,7 +66,7 @@ func (d *driver) recordFailed(id SegmentID, r *Record, stage string, err error, 
 		where = "transform " + stage
 	}
 	if p.Settings.OnError == OnErrorSkip {
-		p.Stats.Failed.Add(1)
+		p.stats().Failed.Add(1)
 		if ok, suppressed := d.skipLog.allow(where); ok {
 			p.logger().Warn("record skipped (on_error: skip)", "pipeline", p.Name, "where", where,
 				"stream", r.Stream, "position", r.Position, "error", p.redact(err.Error()),
@@ -82,8 +82,8 @@ func (d *driver) recordFailed(id SegmentID, r *Record, stage string, err error, 
 	recs := []Record{dl}
 	stream, pos := r.Stream, r.Position // r's slot may be refilled before lost runs
 	werr := d.submit(p.DeadLetter, recs, func() {
-		p.Stats.Failed.Add(1)
-		p.Stats.DeadLettered.Add(1)
+		p.stats().Failed.Add(1)
+		p.stats().DeadLettered.Add(1)
 		d.tr.Release(id)
 	}, func(e error) {
 		d.fail(&RecordError{Pipeline: p.Name, Stream: stream, Position: pos, Err: fmt.Errorf("dead-letter sink %q lost the dead letter: %w", p.Settings.DeadLetterSink, e)})

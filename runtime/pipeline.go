@@ -100,6 +100,9 @@ type Pipeline struct {
 	// limitClock is the rate limiter's clock; nil = the wall clock (tests
 	// set a virtual one).
 	limitClock clock
+	// parent is the scalable pipeline p is a task of (RunScalable); its
+	// counters and last error are counted in parent's; nil otherwise.
+	parent *Pipeline
 	// eventLag is 1 + the EventLag of the newest record in nanoseconds;
 	// 0 = none read yet.
 	eventLag atomic.Int64
@@ -223,6 +226,9 @@ func (p *Pipeline) redact(s string) string {
 func (p *Pipeline) setLastError(err error) {
 	msg := p.redact(err.Error())
 	p.lastErr.Store(&msg)
+	if p.parent != nil {
+		p.parent.lastErr.Store(&msg)
+	}
 }
 
 // RecordError says which record a pipeline failed on and why. Its text

@@ -53,7 +53,7 @@ func (d *driver) process(recs []Record) error {
 		return nil
 	}
 	p := d.p
-	p.Stats.In.Add(uint64(len(recs)))
+	p.stats().In.Add(uint64(len(recs)))
 	if p.Observer != nil {
 		p.Observer.SourceBatch(p.Name, len(recs))
 	}
@@ -87,7 +87,7 @@ func (d *driver) process(recs []Record) error {
 			continue
 		}
 		if !keep {
-			p.Stats.Dropped.Add(1)
+			p.stats().Dropped.Add(1)
 			continue
 		}
 		if !d.batching {
@@ -160,7 +160,7 @@ func (d *driver) flush(recs []Record) error {
 	// reader may already refill recs' slots: they use copies.
 	n, stream, first := len(recs), recs[0].Stream, recs[0].Position
 	err := d.submit(d.p.Sink, recs, func() {
-		d.p.Stats.Out.Add(uint64(n))
+		d.p.stats().Out.Add(uint64(n))
 		d.tr.Release(id)
 	}, func(err error) {
 		d.fail(&RecordError{Pipeline: d.p.Name, Stream: stream, Position: first, Err: fmt.Errorf("sink acknowledged failure of %d records: %w", n, err)})

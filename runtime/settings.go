@@ -59,6 +59,10 @@ type Settings struct {
 	// (mode: singleton): the source must be an Elector, and app.Run runs
 	// the pipeline with RunSingleton.
 	Singleton bool
+	// Tasks, when above 0, runs the pipeline as that many tasks shared by
+	// the nodes of the cluster (mode: scalable): app.Run runs it with
+	// RunScalable. Above 1 the source must be a Splitter.
+	Tasks int
 }
 
 // SinkBatch is a sink's `batch: {max_records, timeout_ms}`.

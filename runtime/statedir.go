@@ -7,48 +7,55 @@ import (
 	"github.com/rivven/rivven-connect/runtime/state"
 )
 
-// loadState hands a Stateful source its blob (the lease's, in a singleton
-// run), and opens the state store
-// of a Resumable source and resumes it at the position saved there (its
-// Offset and Token, as Position's JSON form). The resumed position is the
-// pipeline's acknowledged position (Status.Acked) until the run
-// acknowledges one of its own.
+// loadState hands a Stateful source its blob, and resumes a Resumable
+// source at the position saved for it (its Offset and Token, as
+// Position's JSON form). Both live in state_dir on a single node, and in
+// the lease under a cluster's lease (a singleton's, a scalable task's):
+// the cluster's, not one node's disk, so that the node that takes over
+// reads them. The resumed position is the pipeline's acknowledged
+// position (Status.Acked) until the run acknowledges one of its own.
 func (d *driver) loadState() error {
 	sf, stateful := d.p.Source.(Stateful)
-	if stateful && d.lease != nil {
-		// A singleton's state is the cluster's, not one node's disk: the
-		// node that takes over reads it.
-		sf.UseState(d.lease.Blob("source"))
-		stateful = false
+	rs, resumable := d.p.Source.(Resumable)
+	var posBlob StateBlob
+	switch {
+	case d.lease != nil:
+		if stateful {
+			sf.UseState(d.lease.Blob("source"))
+		}
+		if resumable {
+			posBlob = d.lease.Blob("position")
+		}
+	case d.p.Settings.StateDir == "":
+		if stateful {
+			sf.UseState(nil)
+		}
+	case stateful || resumable:
+		st, err := state.Open(d.p.Settings.StateDir)
+		if err != nil {
+			return d.wrap("state", err)
+		}
+		if stateful {
+			sf.UseState(stateBlob{st, d.p.Name + "\x00source"}) // file "<name>%00source.state": no pipeline key maps there
+		}
+		if resumable {
+			posBlob = stateBlob{st, d.p.Name}
+		}
 	}
-	if stateful && d.p.Settings.StateDir == "" {
-		sf.UseState(nil)
-	}
-	rs, ok := d.p.Source.(Resumable)
-	if (!ok && !stateful) || d.p.Settings.StateDir == "" {
+	if posBlob == nil {
 		return nil
 	}
-	st, err := state.Open(d.p.Settings.StateDir)
-	if err != nil {
-		return d.wrap("state", err)
-	}
-	if stateful {
-		sf.UseState(stateBlob{st, d.p.Name + "\x00source"}) // file "<name>%00source.state": no pipeline key maps there
-	}
-	if !ok {
-		return nil
-	}
-	v, ok, err := st.Get(d.p.Name)
+	v, ok, err := posBlob.Get()
 	if err != nil {
 		return d.wrap("load state", err)
 	}
-	d.store, d.resumes = st, true
+	d.store, d.resumes = posBlob, true
 	if !ok {
 		return nil
 	}
 	pos, err := decodePosition(v)
 	if err != nil {
-		return d.wrap("load state", fmt.Errorf("%s: %w", st.Path(d.p.Name), err))
+		return d.wrap("load state", fmt.Errorf("%s: %w", posBlob.Where(), err))
 	}
 	if err := rs.Resume(pos); err != nil {
 		return d.wrap("resume source at position "+pos.String(), err)
@@ -57,13 +64,13 @@ func (d *driver) loadState() error {
 	return nil
 }
 
-// savePosition makes pos the pipeline's durable position in state_dir.
+// savePosition makes pos the pipeline's durable position.
 func (d *driver) savePosition(pos Position) error {
 	v, err := encodePosition(pos)
 	if err != nil {
-		return fmt.Errorf("%s: %w", d.store.Path(d.p.Name), err)
+		return fmt.Errorf("%s: %w", d.store.Where(), err)
 	}
-	return d.store.Put(d.p.Name, v)
+	return d.store.Put(v)
 }
 
 // stateBlob is a StateBlob over one key of a state.Store.

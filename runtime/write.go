@@ -9,7 +9,14 @@ import (
 // runs before submit returns nil; for an AsyncSink it may run later, from
 // another goroutine, and lost runs instead when the sink reports the
 // records lost. A returned error means s did not take the records.
+// Under a lease that is lost, nothing more is written: the error wraps
+// ErrFenced (a paused node that wakes writes nothing once it knows).
 func (d *driver) submit(s Sink, recs []Record, durable func(), lost func(error)) error {
+	if d.lease != nil {
+		if err := d.lease.Err(); err != nil {
+			return err
+		}
+	}
 	as, ok := s.(AsyncSink)
 	if !ok {
 		err := d.withRetry(func() error { return d.timedWrite(s, recs) })
@@ -81,7 +88,7 @@ func (d *driver) withRetry(attempt func() error) error {
 			return err
 		}
 		wait := r.Backoff(n)
-		d.p.Stats.Retries.Add(1)
+		d.p.stats().Retries.Add(1)
 		d.p.retry.Store(true)
 		d.p.setLastError(err)
 		d.p.logger().Warn("sink write failed; retrying", "pipeline", d.p.Name, "retry", n+1, "of", r.MaxRetries,

@@ -98,6 +98,9 @@ type Component struct {
 	// the broker's consumer-group protocol: in distributed mode every node
 	// runs it, and the group deals the partitions (mode partitioned).
 	Grouped bool
+	// Splits marks a source whose instances are runtime.Splitters: a
+	// scalable pipeline of it may run more than one task.
+	Splits bool
 	// Conn marks a component whose config block holds broker connection
 	// keys (bootstrap_servers, address, tls, auth): check validates them at
 	// their keys, as it does the top-level `broker` section.

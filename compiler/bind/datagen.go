@@ -13,8 +13,9 @@ import (
 // The datagen source: config datagen.Config, CUE definition #Datagen.
 func init() {
 	c := &Component{
-		Kind: Source,
-		Name: "datagen",
+		Kind:   Source,
+		Name:   "datagen",
+		Splits: true,
 		// custom_fields becomes CustomFields, in the document's key order.
 		Aliases: map[string]string{"custom_fields": ""},
 		Schema: func(cfg any) (*runtime.Schema, error) {

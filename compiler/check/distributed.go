@@ -8,6 +8,7 @@ import (
 	"github.com/rivven/rivven-connect/compiler/source"
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
+	"github.com/rivven/rivven-connect/stdlib/rivven/tasks"
 )
 
 // Defaults of the distributed section (cue/config.cue says the same).
@@ -28,11 +29,12 @@ const (
 // after every pipeline is built: it refuses, each at its position, a
 // cluster without the top-level broker, a cluster topic rivvend would
 // refuse, a failure timeout not longer than the heartbeat, a CDC source
-// in scalable mode, a mode without a distributed section, and what this
-// version cannot run yet (scalable and partitioned modes, a singleton
-// whose source cannot elect a leader). The pipelines of an enabled
-// cluster get Settings.Cluster (and the cluster status sink), and
-// singletons Settings.Singleton.
+// in scalable mode, a mode or tasks without a distributed section, tasks
+// outside mode scalable, and what this version cannot run yet (a
+// singleton whose source cannot elect a leader, more than one task of a
+// source that cannot split). The pipelines of an enabled cluster get
+// Settings.Cluster (and the cluster status sink), singletons
+// Settings.Singleton, scalable ones Settings.Tasks.
 func (c *checker) distributed() {
 	root := c.file.Root
 	d := root.Get("distributed")
@@ -48,6 +50,10 @@ func (c *checker) distributed() {
 			if m := modeOf(p); m != nil {
 				c.errs.Add(m.Pos, source.CodeNotAvailable, config.JoinPath([]string{"pipelines", p.Name, "mode"}),
 					"mode says how the nodes of a cluster share the pipeline; it needs a distributed section with enabled: true (or remove mode)")
+			}
+			if tn := pipesItem(pipes, p).Get("tasks"); tn != nil {
+				c.errs.Add(tn.Pos, source.CodeNotAvailable, config.JoinPath([]string{"pipelines", p.Name, "tasks"}),
+					"tasks says how many tasks the nodes of a cluster share; it needs a distributed section with enabled: true and mode: scalable (or remove tasks)")
 			}
 		}
 		return
@@ -70,6 +76,8 @@ func (c *checker) distributed() {
 	if t := d.Get("cluster_topic"); t != nil && t.Kind == config.String {
 		if err := broker.ValidateTopic(t.Text); err != nil {
 			c.errs.Add(t.Pos, source.CodeInvalidValue, "distributed.cluster_topic", "%v", err)
+		} else if err := broker.ValidateTopic(t.Text + tasks.StateTopicSuffix); err != nil {
+			c.errs.Add(t.Pos, source.CodeInvalidValue, "distributed.cluster_topic", "the scalable pipelines' tasks keep their state in topic %q: %v", t.Text+tasks.StateTopicSuffix, err)
 		}
 		cl.Topic = t.Text
 	}
@@ -91,7 +99,16 @@ func (c *checker) distributed() {
 			"failure_timeout_ms (%d) must be longer than heartbeat_interval_ms (%d): a standby would take over from a leader that is renewing its lease", cl.FailureTimeoutMs, cl.HeartbeatMs)
 	}
 
-	var status *Component // the cluster topic's sink, made once
+	var status *Component       // the cluster topic's sink, made once
+	join := func(p *Pipeline) { // p runs in the cluster and publishes its state
+		p.Settings.Cluster = cl
+		if status == nil {
+			status = c.clusterSink(d, cl.Topic)
+		}
+		if status != nil {
+			p.Settings.ClusterSink = status.Name
+		}
+	}
 	for _, p := range c.out.Pipelines {
 		if !p.Enabled || p.Source == nil || p.Source.Bind == nil {
 			continue
@@ -114,6 +131,10 @@ func (c *checker) distributed() {
 			mode = modeScalable
 		}
 		who := fmt.Sprintf("pipeline %q (source %q, connector %s)", p.Name, p.Source.Name, p.Source.Connector)
+		if tn := pipesItem(pipes, p).Get("tasks"); tn != nil && mode != modeScalable {
+			c.errs.Add(tn.Pos, source.CodeInvalidValue, config.JoinPath([]string{"pipelines", p.Name, "tasks"}),
+				"%s runs in mode %s: tasks applies to mode scalable only (remove it, or set mode: scalable)", who, mode)
+		}
 		switch {
 		case mode == modeSingleton && b.Grouped:
 			c.errs.Add(at, source.CodeNotAvailable, path,
@@ -125,28 +146,26 @@ func (c *checker) distributed() {
 			c.errs.Add(at, source.CodeInvalidValue, path,
 				"%s: mode partitioned shares a broker topic's partitions among the nodes through its consumer group; this source reads no broker topic", who)
 		case mode == modePartitioned:
-			p.Settings.Cluster = cl
-			if status == nil {
-				status = c.clusterSink(d, cl.Topic)
+			join(p)
+		case mode == modeScalable:
+			tasks := 1
+			if tn := pipesItem(pipes, p).Get("tasks"); tn != nil {
+				if n, ok := intSetting(tn); ok {
+					tasks = n
+				}
+				if tasks > 1 && !b.Splits {
+					c.errs.Add(tn.Pos, source.CodeNotAvailable, config.JoinPath([]string{"pipelines", p.Name, "tasks"}),
+						"%s cannot split its work into tasks in this version of rivven-connect (datagen can); use tasks: 1 (one node runs the pipeline, another takes over when it fails)", who)
+				}
 			}
-			if status != nil {
-				p.Settings.ClusterSink = status.Name
-			}
-		case mode != modeSingleton:
-			c.errs.Add(at, source.CodeNotAvailable, path,
-				"%s: mode %s is not available in this version of rivven-connect; distributed mode runs singleton pipelines of postgres-cdc sources and partitioned pipelines of broker-topic sources (set distributed.enabled: false to run every pipeline on each node)", who, mode)
+			join(p)
+			p.Settings.Tasks = tasks
 		case !b.Elects:
 			c.errs.Add(at, source.CodeNotAvailable, path,
 				"%s cannot run as a cluster singleton in this version of rivven-connect (only postgres-cdc elects a leader); set distributed.enabled: false to run it on one node", who)
 		default:
-			p.Settings.Cluster = cl
+			join(p)
 			p.Settings.Singleton = true
-			if status == nil {
-				status = c.clusterSink(d, cl.Topic)
-			}
-			if status != nil {
-				p.Settings.ClusterSink = status.Name
-			}
 		}
 	}
 }

@@ -129,7 +129,7 @@ func TestChunkedCollections(t *testing.T) {
 		"c.yaml:9:2632: type-mismatch: transforms.m.config.fields[263]: expected string, got int 7",
 		"c.yaml:11:7: missing-key: pipelines.p0.sink: missing required key \"sink\"",
 		"c.yaml:140:47: type-mismatch: pipelines.p129.enabled: expected bool, got string \"maybe\"",
-		"c.yaml:269:38: unknown-key: pipelines.p258.snk: unknown key \"snk\" (did you mean \"sink\"?); valid keys here: enabled, mode, settings, sink, source, transforms",
+		"c.yaml:269:38: unknown-key: pipelines.p258.snk: unknown key \"snk\" (did you mean \"sink\"?); valid keys here: enabled, mode, settings, sink, source, tasks, transforms",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -46,7 +46,7 @@ func TestOneErrorPerMistake(t *testing.T) {
 			"c.yaml:7:5: missing-key: pipelines.orders-to-console.sink: missing required key \"sink\"\n" +
 				`c.yaml:7:5: missing-key: pipelines.orders-to-console.source: missing required key "source"`},
 		{"misspelt sink", validHead + "pipelines:\n  orders-to-console: {source: gen, snk: console}\n",
-			`c.yaml:6:36: unknown-key: pipelines.orders-to-console.snk: unknown key "snk" (did you mean "sink"?); valid keys here: enabled, mode, settings, sink, source, transforms`},
+			`c.yaml:6:36: unknown-key: pipelines.orders-to-console.snk: unknown key "snk" (did you mean "sink"?); valid keys here: enabled, mode, settings, sink, source, tasks, transforms`},
 		{"out of range under a quoted label", validHead + "pipelines:\n  orders-to-console:\n    source: gen\n    sink: console\n    settings: {rate_limit: -1}\n",
 			`c.yaml:9:28: out-of-range: pipelines.orders-to-console.settings.rate_limit: int -1 is out of range: must be >=0`},
 		{"wrong type under a dotted key", validHead + "pipelines:\n  orders.to.console:\n    source: gen\n    sink: console\n    enabled: maybe\n",

@@ -63,8 +63,11 @@ func (d *dumper) pipeline(p *Pipeline) {
 			node = d.hide(strconv.Quote(c.Node))
 		}
 		mode := "partitioned"
-		if st.Singleton {
+		switch {
+		case st.Singleton:
 			mode = "singleton"
+		case st.Tasks > 0:
+			mode = "scalable tasks=" + strconv.Itoa(st.Tasks)
 		}
 		d.f("  cluster: %s node=%s heartbeat_ms=%d failure_timeout_ms=%d cluster_topic=%s\n",
 			mode, node, c.HeartbeatMs, c.FailureTimeoutMs, strconv.Quote(c.Topic))

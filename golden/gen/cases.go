@@ -15,6 +15,7 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/deadlettertopic"
 	"github.com/rivven/rivven-connect/golden/gen/disabledpipeline"
 	"github.com/rivven/rivven-connect/golden/gen/distributedpartitioned"
+	"github.com/rivven/rivven-connect/golden/gen/distributedscalable"
 	"github.com/rivven/rivven-connect/golden/gen/distributedsingleton"
 	"github.com/rivven/rivven-connect/golden/gen/enrichpostgresdown"
 	"github.com/rivven/rivven-connect/golden/gen/envquotedflow"
@@ -71,6 +72,7 @@ var Cases = map[string]*app.Spec{
 	"dead-letter-topic":          &deadlettertopic.Spec,
 	"disabled-pipeline":          &disabledpipeline.Spec,
 	"distributed-partitioned":    &distributedpartitioned.Spec,
+	"distributed-scalable":       &distributedscalable.Spec,
 	"distributed-singleton":      &distributedsingleton.Spec,
 	"enrich-postgres-down":       &enrichpostgresdown.Spec,
 	"env-quoted-flow":            &envquotedflow.Spec,

@@ -208,6 +208,8 @@ func Run(pipes []*runtime.Pipeline, opts RunOptions) int {
 				switch {
 				case p.Settings.Singleton:
 					errs[i] = p.RunSingleton(ctx, abort, func() (*runtime.Pipeline, error) { return rebuild(opts, p.Name) })
+				case p.Settings.Tasks > 0:
+					errs[i] = p.RunScalable(ctx, abort, func() (*runtime.Pipeline, error) { return rebuild(opts, p.Name) })
 				case p.Settings.Cluster.Enabled:
 					errs[i] = p.RunMember(ctx, abort)
 				default:

@@ -36,10 +36,14 @@ const createdSecs = 7 * 86400 // created_at is within the last 7 days
 // seedStream is the second PCG seed word; any constant works.
 const seedStream = 0x9e3779b97f4a7c15
 
-func newGenerator(p pattern, seed uint64) *generator {
+func newGenerator(p pattern, seed uint64) *generator { return newGeneratorStream(p, seed, 0) }
+
+// newGeneratorStream is newGenerator drawing from the PCG stream of seed
+// numbered stream (a task's, Source.Split).
+func newGeneratorStream(p pattern, seed, stream uint64) *generator {
 	g := &generator{
 		pat:     p,
-		rng:     rand.NewPCG(seed, seedStream),
+		rng:     rand.NewPCG(seed, seedStream+2*stream),
 		buf:     make([]byte, 0, 64),
 		dayBase: math.MinInt64,
 	}

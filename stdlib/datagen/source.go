@@ -2,6 +2,8 @@ package datagen
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -31,7 +33,14 @@ type Source struct {
 	now    func() time.Time
 
 	max     uint64 // 0 = unlimited
-	emitted uint64 // records emitted so far = next sequence number
+	emitted uint64 // records emitted so far
+	none    bool   // a task whose share of max is empty (Split)
+	seed    uint64
+	pat     pattern
+	eps     int // events_per_second
+	// A task (Split) emits sequence numbers first, first+step, …; the
+	// whole source 0, 1, ….
+	first, step uint64
 
 	cdc   *cdcState // nil outside CDC mode
 	lim   *rate.Limiter
@@ -42,6 +51,7 @@ var (
 	_ runtime.Source   = (*Source)(nil)
 	_ runtime.Schemaed = (*Source)(nil)
 	_ runtime.Bounded  = (*Source)(nil)
+	_ runtime.Splitter = (*Source)(nil)
 )
 
 // New returns a source for cfg, or Validate's error. now is the clock: every
@@ -71,6 +81,10 @@ func New(cfg Config, now func() time.Time) (*Source, error) {
 		tsPos:  -1,
 		now:    now,
 		max:    uint64(cfg.MaxEvents),
+		seed:   seed,
+		pat:    p,
+		eps:    cfg.EventsPerSecond,
+		step:   1,
 	}
 	if s.stream == "" {
 		s.stream = DefaultStreamName
@@ -98,8 +112,40 @@ func New(cfg Config, now func() time.Time) (*Source, error) {
 	return s, nil
 }
 
-// Expected returns MaxEvents (0 = unbounded); it implements runtime.Bounded.
+// Expected returns MaxEvents, a task's share of it (Split), 0 =
+// unbounded; it implements runtime.Bounded.
 func (s *Source) Expected() uint64 { return s.max }
+
+// Split implements runtime.Splitter: task index of count emits the
+// sequence numbers index, index+count, index+2·count, … below
+// max_events (together the tasks emit each sequence number once), at
+// events_per_second/count, its values drawn from a stream of the seed of
+// its own (so the tasks' records differ from one another's, and from
+// those a single source would give the same numbers).
+func (s *Source) Split(index, count int) error {
+	if count < 1 || index < 0 || index >= count {
+		return fmt.Errorf("datagen: task %d of %d does not exist", index, count)
+	}
+	if s.emitted > 0 {
+		return errors.New("datagen: Split after Read")
+	}
+	s.first, s.step = uint64(index), uint64(count)
+	if s.max > 0 {
+		if s.max <= s.first {
+			s.none = true
+		} else {
+			s.max = (s.max - s.first + s.step - 1) / s.step
+		}
+	}
+	if count > 1 {
+		s.gen = newGeneratorStream(s.pat, s.seed, uint64(index))
+	}
+	if s.eps > 0 {
+		r := float64(s.eps) / float64(count)
+		s.lim = rate.NewLimiter(rate.Limit(r), max(1, int(r/20)))
+	}
+	return nil
+}
 
 // Schema returns the schema shared by every record of s (see the package
 // function Schema). The caller must not modify it.
@@ -131,6 +177,9 @@ func (s *Source) Ack(ctx context.Context, pos runtime.Position) error { return n
 // slices freely; slices of distinct slots must not alias each other.
 func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) {
 	want := len(batch)
+	if s.none {
+		return 0, io.EOF
+	}
 	if s.max > 0 {
 		left := s.max - s.emitted
 		if left == 0 {
@@ -196,7 +245,7 @@ func (s *Source) acquire(ctx context.Context, want int) (int, error) {
 
 // fill writes the next record, observed at t, into r.
 func (s *Source) fill(r *runtime.Record, t time.Time) {
-	seq := s.emitted
+	seq := s.first + s.emitted*s.step
 	s.emitted++
 	sec := t.Unix()
 	r.Stream = s.stream

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,6 +31,8 @@ type nodeStatus struct {
 	HeartbeatMs      int64  `json:"heartbeat_ms"`
 	FailureTimeoutMs int64  `json:"failure_timeout_ms"`
 	AtMs             int64  `json:"at_ms"`
+	// Tasks are the tasks of a scalable pipeline the node runs ("0,3").
+	Tasks string `json:"tasks"`
 	// Silent: the node has published nothing for longer than the failure
 	// timeout (it stopped, died or is cut off).
 	Silent bool `json:"silent"`
@@ -40,20 +44,27 @@ type clusterReport struct {
 	Nodes []nodeStatus `json:"nodes"`
 	// Leaderless lists the pipelines no live node leads.
 	Leaderless []string `json:"leaderless"`
+	// Unowned lists, per scalable pipeline, the tasks no live node runs
+	// (during a rebalance, or with no node left).
+	Unowned map[string][]int `json:"unowned"`
 }
 
 // showCluster prints the state of every node of p's cluster, from the
 // latest record each (node, pipeline) published to the cluster topic. It
-// exits 1 when the topic cannot be read or a singleton pipeline has no
-// live leader.
+// exits 1 when the topic cannot be read, a singleton pipeline has no
+// live leader, or a task of a scalable pipeline runs on no live node.
 func showCluster(e *env, p *plan.Plan, format string) int {
 	var cl runtime.Cluster
 	var pipes []string
+	tasks := map[string]int{}
 	for _, pp := range p.Pipelines {
 		if pp.Enabled && pp.Settings.Cluster.Enabled {
 			cl = pp.Settings.Cluster
 			if pp.Settings.Singleton {
 				pipes = append(pipes, pp.Name) // each needs a live leader
+			}
+			if pp.Settings.Tasks > 0 {
+				tasks[pp.Name] = pp.Settings.Tasks // each task needs a live node
 			}
 		}
 	}
@@ -70,14 +81,32 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 		return exitFailure
 	}
 	now := time.Now().UnixMilli()
-	rep := clusterReport{Topic: cl.Topic, Nodes: []nodeStatus{}, Leaderless: []string{}}
+	rep := clusterReport{Topic: cl.Topic, Nodes: []nodeStatus{}, Leaderless: []string{}, Unowned: map[string][]int{}}
 	led := map[string]bool{}
+	owned := map[string]map[int]bool{}
 	for _, s := range latest {
 		s.Silent = s.Role != runtime.RoleStopped && now-s.AtMs > max(s.FailureTimeoutMs, int64(cl.FailureTimeoutMs))
 		if s.Role == runtime.RoleLeader && !s.Silent {
 			led[s.Pipeline] = true
 		}
+		if !s.Silent && s.Role == runtime.RoleMember && s.Tasks != "" {
+			for f := range strings.SplitSeq(s.Tasks, ",") {
+				if n, err := strconv.Atoi(f); err == nil {
+					if owned[s.Pipeline] == nil {
+						owned[s.Pipeline] = map[int]bool{}
+					}
+					owned[s.Pipeline][n] = true
+				}
+			}
+		}
 		rep.Nodes = append(rep.Nodes, s)
+	}
+	for name, n := range tasks {
+		for i := range n {
+			if !owned[name][i] {
+				rep.Unowned[name] = append(rep.Unowned[name], i)
+			}
+		}
 	}
 	slices.SortFunc(rep.Nodes, func(a, b nodeStatus) int {
 		return strings.Compare(a.Pipeline+"\x00"+a.Node, b.Pipeline+"\x00"+b.Node)
@@ -88,7 +117,7 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 		}
 	}
 	code := exitOK
-	if len(rep.Leaderless) > 0 {
+	if len(rep.Leaderless) > 0 || len(rep.Unowned) > 0 {
 		code = exitFailure
 	}
 	if format == "json" {
@@ -98,7 +127,7 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 	}
 	fmt.Fprintf(e.stdout, "cluster topic %s: %d nodes\n", cl.Topic, countNodes(rep.Nodes))
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PIPELINE\tNODE\tROLE\tEPOCH\tSTATE\tIN\tOUT\tLAST SEEN")
+	fmt.Fprintln(tw, "PIPELINE\tNODE\tROLE\tEPOCH\tTASKS\tSTATE\tIN\tOUT\tLAST SEEN")
 	for _, s := range rep.Nodes {
 		epoch := "-"
 		if s.Epoch > 0 {
@@ -109,11 +138,18 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 		if s.Silent {
 			last += " (silent)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Pipeline, redact(s.Node), s.Role, epoch, s.State, s.In, s.Out, last)
+		ts := s.Tasks
+		if ts == "" {
+			ts = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Pipeline, redact(s.Node), s.Role, epoch, ts, s.State, s.In, s.Out, last)
 	}
 	tw.Flush()
 	for _, name := range rep.Leaderless {
 		fmt.Fprintf(e.stdout, "pipeline %s: no live node leads it\n", name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(rep.Unowned)) {
+		fmt.Fprintf(e.stdout, "pipeline %s: tasks %s run on no live node\n", name, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(rep.Unowned[name])), ","), "[]"))
 	}
 	return code
 }

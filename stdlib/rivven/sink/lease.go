@@ -3,10 +3,12 @@ package sink
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/client"
+	"github.com/rivven/rivven-connect/stdlib/rivven/tasks"
 )
 
 // UseLease implements runtime.LeaseUser. Under a cluster singleton's
@@ -44,4 +46,12 @@ func (s *Sink) newProducer(ctx context.Context, name string) (*client.Idempotent
 		return nil, fmt.Errorf("recording the producer id of topic %q in the cluster (%s): %w", name, blob.Where(), err)
 	}
 	return p, nil
+}
+
+// JoinTasks implements runtime.TaskCoordinator: the sink that publishes
+// the cluster's status reaches the cluster's broker, through which the
+// nodes share a scalable pipeline's tasks (package tasks). The group has
+// a connection of its own.
+func (s *Sink) JoinTasks(c runtime.Cluster, pipeline string, n int, log *slog.Logger) (runtime.TaskGroup, error) {
+	return tasks.New(s.cfg.Broker, c, pipeline, n, log)
 }
