@@ -287,7 +287,8 @@ func taskDeal(nodes map[string]*node, want map[string]int) bool {
 }
 
 // TestDistributedScalableSharesPositions runs a resumable source (http,
-// cursor pages) as a scalable pipeline of one task on two nodes: when
+// cursor pages) as a scalable pipeline of one task on two nodes, one the
+// interpreter and one the compiled binary of the config: when
 // the node that runs it is killed, the other takes it over from the
 // position acknowledged in the cluster (the tasks' state topic), not
 // from the first page, and every record arrives.
@@ -341,10 +342,20 @@ sinks:
 pipelines:
   p: {source: api, sink: out, mode: scalable}
 `, srv.Addr(), api.URL+"/items"))
+	// node-2 runs the compiled binary of the same config: both back ends
+	// share one group.
+	compiled := filepath.Join(dir, "compiled")
+	t.Setenv("NODE_ID", "compiler") // read again at start-up
+	if out, errs, code := mainOut(t, "compile", "-c", cfg, "-o", compiled); code != 0 {
+		t.Fatalf("compile exit %d: %s%s", code, out, errs)
+	}
 	nodes := map[string]*node{}
 	for _, name := range []string{"node-1", "node-2"} {
 		n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
 		n.cmd = exec.Command(bin, "run", "-c", cfg)
+		if name == "node-2" {
+			n.cmd = exec.Command(compiled, "run")
+		}
 		n.cmd.Env = append(os.Environ(), "NODE_ID="+name)
 		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 		if err := n.cmd.Start(); err != nil {
