@@ -17,6 +17,7 @@ func init() {
 		Kind:         Source,
 		Name:         "mysql-cdc",
 		ChangeStream: true,
+		Elects:       true,
 		Streams: func(cfg any) Streams {
 			out := Streams{Namespaced: true, RowKey: "each table's primary key"}
 			for _, t := range cfg.(cdc.Config).SelectedTables() {

@@ -30,9 +30,9 @@ const (
 // cluster without the top-level broker, a cluster topic rivvend would
 // refuse, a failure timeout not longer than the heartbeat, a CDC source
 // in scalable mode, a mode or tasks without a distributed section, tasks
-// outside mode scalable, and what this version cannot run yet (a
-// singleton whose source cannot elect a leader, more than one task of a
-// source that cannot split). The pipelines of an enabled cluster get
+// outside mode scalable, a singleton whose source cannot elect a leader,
+// and what this version cannot run yet (more than one task of a source
+// that cannot split). The pipelines of an enabled cluster get
 // Settings.Cluster (and the cluster status sink), singletons
 // Settings.Singleton, scalable ones Settings.Tasks.
 func (c *checker) distributed() {
@@ -161,8 +161,8 @@ func (c *checker) distributed() {
 			join(p)
 			p.Settings.Tasks = tasks
 		case !b.Elects:
-			c.errs.Add(at, source.CodeNotAvailable, path,
-				"%s cannot run as a cluster singleton in this version of rivven-connect (only postgres-cdc elects a leader); set distributed.enabled: false to run it on one node", who)
+			c.errs.Add(at, source.CodeInvalidValue, path,
+				"%s cannot run as a cluster singleton (postgres-cdc and mysql-cdc sources elect a leader in their database); use mode: scalable (with tasks: 1 one node runs the pipeline and another takes over when it fails)", who)
 		default:
 			join(p)
 			p.Settings.Singleton = true
