@@ -79,7 +79,9 @@ bench:
 
 ## soak: long runs (not part of make test): the driver soak, 1M-row CDC transactions, and
 ## CDC stop/start cycles of the real binary under write load (SIGTERM: nothing lost or
-## re-delivered; kill -9: nothing lost; SIGTERM mid-snapshot and before connecting)
+## re-delivered; kill -9: nothing lost; SIGTERM mid-snapshot and before connecting), the
+## same for mysql-cdc, kill -9 failover cycles of a mysql-cdc cluster singleton, and kill -9
+## cycles of the s3 sink mid-upload (the bucket ends byte-identical to a clean run)
 SOAK_SECONDS ?= 60
 SOAK_CDC_CYCLES ?= 20
 SOAK_S3_CYCLES ?= 20
@@ -89,6 +91,7 @@ soak:
 	RIVVEN_SOAK_CDC=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestCDCStopStartSoak' -v -count=1 -timeout 60m
 	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/mysql/cdc -run 'TestLong' -v -count=1 -timeout 30m
 	RIVVEN_SOAK_MYSQL=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestMySQLCDCStopStartSoak' -v -count=1 -timeout 60m
+	RIVVEN_SOAK_FAILOVER=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestDistributedMySQLSingletonFailover' -v -count=1 -timeout 30m
 	RIVVEN_SOAK_S3=$(SOAK_S3_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestS3Kill9Soak' -v -count=1 -timeout 60m
 
 ## fuzz: long fuzz runs (not part of make test)
