@@ -58,7 +58,7 @@ func (d *driver) loadState() error {
 		return d.wrap("load state", fmt.Errorf("%s: %w", posBlob.Where(), err))
 	}
 	if err := rs.Resume(pos); err != nil {
-		return d.wrap("resume source at position "+pos.String(), err)
+		return d.wrap("resume source at position "+pos.String()+" ("+posBlob.Where()+")", err)
 	}
 	d.p.acked.Store(&pos)
 	return nil

@@ -1,7 +1,6 @@
 package cdc
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,8 +23,8 @@ import (
 const childEnv = "RIVVEN_CDC_CHILD"
 
 // childSpec is what a child process runs: the source config, the state
-// directory, and the file its sink appends "<op> <id>" lines to (fsynced
-// before each write is acknowledged).
+// directory, and the file its sink appends "<op> <id> <token>" lines to
+// (fsynced before each write is acknowledged).
 type childSpec struct {
 	Config   Config
 	StateDir string
@@ -73,7 +72,7 @@ func (s *fileSink) Close() error               { return s.f.Close() }
 func (s *fileSink) Write(_ context.Context, recs []runtime.Record) error {
 	s.buf = s.buf[:0]
 	for i := range recs {
-		s.buf = fmt.Appendf(s.buf, "%s %d\n", recs[i].Op, recs[i].After[0].AsInt())
+		s.buf = fmt.Appendf(s.buf, "%s %d %s\n", recs[i].Op, recs[i].After[0].AsInt(), recs[i].Position.Token)
 	}
 	if _, err := s.f.Write(s.buf); err != nil {
 		return err
@@ -83,29 +82,30 @@ func (s *fileSink) Write(_ context.Context, recs []runtime.Record) error {
 }
 
 type line struct {
-	op string
-	id int64
+	op    string
+	id    int64
+	token string
 }
 
 func readLines(t *testing.T, path string) []line {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []line
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		op, id, ok := strings.Cut(sc.Text(), " ")
-		n, err := strconv.ParseInt(id, 10, 64)
-		if !ok || err != nil {
-			break // a torn last line of a killed process: never acknowledged
+	ls := strings.Split(string(b), "\n")
+	ls = ls[:len(ls)-1] // "", or a torn last line of a killed process: never acknowledged
+	out := make([]line, 0, len(ls))
+	for _, l := range ls {
+		f := strings.Split(l, " ")
+		n, err := strconv.ParseInt(f[min(1, len(f)-1)], 10, 64)
+		if len(f) != 3 || err != nil {
+			t.Fatalf("%s: line %q is not <op> <id> <token>", path, l)
 		}
-		out = append(out, line{op, n})
+		out = append(out, line{f[0], n, f[2]})
 	}
 	return out
 }
@@ -151,7 +151,8 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 // in the middle of its snapshot and again in the middle of streaming under
 // concurrent inserts: after the restarts every row arrives, the snapshot
 // is taken again in full after the first kill (it was never recorded as
-// done), and the second restart replays only a short suffix.
+// done), and the second restart goes on after the position the driver
+// kept (it replays what was written but not acknowledged).
 func TestKill9DuringSnapshotAndStream(t *testing.T) {
 	const snapRows, streamRows = 30000, 1500
 	db := cluster.NewDatabase(t)
@@ -194,14 +195,16 @@ func TestKill9DuringSnapshotAndStream(t *testing.T) {
 	// 2. The restart snapshots again in full, then streams; kill it mid-stream.
 	spec.DelayMs = 0
 	c = startChild(t, spec)
-	waitLines(t, spec.Out, "streamed rows", func(ls []line) bool {
+	waitLines(t, spec.Out, "streamed rows, acknowledged", func(ls []line) bool {
 		n := 0
 		for _, l := range ls[len(before):] {
 			if l.op == "insert" {
 				n++
 			}
 		}
-		return n >= 300
+		var p runtime.Position
+		v, ok, err := st.Get("crash")
+		return n >= 300 && err == nil && ok && p.UnmarshalJSON(v) == nil && !strings.HasPrefix(p.Token, snapshotTokenPrefix)
 	})
 	kill9(t, c)
 	ls := readLines(t, spec.Out)
@@ -221,6 +224,20 @@ func TestKill9DuringSnapshotAndStream(t *testing.T) {
 		if l.op == "insert" && l.id > maxSeen {
 			maxSeen = l.id
 		}
+	}
+	// The position the driver kept: the restart goes on after it.
+	var acked runtime.Position
+	if v, ok, err := st.Get("crash"); err != nil || !ok || acked.UnmarshalJSON(v) != nil {
+		t.Fatalf("state file after the kill mid-stream: %q, %v, %v", v, ok, err)
+	}
+	var ackedID int64
+	for _, l := range ls[len(before):] {
+		if l.token == acked.Token {
+			ackedID = l.id
+		}
+	}
+	if ackedID == 0 {
+		t.Fatalf("the kept position %s is no record written after the first restart", acked.Token)
 	}
 
 	// 3. The next restart resumes from the slot: a suffix is replayed, nothing is missing.
@@ -248,9 +265,89 @@ func TestKill9DuringSnapshotAndStream(t *testing.T) {
 			t.Fatalf("after the second restart ids jump from %d to %d", resumed[i-1], resumed[i])
 		}
 	}
-	if first := resumed[0]; first > maxSeen+1 {
-		t.Fatalf("resumed at id %d, but only ids up to %d were delivered: rows lost", first, maxSeen)
+	if first := resumed[0]; first != ackedID+1 {
+		t.Fatalf("resumed at id %d; want %d, the one after the kept position %s (id %d): rows lost or acknowledged rows again", first, ackedID+1, acked.Token, ackedID)
 	} else {
-		t.Logf("killed after id %d; resumed at %d: %d rows delivered twice (unacknowledged window)", maxSeen, first, maxSeen-first+1)
+		t.Logf("killed after id %d, acknowledged up to %d; resumed at %d: %d rows delivered twice (unacknowledged window)", maxSeen, ackedID, first, maxSeen-first+1)
 	}
+}
+
+// TestKill9InsideATransactionResumesAfterTheAckedPosition kills a
+// connector process with SIGKILL in the middle of a large transaction:
+// the restart, which the driver resumes at the position it kept in
+// state_dir, delivers the transaction from the record after that
+// position, and the records it delivers again (written, not yet
+// acknowledged, before the kill) carry the tokens they had.
+func TestKill9InsideATransactionResumesAfterTheAckedPosition(t *testing.T) {
+	const rows = 20000
+	db := cluster.NewDatabase(t)
+	cluster.Exec(t, db, `CREATE TABLE k (id int PRIMARY KEY)`)
+	spec := childSpec{Config: config(db, "k"), StateDir: t.TempDir(), Out: filepath.Join(t.TempDir(), "out"), DelayMs: 5}
+	st, err := state.Open(spec.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, spec)
+	deadline := time.Now().Add(60 * time.Second)
+	for { // the (empty) snapshot is done: the rows arrive as changes
+		if v, ok, _ := st.Get("crash\x00source"); ok && strings.Contains(string(v), `"done"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child did not finish its snapshot")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cluster.Exec(t, db, fmt.Sprintf(`INSERT INTO k SELECT generate_series(1, %d)`, rows))
+	var acked runtime.Position
+	waitLines(t, spec.Out, "part of the transaction, acknowledged", func(ls []line) bool {
+		v, ok, err := st.Get("crash")
+		if err != nil || !ok || len(ls) < 3000 {
+			return false
+		}
+		return acked.UnmarshalJSON(v) == nil && acked.Token != ""
+	})
+	kill9(t, c)
+	before := readLines(t, spec.Out)
+	if len(before) >= rows {
+		t.Fatalf("the transaction was delivered in full (%d rows) before the kill; the test needs a kill inside it", len(before))
+	}
+	// The position kept at the kill (it may have moved since the wait).
+	v, _, err := st.Get("crash")
+	if err != nil || acked.UnmarshalJSON(v) != nil {
+		t.Fatalf("state file after the kill: %q, %v", v, err)
+	}
+	_, commit, n, err := parseToken(acked.Token)
+	if err != nil || n >= rows {
+		t.Fatalf("kept position %+v: %v; want one inside the transaction", acked, err)
+	}
+	was := map[int64]string{}
+	for _, l := range before {
+		was[l.id] = l.token
+		if want := fmt.Sprintf("%s:%d", commit, l.id); l.token != want {
+			t.Fatalf("before the kill, id %d has token %q; want %q", l.id, l.token, want)
+		}
+	}
+	for id := int64(1); id <= int64(n); id++ {
+		if was[id] == "" {
+			t.Fatalf("id %d is acknowledged (kept position %s) but was never written", id, acked.Token)
+		}
+	}
+
+	c = startChild(t, spec)
+	ls := waitLines(t, spec.Out, "every row", func(ls []line) bool {
+		return len(ls) > len(before) && ls[len(ls)-1].id == rows
+	})
+	kill9(t, c)
+	after := ls[len(before):]
+	for i, l := range after {
+		want := line{"insert", int64(n) + 1 + int64(i), fmt.Sprintf("%s:%d", commit, int64(n)+1+int64(i))}
+		if l != want {
+			t.Fatalf("after the restart at %s, line %d is %+v; want %+v (the rows after the kept position, once)", acked.Token, i, l, want)
+		}
+		if w, ok := was[l.id]; ok && w != l.token {
+			t.Fatalf("id %d delivered again with token %q; it had %q", l.id, l.token, w)
+		}
+	}
+	t.Logf("killed after %d rows, %d acknowledged (%s): %d rows delivered again", len(before), n, acked.Token, len(before)-int(n))
 }

@@ -32,7 +32,12 @@
 // intervals, extra_float_digits=3, hex bytea), so a row reads the same
 // from the snapshot and from the stream.
 //
-// Delivery: every record gets the next Position.Offset of the run. The
+// Delivery: every record gets the next Position.Offset of the run, and a
+// Position.Token that names its change in every run: "<commit LSN>:<n>"
+// for a streamed change, "snapshot:<schema>.<table>:<n>" for a snapshot
+// row (token.go). The source is runtime.Resumable: after a restart (a
+// crash included) it skips what the server sends again up to the resumed
+// token's change, when that is safe (resume.go). The
 // flush LSN reported to the server is the commit end LSN of the last
 // transaction whose records are all acknowledged (contiguous prefix), so
 // the slot is the durable position and a restart replays at most the

@@ -28,6 +28,16 @@ type marker struct {
 	// Partial is the transaction a graceful stop landed in, and how many
 	// of its changes were acknowledged (resume.go).
 	Partial *partialTx `json:"partial,omitempty"`
+	// System is the server's system identifier (IDENTIFY_SYSTEM): commit
+	// LSNs, in Partial and in position tokens, name transactions of that
+	// server only.
+	System string `json:"system,omitempty"`
+	// Selection is the selection (selectionKey) of the runs since the
+	// marker was written under another one, or without one, and Prior is
+	// the position token the first of those runs was resumed at: counted
+	// under the selection before, it must not be trusted (loadResume).
+	Selection string `json:"selection,omitempty"`
+	Prior     string `json:"prior,omitempty"`
 }
 
 // Snapshot states of a marker.
@@ -101,6 +111,7 @@ func (s *Source) writeMarkerLocked(snapshot string, flushed pglogrepl.LSN) error
 		}
 	}
 	m.Partial = s.partial
+	m.System, m.Selection, m.Prior = s.system, s.markSel, s.markPrior
 	if snapshot == "" {
 		m = marker{}
 	}

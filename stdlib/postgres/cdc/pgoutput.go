@@ -177,7 +177,8 @@ func (ss *session) begin(data []byte) error {
 }
 
 // change decodes an insert, update or delete into a record. The text
-// values of a small message share one string with the record's LSN.
+// values of a small message share one string with the record's LSN and
+// token.
 func (ss *session) change(ctx context.Context, data []byte, lsn pglogrepl.LSN, streamed bool) error {
 	kind := pglogrepl.MessageType(data[0])
 	w := wire{b: data, off: 1}
@@ -196,15 +197,26 @@ func (ss *session) change(ctx context.Context, data []byte, lsn pglogrepl.LSN, s
 	if rel.ignored {
 		return nil
 	}
-	var text, lsnText string
-	if len(data) <= sharedTextLimit {
-		b := appendLSN(append(ss.buf[:0], data...), lsn)
-		text = string(b)
-		ss.buf = b[:0]
-		lsnText = text[len(data):]
-	} else {
-		lsnText = string(appendLSN(ss.buf[:0], lsn))
+	n, skip := ss.ordinal()
+	if skip {
+		return nil // delivered by an earlier run (resume.go)
 	}
+	// The message (when small), the LSN and the token in one string.
+	b, shared := ss.buf[:0], len(data) <= sharedTextLimit
+	if shared {
+		b = append(b, data...)
+	}
+	at := len(b)
+	b = appendLSN(b, lsn)
+	mid := len(b)
+	b = appendStreamToken(b, ss.commitLSN, n)
+	all := string(b)
+	ss.buf = b[:0]
+	var text string
+	if shared {
+		text = all
+	}
+	lsnText, token := all[at:mid], all[mid:]
 	switch kind {
 	case pglogrepl.MessageTypeInsert:
 		if tag != 'N' {
@@ -214,7 +226,7 @@ func (ss *session) change(ctx context.Context, data []byte, lsn pglogrepl.LSN, s
 		if err != nil {
 			return err
 		}
-		return ss.emit(ctx, rel, runtime.OpInsert, nil, after, toast, lsnText)
+		return ss.emit(ctx, rel, runtime.OpInsert, nil, after, toast, lsnText, token)
 	case pglogrepl.MessageTypeUpdate:
 		var before, old []runtime.Value
 		if tag == 'K' || tag == 'O' {
@@ -235,7 +247,7 @@ func (ss *session) change(ctx context.Context, data []byte, lsn pglogrepl.LSN, s
 		if err != nil {
 			return err
 		}
-		return ss.emit(ctx, rel, runtime.OpUpdate, before, after, toast, lsnText)
+		return ss.emit(ctx, rel, runtime.OpUpdate, before, after, toast, lsnText, token)
 	default: // delete
 		if tag != 'K' && tag != 'O' {
 			return malformed(kind.String(), data)
@@ -247,7 +259,7 @@ func (ss *session) change(ctx context.Context, data []byte, lsn pglogrepl.LSN, s
 		if tag == 'K' {
 			keyOnly(rel, before)
 		}
-		return ss.emit(ctx, rel, runtime.OpDelete, before, nil, nil, lsnText)
+		return ss.emit(ctx, rel, runtime.OpDelete, before, nil, nil, lsnText, token)
 	}
 }
 

@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/jackc/pglogrepl"
@@ -27,6 +28,25 @@ import (
 //     still true. At worst the rest of a transaction is delivered again.
 //   - The count holds until the slot passes the transaction: a marker
 //     whose flushed position is beyond the commit drops it.
+//   - It applies only on the server it was counted on (the marker's
+//     system identifier): another server's commit LSNs name other
+//     transactions.
+//
+// The position the driver keeps in state_dir (token.go) says the same,
+// "<commit LSN>:<n>", and is kept at every acknowledgement: after a crash
+// too, Resume hands it back, and the next run skips the first n changes
+// of that transaction, under the same conditions (the marker's selection
+// and system; see loadResume for how a position counted under another
+// selection is told apart).
+//
+// Either way the run also skips the transactions the server sends before
+// that one (committed before it, after the slot's position: the last
+// status update did not report them, or did not reach the server). The
+// server sends transactions in commit order, and so does the source, so
+// the run that acknowledged the first changes of a transaction had
+// delivered every transaction committed before it, and had them
+// acknowledged (acknowledgements cover a contiguous prefix). So the next
+// run starts with the change after the acknowledged one.
 
 // partialTx is the marker's record of a transaction delivered in part.
 type partialTx struct {
@@ -57,9 +77,11 @@ func (s *Source) selectionKey() string {
 	return b.String()
 }
 
-// loadPartial takes the marker's partial transaction if it still applies:
-// recorded under this selection, and the slot (confirmed) is not past it.
-func (s *Source) loadPartial(p *partialTx, confirmed pglogrepl.LSN) error {
+// loadPartial takes the marker m's partial transaction if it still
+// applies: recorded under this selection on this server, and the slot
+// (confirmed) is not past it.
+func (s *Source) loadPartial(m *marker, confirmed pglogrepl.LSN) error {
+	p := m.Partial
 	if p == nil {
 		return nil
 	}
@@ -75,29 +97,61 @@ func (s *Source) loadPartial(p *partialTx, confirmed pglogrepl.LSN) error {
 			"slot", s.cfg.SlotName, "commit_lsn", p.Commit)
 		return nil
 	}
-	s.resume = txMark{commit: commit, skipped: p.Delivered}
+	if m.System == "" || m.System != s.system {
+		s.logger().Info("the last stop was recorded on another server (or by an earlier version): the transaction it stopped in is delivered again in full",
+			"slot", s.cfg.SlotName, "commit_lsn", p.Commit)
+		return nil
+	}
+	s.addResume(txMark{commit: commit, skipped: p.Delivered})
 	s.markMu.Lock()
 	s.partial = p
 	s.markMu.Unlock()
 	return nil
 }
 
+// addResume records that an earlier run delivered every change up to the
+// first t.skipped of transaction t.commit (from the marker, or from the
+// resumed position): the later of the two counts.
+func (s *Source) addResume(t txMark) {
+	if r := s.resume; t.commit > r.commit || t.commit == r.commit && t.skipped > r.skipped {
+		s.resume = t
+	}
+}
+
 // beginTx starts decoding the transaction committed at commit: it becomes
-// the transaction being handed out, and the session skips its first
-// changes when an earlier run delivered them.
+// the transaction being handed out, and the session skips its changes
+// when an earlier run delivered them: all of them when it commits before
+// the transaction an earlier run stopped in, the first ones of that one.
+// Its changes are numbered from 1 (the n of their tokens, token.go).
 func (ss *session) beginTx(commit pglogrepl.LSN) {
 	s := ss.s
-	ss.skip = 0
-	if s.resume.commit == commit && commit != 0 {
-		ss.skip = s.resume.skipped
+	ss.skip, ss.n = 0, 0
+	r, skipped := s.resume, uint64(0)
+	switch {
+	case commit == 0 || r.commit == 0:
+	case commit < r.commit:
+		ss.skip = math.MaxUint64
+		if s.once("resume\x00before") {
+			s.logger().Info("skipping the transactions the last run delivered before the one it stopped in",
+				"slot", s.cfg.SlotName, "commit_lsn", commit.String(), "stopped_in", r.commit.String())
+		}
+	case commit == r.commit:
+		ss.skip, skipped = r.skipped, r.skipped
 		if s.once("resume\x00" + commit.String()) {
 			s.logger().Info("resuming the transaction the last stop was in: skipping the changes it delivered",
 				"slot", s.cfg.SlotName, "commit_lsn", commit.String(), "skipped", ss.skip)
 		}
 	}
 	s.mu.Lock()
-	s.handing = txMark{commit: commit, first: s.seq.Load(), skipped: ss.skip}
+	s.handing = txMark{commit: commit, first: s.seq.Load(), skipped: skipped}
 	s.mu.Unlock()
+}
+
+// ordinal numbers the next change of the transaction being decoded (n, from
+// 1) and reports whether it is to be skipped: an earlier run delivered it.
+func (ss *session) ordinal() (n uint64, skip bool) {
+	ss.n++
+	return ss.n, ss.n <= ss.skip
 }
 
 // partialLocked returns the transaction acknowledged in part (its first

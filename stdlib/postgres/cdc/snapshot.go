@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -70,7 +71,9 @@ type snapshot struct {
 	pending []runtime.Record
 	after   [][]byte // key of the last row read (text), nil before the first chunk
 	cursor  bool     // the current table (no primary key) is read through a cursor
+	row     uint64   // rows of the current table read (the n of their tokens)
 	emitted bool
+	buf     []byte // scratch for a token
 }
 
 type snapTable struct {
@@ -78,6 +81,7 @@ type snapTable struct {
 	estimate int64 // the server's row estimate (pg_class.reltuples; 0 unknown)
 	pk       []int // column indexes of the primary key, in key order
 	pkTy     []uint32
+	token    string // its records' tokens up to the ordinal (token.go)
 }
 
 // beginSnapshot opens the snapshot transaction (importing name when
@@ -96,6 +100,12 @@ func (s *Source) beginSnapshot(ctx context.Context, name, lsn string) error {
 		if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+name+"'"); err != nil {
 			return fmt.Errorf("postgres-cdc: import snapshot: %w", err)
 		}
+	}
+	// A table without a primary key is read in its physical order, from
+	// its first page: a synchronized scan would start where another scan
+	// of the table is, and number its rows (their tokens) otherwise.
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronize_seqscans = off"); err != nil {
+		return fmt.Errorf("postgres-cdc: begin snapshot: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2`, s.pub)
 	if err != nil {
@@ -185,6 +195,7 @@ ORDER BY a.attnum`, schema, name)
 		pkPos = append(pkPos, c.pk)
 	}
 	tb := snapTable{rel: newRelation(schema, name, cols, key), estimate: estimate}
+	tb.token = snapshotTokenPrefixOf(tb.rel)
 	for k := int64(1); ; k++ {
 		found := false
 		for i, p := range pkPos {
@@ -219,7 +230,7 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 		}
 		if !more {
 			sn.ti++
-			sn.after, sn.cursor = nil, false
+			sn.after, sn.cursor, sn.row = nil, false, 0
 		}
 	}
 	n := copy(batch, sn.pending)
@@ -289,9 +300,11 @@ func (s *Source) fetchChunk(ctx context.Context, tb *snapTable) (bool, error) {
 			}
 		}
 		s.seq.Add(1)
+		sn.row++
+		sn.buf = strconv.AppendUint(append(sn.buf[:0], tb.token...), sn.row, 10)
 		sn.pending = append(sn.pending, runtime.Record{
 			Stream: rel.table, Namespace: rel.schema, Op: runtime.OpSnapshot, Schema: rel.rs,
-			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Load()},
+			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Load(), Token: string(sn.buf)},
 			Meta: s.meta(rel, row, 0, sn.lsn, "", "", true, nil),
 		})
 	}

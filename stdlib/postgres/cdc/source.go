@@ -66,9 +66,17 @@ type Source struct {
 	recordedAt time.Time
 	markClosed bool       // Close has run: a late Ack records nothing
 	partial    *partialTx // the marker's transaction delivered in part (resume.go)
+	markSel    string     // the marker's Selection and Prior (token.go)
+	markPrior  string
+	system     string // the server's system identifier (set by Open)
+
+	// resumed is the token Resume was given ("": none), resumeAt its
+	// transaction (commit 0: none, or a snapshot token).
+	resumed  string
+	resumeAt txMark
 
 	// streaming
-	resume   txMark // the transaction an earlier run delivered in part (resume.go); set by Open
+	resume   txMark // an earlier run delivered every change up to the first resume.skipped of transaction resume.commit (resume.go); set by Open
 	proto    int    // pgoutput protocol version (1 or 2)
 	startLSN pglogrepl.LSN
 	recs     chan []runtime.Record // batches handed over to Read (handoff.go)
@@ -186,6 +194,11 @@ func (s *Source) open(ctx context.Context) error {
 	if s.repl, err = pgconn.ConnectConfig(ctx, s.replCfg); err != nil {
 		return s.connectError(err)
 	}
+	id, err := pglogrepl.IdentifySystem(ctx, s.repl)
+	if err != nil {
+		return fmt.Errorf("postgres-cdc: identify the server: %w", err)
+	}
+	s.system = id.SystemID
 	st, err := s.slotState(ctx)
 	if err != nil {
 		return err
@@ -223,23 +236,37 @@ func (s *Source) open(ctx context.Context) error {
 			"slot", s.cfg.SlotName, "slot_position", st.confirmed.String(), "confirmed", s.recorded.String())
 		m, s.recorded = nil, 0 // as if nothing were recorded: snapshot again
 	}
+	// The marker records the selection of the runs since it changed, and
+	// the position the first of them was resumed at (token.go): written
+	// before any record of this run is delivered.
+	sel, selChanged := s.selectionKey(), true
+	s.markSel, s.markPrior = sel, s.resumed
+	if m != nil && m.Selection == sel && m.System == s.system {
+		s.markPrior, selChanged = m.Prior, false
+	}
 	if st.exists {
 		if err := st.usable(s.cfg); err != nil {
 			return err
 		}
 		if m != nil {
-			if err := s.loadPartial(m.Partial, st.confirmed); err != nil {
+			if err := s.loadPartial(m, st.confirmed); err != nil {
 				return err
 			}
 		}
+		s.loadResume(m, st.confirmed)
 		s.mu.Lock()
 		s.slotSeen, s.flush = true, st.confirmed
 		s.mu.Unlock()
 		s.startLSN = 0 // the server resumes from confirmed_flush_lsn
 		resnap := mode == SnapshotAlways || (mode != SnapshotNever && (m == nil || m.Snapshot == snapPending))
 		if !resnap {
-			if m == nil && mode == SnapshotNever {
+			switch {
+			case m == nil && mode == SnapshotNever:
 				if err := s.saveMarker(snapSkipped); err != nil {
+					return err
+				}
+			case selChanged:
+				if err := s.saveMarker(s.markSnap); err != nil {
 					return err
 				}
 			}

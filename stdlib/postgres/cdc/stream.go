@@ -374,7 +374,8 @@ type session struct {
 	flowing bool
 
 	inTx       bool
-	skip       uint64 // changes of the transaction still to skip (resume.go)
+	skip       uint64 // the first changes of the transaction to skip (resume.go)
+	n          uint64 // the ordinal of its last change (ordinal)
 	xid        uint32
 	commitLSN  string
 	commitTime string
@@ -596,7 +597,16 @@ func (ss *session) apply(ctx context.Context, msg pglogrepl.Message, lsn pglogre
 			if rel.ignored {
 				continue
 			}
-			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, lsn.String()); err != nil {
+			n, skip := ss.ordinal()
+			if skip {
+				continue // delivered by an earlier run (resume.go)
+			}
+			b := appendLSN(ss.buf[:0], lsn)
+			at := len(b)
+			b = appendStreamToken(b, ss.commitLSN, n)
+			text := string(b)
+			ss.buf = b[:0]
+			if err := ss.emit(ctx, rel, runtime.OpTruncate, nil, nil, nil, text[:at], text[at:]); err != nil {
 				return err
 			}
 		}
@@ -613,12 +623,9 @@ func (ss *session) rel(id uint32) (*relation, error) {
 }
 
 // emit hands on the record of one change; lsn is the WAL position of the
-// message that carried it, as text.
-func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, before, after, toast []runtime.Value, lsn string) error {
-	if ss.skip > 0 {
-		ss.skip-- // delivered by an earlier run (resume.go)
-		return nil
-	}
+// message that carried it, as text, and token its position's (token.go:
+// the caller numbered the change and skipped it if it was delivered).
+func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, before, after, toast []runtime.Value, lsn, token string) error {
 	s := ss.s
 	keyRow := after
 	if keyRow == nil {
@@ -627,7 +634,7 @@ func (ss *session) emit(ctx context.Context, rel *relation, op runtime.Op, befor
 	r := runtime.Record{
 		Stream: rel.table, Namespace: rel.schema, Op: op, Schema: rel.rs,
 		Before: before, After: after, Time: ss.commitAt,
-		Position: runtime.Position{Offset: s.seq.Add(1)},
+		Position: runtime.Position{Offset: s.seq.Add(1), Token: token},
 		Meta:     s.streamMeta(rel, ss.keyColumns(rel), keyRow, ss.xid, lsn, ss.commitLSN, ss.commitTime, toast),
 	}
 	return ss.add(ctx, r)
