@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -237,7 +238,7 @@ func TestOldStateFileResumes(t *testing.T) {
 	pages := newPageSource(100, 7)
 	p2 := &Pipeline{Name: "pages", Source: pages, Sink: &memSink{}, Program: ProgramFunc(keepAll), Settings: Settings{StateDir: dir}}
 	err := p2.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), `pipeline "pages": resume source at position 41: position 41 holds no page cursor`) {
+	if err == nil || !strings.Contains(err.Error(), `pipeline "pages": resume source at position 41 (`+filepath.Join(dir, "pages.state")+`): position 41 holds no page cursor`) {
 		t.Fatalf("got %v", err)
 	}
 	if pages.opened {
