@@ -9,6 +9,7 @@ import (
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/stdlib/rivven/broker"
 	"github.com/rivven/rivven-connect/stdlib/rivven/tasks"
+	"github.com/rivven/rivven-connect/stdlib/wasm"
 )
 
 // Defaults of the distributed section (cue/config.cue says the same).
@@ -153,9 +154,12 @@ func (c *checker) distributed() {
 				if n, ok := intSetting(tn); ok {
 					tasks = n
 				}
-				if tasks > 1 && !b.Splits {
+				if pl, ok := p.Source.Config.(wasm.Plugin); ok && tasks > 1 && !pl.Splits {
+					c.errs.Add(tn.Pos, source.CodeInvalidValue, config.JoinPath([]string{"pipelines", p.Name, "tasks"}),
+						"%s: plugin %q does not split its work into tasks (its manifest does not say splits); use tasks: 1 (one node runs the pipeline, another takes over when it fails)", who, pl.Name)
+				} else if !ok && tasks > 1 && !b.Splits {
 					c.errs.Add(tn.Pos, source.CodeNotAvailable, config.JoinPath([]string{"pipelines", p.Name, "tasks"}),
-						"%s cannot split its work into tasks in this version of rivven-connect (datagen can); use tasks: 1 (one node runs the pipeline, another takes over when it fails)", who)
+						"%s cannot split its work into tasks in this version of rivven-connect (datagen and plugins whose manifest says splits can); use tasks: 1 (one node runs the pipeline, another takes over when it fails)", who)
 				}
 			}
 			join(p)

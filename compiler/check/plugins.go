@@ -150,7 +150,7 @@ func (c *checker) plugin(name string, n *config.Node) *wasm.Plugin {
 		return nil
 	}
 	mf := m.Manifest
-	p.SHA256, p.Kind, p.Encoding, p.KeepsSchema, p.Streams = m.SHA256, mf.Kind, mf.Encoding, mf.KeepsSchema, mf.Streams
+	p.SHA256, p.Kind, p.Encoding, p.KeepsSchema, p.Streams, p.Splits = m.SHA256, mf.Kind, mf.Encoding, mf.KeepsSchema, mf.Streams, mf.Splits
 	if p.Encoding == "" {
 		p.Encoding = abi.EncodingBinary
 	}

@@ -61,11 +61,12 @@ type Plugin struct {
 	StateDir string
 	// CacheDir holds compiled modules across runs ("": compile in memory).
 	CacheDir string
-	// Encoding, KeepsSchema and Streams come from the manifest
+	// Encoding, KeepsSchema, Streams and Splits come from the manifest
 	// (abi.Manifest), as check read it.
 	Encoding    string
 	KeepsSchema bool
 	Streams     []abi.StreamSpec
+	Splits      bool
 }
 
 // Mount is one directory of the host the plugin sees at Guest.

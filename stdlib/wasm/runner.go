@@ -19,7 +19,8 @@ type runner struct {
 	kind   string
 	log    *slog.Logger
 	in     *instance
-	resume []byte // a source's position to go on after
+	resume []byte    // a source's position to go on after
+	task   *abi.Task // a split source's task
 	// failures counts instances dropped after a failed call.
 	failures int
 }
@@ -58,7 +59,7 @@ func (r *runner) instance(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	p := &r.m.plugin
-	req := abi.InitRequest{ABI: abi.Version, Plugin: p.Name, Kind: r.kind, Config: runtime.AppendJSON(nil, configObject(p.Config)), Resume: r.resume}
+	req := abi.InitRequest{ABI: abi.Version, Plugin: p.Name, Kind: r.kind, Config: runtime.AppendJSON(nil, configObject(p.Config)), Resume: r.resume, Task: r.task}
 	b, _ := json.Marshal(req)
 	f, err := in.call(ctx, abi.ExportInit, b)
 	if err != nil {

@@ -66,6 +66,18 @@ func NewSource(p Plugin, now func() time.Time) (*Source, error) {
 	return s, nil
 }
 
+// Split implements runtime.Splitter for a plugin whose manifest says
+// Splits: every instance is told its task in rivven_init (InitRequest.Task).
+func (s *Source) Split(index, count int) error {
+	if !s.r.m.Manifest.Splits && count > 1 {
+		return fmt.Errorf("plugin %q does not split its work into tasks (its manifest does not say splits)", s.r.m.plugin.Name)
+	}
+	if count > 1 {
+		s.r.task = &abi.Task{Index: index, Count: count}
+	}
+	return nil
+}
+
 // UseLogger sets the logger of the plugin's log calls and restarts.
 func (s *Source) UseLogger(l *slog.Logger) { s.r.setLogger(l) }
 

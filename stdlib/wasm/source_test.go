@@ -181,3 +181,59 @@ func TestJSONEncodingMatchesBinary(t *testing.T) {
 		}
 	}
 }
+
+// A source whose manifest says splits (the counter example) reads only
+// its task's share: the tasks' shares together are the whole count, each
+// number once; a task resumes within its share.
+func TestSplitSourceReadsItsTasksShare(t *testing.T) {
+	p := counter(t, 10)
+	seen := map[int64]int{}
+	for i := range 3 {
+		s, err := wasm.NewSource(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Split(i, 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		last := int64(-1)
+		for _, r := range read(t, s, 100) {
+			n := r.After[0].AsInt()
+			if n%3 != int64(i) || n <= last {
+				t.Fatalf("task %d read %d after %d", i, n, last)
+			}
+			last = n
+			seen[n]++
+		}
+		s.Close()
+	}
+	for n := range int64(10) {
+		if seen[n] != 1 {
+			t.Fatalf("number %d read %d times by the tasks (all: %v)", n, seen[n], seen)
+		}
+	}
+	s, err := wasm.NewSource(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Split(1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Resume(runtime.Position{Token: "4"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, r := range read(t, s, 100) {
+		got = append(got, r.After[0].AsInt())
+	}
+	if len(got) != 1 || got[0] != 7 {
+		t.Fatalf("task 1 resumed after 4 read %v, want [7]", got)
+	}
+}

@@ -3,7 +3,8 @@
 // record's position is n in decimal, so a restart resumes after the last
 // acknowledged n. With limit > 0 the source ends after the record
 // n = start+limit-1. Ack stores the last acknowledged n in the plugin's
-// state (key "last_acked"), to show sdk.StateSet.
+// state (key "last_acked"), to show sdk.StateSet. It splits (a scalable
+// pipeline's tasks: N): task i of N counts the n with n-start ≡ i mod N.
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o counter.wasm ./examples/wasm/counter
 package main
@@ -34,6 +35,7 @@ type counter struct {
 	Label string `json:"label"`
 
 	next      int64 // the next n to return
+	step      int64 // 1, or the task count
 	stateWarn bool  // a failed StateSet was logged
 }
 
@@ -48,6 +50,7 @@ func init() {
 			Fields: []abi.FieldSpec{{Name: "n", Type: "int"}, {Name: "label", Type: "string"}},
 			Key:    []string{"n"},
 		}},
+		Splits: true,
 	}, &counter{Label: "counter"})
 }
 
@@ -58,13 +61,16 @@ func (c *counter) Init(req *sdk.InitRequest) error {
 	if c.Limit < 0 {
 		return fmt.Errorf("config: limit is %d; it must be 0 (no end) or more", c.Limit)
 	}
-	c.next = c.Start
+	c.next, c.step = c.Start, 1
+	if t := req.Task; t != nil {
+		c.next, c.step = c.Start+int64(t.Index), int64(t.Count)
+	}
 	if req.Resume != nil {
 		n, err := strconv.ParseInt(string(req.Resume), 10, 64)
 		if err != nil {
 			return fmt.Errorf("resume position %q is not a number", req.Resume)
 		}
-		c.next = n + 1
+		c.next = n + c.step
 	}
 	sdk.Logf(sdk.LevelInfo, "counting from %d", c.next)
 	return nil
@@ -73,7 +79,7 @@ func (c *counter) Init(req *sdk.InitRequest) error {
 func (c *counter) Poll(most int) ([]sdk.SourceRecord, bool, error) {
 	n := int64(most)
 	if c.Limit > 0 {
-		n = min(n, c.Start+c.Limit-c.next)
+		n = min(n, (c.Start+c.Limit-c.next+c.step-1)/c.step)
 	}
 	recs := make([]sdk.SourceRecord, 0, max(n, 0))
 	for range n {
@@ -83,7 +89,7 @@ func (c *counter) Poll(most int) ([]sdk.SourceRecord, bool, error) {
 			Position: strconv.AppendInt(nil, c.next, 10),
 			After:    []sdk.Member{sdk.Field("n", sdk.Int(c.next)), sdk.Field("label", sdk.String(c.Label))},
 		})
-		c.next++
+		c.next += c.step
 	}
 	return recs, c.Limit > 0 && c.next >= c.Start+c.Limit, nil
 }

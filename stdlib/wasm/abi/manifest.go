@@ -29,6 +29,12 @@ type Manifest struct {
 	// to and their fields, for `spec`, `discover` and typed conditions.
 	// Records of an undeclared stream fail.
 	Streams []StreamSpec `json:"streams,omitempty"`
+	// Splits (sources) promises that the source splits its work into
+	// tasks: given InitRequest.Task, an instance reads only that task's
+	// share, and the tasks' shares together are what one untasked
+	// instance reads, each record in one share. Without it a scalable
+	// pipeline of the plugin runs one task.
+	Splits bool `json:"splits,omitempty"`
 }
 
 // StreamSpec is a stream a plugin source declares.
@@ -64,6 +70,15 @@ type InitRequest struct {
 	// in an earlier run, as rivven_poll returned it; absent on a first
 	// start. The source goes on after that record.
 	Resume []byte `json:"resume,omitempty"`
+	// Task (sources whose manifest says Splits) is the task this instance
+	// runs of a scalable pipeline; absent when the source runs whole.
+	Task *Task `json:"task,omitempty"`
+}
+
+// Task is task Index (0 ≤ Index < Count) of Count.
+type Task struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // HTTPRequest is http_request's input, as JSON. The host sends it only to

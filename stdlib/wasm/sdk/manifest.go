@@ -27,6 +27,8 @@ func checkManifest(m *Manifest, kind string) error {
 		return fmt.Errorf("manifest %q: KeepsSchema is for transforms; this is a %s", m.Name, kind)
 	case len(m.Streams) > 0 && kind != abi.KindSource:
 		return fmt.Errorf("manifest %q: Streams are for sources; this is a %s", m.Name, kind)
+	case m.Splits && kind != abi.KindSource:
+		return fmt.Errorf("manifest %q: Splits is for sources; this is a %s", m.Name, kind)
 	}
 	seen := map[streamKey]bool{}
 	for _, s := range m.Streams {
