@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,21 +15,30 @@ import (
 
 	"github.com/rivven/rivven-connect/compiler"
 	"github.com/rivven/rivven-connect/compiler/emit"
+	"github.com/rivven/rivven-connect/compiler/plan"
 	"github.com/rivven/rivven-connect/golden/goldentest"
 	"github.com/rivven/rivven-connect/runtime"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden outputs and generated packages")
 
-// known are the sections a case may have.
+// known are the sections a case may have. Section servers lists the
+// servers the harness runs for the case (goldentest.NewRun); out/objects
+// is what server s3 holds after the run (goldentest.RenderObjects).
 var known = map[string]bool{
-	"pipeline.yaml": true, "pipeline.lock.yaml": true, "env": true,
+	"pipeline.yaml": true, "pipeline.lock.yaml": true, "env": true, "servers": true,
 	"out/errors": true, "out/plan": true, "out/records": true, "out/run-error": true,
-	"out/gen.go": true, "out/compile-error": true,
+	"out/gen.go": true, "out/compile-error": true, "out/objects": true,
 }
 
+// inputs are the sections a rewritten case keeps as they are.
+var inputs = map[string]bool{"pipeline.yaml": true, "pipeline.lock.yaml": true, "env": true, "servers": true}
+
 // outputOrder is the order of the output sections in a rewritten case.
-var outputOrder = []string{"out/errors", "out/plan", "out/compile-error", "out/gen.go", "out/run-error", "out/records"}
+var outputOrder = []string{"out/errors", "out/plan", "out/compile-error", "out/gen.go", "out/run-error", "out/records", "out/objects"}
+
+// TestMain stops the servers golden cases started (goldentest.Main).
+func TestMain(m *testing.M) { goldentest.Main(m) }
 
 func TestGolden(t *testing.T) {
 	cases, err := goldentest.Load(".")
@@ -39,14 +49,16 @@ func TestGolden(t *testing.T) {
 	ran := map[string]bool{}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			ran[c.Name] = true
-			if runCase(t, c) {
+			hasGen := runCase(t, c)
+			ran[c.Name] = true // not reached when the case failed fatally
+			if hasGen {
 				generated = append(generated, c.Name)
 			}
 		})
 	}
 	// Under a -run filter the cases left out keep their generated
-	// packages: -update of one case rewrites the registry for all.
+	// packages: -update of one case rewrites the registry for all. So do
+	// the cases that failed before saying (a server did not start).
 	for _, c := range cases {
 		if fi, err := os.Stat(filepath.Join("gen", goldentest.PkgName(c.Name))); !ran[c.Name] && err == nil && fi.IsDir() {
 			generated = append(generated, c.Name)
@@ -74,12 +86,18 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 	if !ok {
 		t.Fatal("case has no pipeline.yaml section")
 	}
-	got, embeds := outputs(t, c, cfg)
+	run := goldentest.NewRun(t, c)
+	got, embeds := outputs(t, c, run, cfg)
+	for name, v := range got {
+		if leaks := run.Leaks(v); len(leaks) > 0 {
+			t.Fatalf("%s shows the value of %v, which must never appear in a golden output", name, leaks)
+		}
+	}
 	_, hasGen := got["out/gen.go"]
 	if *update {
 		var files []txtar.File
 		for _, f := range c.Archive.Files {
-			if f.Name == "pipeline.yaml" || f.Name == "pipeline.lock.yaml" || f.Name == "env" {
+			if inputs[f.Name] {
 				files = append(files, f)
 			}
 		}
@@ -130,12 +148,14 @@ func runCase(t *testing.T, c *goldentest.Case) bool {
 }
 
 // outputs compiles and runs a config the way `rivven-connect run` does,
-// with a fixed clock, and emits its Go code; it returns every output, and
-// the files the generated code embeds (a plugin's module).
-func outputs(t *testing.T, c *goldentest.Case, cfg string) (map[string]string, map[string][]byte) {
+// with a fixed clock and run's environment and servers, and emits its Go
+// code; it returns every output, and the files the generated code embeds
+// (a plugin's module). What the servers hold is an output once the config
+// compiled, whether the run failed or not.
+func outputs(t *testing.T, c *goldentest.Case, run *goldentest.Run, cfg string) (map[string]string, map[string][]byte) {
 	out := map[string]string{}
 	embeds := map[string][]byte{}
-	p, errs := compiler.CompileLocked("pipeline.yaml", []byte(cfg), c.Lookup, lockOf(c))
+	p, errs := compiler.CompileLocked("pipeline.yaml", []byte(cfg), run.Lookup, lockOf(c))
 	if len(errs) > 0 {
 		out["out/errors"] = errs.Error() + "\n"
 		return out, embeds
@@ -152,11 +172,19 @@ func outputs(t *testing.T, c *goldentest.Case, cfg string) (map[string]string, m
 			}
 		}
 	}
+	interpret(t, p, out)
+	maps.Copy(out, run.Outputs(t))
+	return out, embeds
+}
+
+// interpret runs plan p with the interpreter and a fixed clock, and
+// stores its records and errors in out.
+func interpret(t *testing.T, p *plan.Plan, out map[string]string) {
 	var stdout bytes.Buffer
 	pipes, err := compiler.Interpret(p, runtime.Env{Now: goldentest.Clock, Stdout: &stdout, Stderr: &stdout})
 	if err != nil {
 		out["out/run-error"] = err.Error() + "\n"
-		return out, embeds
+		return
 	}
 	runErr, err := goldentest.RunAll(pipes)
 	if err != nil {
@@ -166,7 +194,6 @@ func outputs(t *testing.T, c *goldentest.Case, cfg string) (map[string]string, m
 		out["out/run-error"] = runErr
 	}
 	out["out/records"] = stdout.String()
-	return out, embeds
 }
 
 func writeGen(caseName, src string, embeds map[string][]byte) error {

@@ -2,6 +2,8 @@ package golden
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/rivven/rivven-connect/compiler/check"
@@ -23,26 +25,11 @@ func TestPassesChangeNothing(t *testing.T) {
 	}
 	ran := 0
 	for _, c := range cases {
-		cfg, ok := c.Sections["pipeline.yaml"]
+		on, ok := passesOutput(t, c, plan.Options{})
 		if !ok {
 			continue
 		}
-		f, errs := config.Parse("pipeline.yaml", []byte(cfg), c.Lookup)
-		if f == nil || len(errs) > 0 {
-			continue
-		}
-		var l *lock.Lock
-		if lf := lockOf(c); lf != nil {
-			if l, errs = lock.Parse(lf.Name, lf.Data); len(errs) > 0 {
-				continue
-			}
-		}
-		checked, errs := check.Check(f, l)
-		if len(errs) > 0 {
-			continue
-		}
-		on := runPlan(t, plan.Build(checked, plan.Options{}))
-		off := runPlan(t, plan.Build(checked, plan.Options{NoPasses: true}))
+		off, _ := passesOutput(t, c, plan.Options{NoPasses: true})
 		if on != off {
 			t.Errorf("%s: the passes change the output\n--- with ---\n%s\n--- without ---\n%s", c.Name, on, off)
 		}
@@ -51,6 +38,37 @@ func TestPassesChangeNothing(t *testing.T) {
 	if ran < 20 {
 		t.Fatalf("only %d golden cases ran", ran)
 	}
+}
+
+// passesOutput checks and runs c's config with opts (a fresh run: the
+// servers c lists get an empty bucket) and returns its records, errors and
+// what the servers hold; false when the config has errors.
+func passesOutput(t *testing.T, c *goldentest.Case, opts plan.Options) (string, bool) {
+	cfg, ok := c.Sections["pipeline.yaml"]
+	if !ok {
+		return "", false
+	}
+	run := goldentest.NewRun(t, c)
+	f, errs := config.Parse("pipeline.yaml", []byte(cfg), run.Lookup)
+	if f == nil || len(errs) > 0 {
+		return "", false
+	}
+	var l *lock.Lock
+	if lf := lockOf(c); lf != nil {
+		if l, errs = lock.Parse(lf.Name, lf.Data); len(errs) > 0 {
+			return "", false
+		}
+	}
+	checked, errs := check.Check(f, l)
+	if len(errs) > 0 {
+		return "", false
+	}
+	out := runPlan(t, plan.Build(checked, opts))
+	servers := run.Outputs(t)
+	for _, k := range slices.Sorted(maps.Keys(servers)) {
+		out += "-- " + k + " --\n" + servers[k]
+	}
+	return out, true
 }
 
 // runPlan runs p with the interpreter and returns its records and errors.

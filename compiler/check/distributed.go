@@ -132,9 +132,13 @@ func (c *checker) distributed() {
 			mode = modeScalable
 		}
 		who := fmt.Sprintf("pipeline %q (source %q, connector %s)", p.Name, p.Source.Name, p.Source.Connector)
-		if tn := pipesItem(pipes, p).Get("tasks"); tn != nil && mode != modeScalable {
+		if tn := pipesItem(pipes, p).Get("tasks"); tn != nil && (mode == modeSingleton || mode == modePartitioned) {
+			shown := mode + " (its default)"
+			if m != nil {
+				shown = c.shownPlain(m)
+			}
 			c.errs.Add(tn.Pos, source.CodeInvalidValue, config.JoinPath([]string{"pipelines", p.Name, "tasks"}),
-				"%s runs in mode %s: tasks applies to mode scalable only (remove it, or set mode: scalable)", who, mode)
+				"%s runs in mode %s: tasks applies to mode scalable only (remove it, or set mode: scalable)", who, shown)
 		}
 		switch {
 		case mode == modeSingleton && b.Grouped:

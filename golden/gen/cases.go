@@ -56,6 +56,11 @@ import (
 	"github.com/rivven/rivven-connect/golden/gen/postgresunreachable"
 	"github.com/rivven/rivven-connect/golden/gen/quickstart"
 	"github.com/rivven/rivven-connect/golden/gen/runbrokershape"
+	"github.com/rivven/rivven-connect/golden/gen/s3avro"
+	"github.com/rivven/rivven-connect/golden/gen/s3avroremove"
+	"github.com/rivven/rivven-connect/golden/gen/s3jsonl"
+	"github.com/rivven/rivven-connect/golden/gen/s3parquet"
+	"github.com/rivven/rivven-connect/golden/gen/s3parquetremove"
 	"github.com/rivven/rivven-connect/golden/gen/stdoutpretty"
 	"github.com/rivven/rivven-connect/golden/gen/stdoutprettycdcmetadata"
 	"github.com/rivven/rivven-connect/golden/gen/stdouttext"
@@ -113,6 +118,11 @@ var Cases = map[string]*app.Spec{
 	"postgres-unreachable":       &postgresunreachable.Spec,
 	"quickstart":                 &quickstart.Spec,
 	"run-broker-shape":           &runbrokershape.Spec,
+	"s3-avro":                    &s3avro.Spec,
+	"s3-avro-remove":             &s3avroremove.Spec,
+	"s3-jsonl":                   &s3jsonl.Spec,
+	"s3-parquet":                 &s3parquet.Spec,
+	"s3-parquet-remove":          &s3parquetremove.Spec,
 	"stdout-pretty":              &stdoutpretty.Spec,
 	"stdout-pretty-cdc-metadata": &stdoutprettycdcmetadata.Spec,
 	"stdout-text":                &stdouttext.Spec,

@@ -11,7 +11,9 @@ import (
 
 // TestGeneratedMatchesInterpreter runs the generated code of every golden
 // case and compares its records and errors byte for byte with the
-// interpreter's, which the golden files pin.
+// interpreter's, which the golden files pin, and what it left in the
+// servers the case lists (out/objects: the same keys with the same bytes),
+// each run with servers of its own (a fresh bucket).
 func TestGeneratedMatchesInterpreter(t *testing.T) {
 	cases, err := goldentest.Load("..")
 	if err != nil {
@@ -28,8 +30,9 @@ func TestGeneratedMatchesInterpreter(t *testing.T) {
 			if !ok {
 				t.Fatalf("gen/cases.go does not register %s (run go test ./golden -update)", c.Name)
 			}
+			run := goldentest.NewRun(t, c)
 			var stdout bytes.Buffer
-			pipes, err := spec.Build(runtime.Env{Now: goldentest.Clock, Stdout: &stdout, Stderr: &stdout}, c.Lookup)
+			pipes, err := spec.Build(runtime.Env{Now: goldentest.Clock, Stdout: &stdout, Stderr: &stdout}, run.Lookup)
 			if err != nil {
 				t.Fatalf("generated build: %v", err)
 			}
@@ -42,6 +45,13 @@ func TestGeneratedMatchesInterpreter(t *testing.T) {
 			}
 			if got, want := runErr, c.Sections["out/run-error"]; got != want {
 				t.Errorf("errors differ from the interpreter's\n--- generated ---\n%s\n--- interpreter ---\n%s", got, want)
+			}
+			for name, got := range run.Outputs(t) {
+				if want, ok := c.Sections[name]; !ok {
+					t.Errorf("%s: the generated code's run produced it, the golden file has none (run go test ./golden -update)", name)
+				} else if got != want {
+					t.Errorf("%s differs from the interpreter's\n--- generated ---\n%s\n--- interpreter ---\n%s", name, got, want)
+				}
 			}
 		})
 	}

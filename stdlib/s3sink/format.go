@@ -28,9 +28,10 @@ const (
 
 // encoded is one record in the form an object keeps it.
 type encoded struct {
-	data []byte      // jsonl: the line; avro: the row's binary encoding
-	row  parquet.Row // parquet: the row
-	size int         // bytes the record adds (parquet: their plain size)
+	data   []byte          // jsonl: the line; avro: the row's binary encoding
+	row    parquet.Row     // parquet: the row
+	size   int             // bytes the record adds (parquet: their plain size)
+	schema *runtime.Schema // avro, parquet: the schema encoded with (effective)
 }
 
 // codecs holds what a format needs per record schema.
@@ -38,6 +39,8 @@ type codecs struct {
 	format, compression, envelope string
 	avro                          map[*runtime.Schema]*avroSchema
 	parquet                       map[*runtime.Schema]*parquetSchema
+	removed                       map[removedKey]*runtime.Schema // see effective
+	mask                          []byte                         // effective's scratch
 	zenc                          *zstd.Encoder
 	bufs                          buffers // objects' data and bodies
 	arena                         arena   // parquet rows
@@ -45,7 +48,7 @@ type codecs struct {
 
 func newCodecs(cfg *Config) (*codecs, error) {
 	c := &codecs{format: cfg.Format, compression: cfg.Compression, envelope: cfg.Envelope,
-		avro: map[*runtime.Schema]*avroSchema{}, parquet: map[*runtime.Schema]*parquetSchema{}}
+		avro: map[*runtime.Schema]*avroSchema{}, parquet: map[*runtime.Schema]*parquetSchema{}, removed: map[removedKey]*runtime.Schema{}}
 	if cfg.Compression == "zstd" && cfg.Format != FormatParquet {
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 		if err != nil {
@@ -101,17 +104,19 @@ func (c *codecs) encode(r *runtime.Record, e *encoded) error {
 		e.data = append(b, '\n')
 		e.size = len(e.data)
 	case FormatAvro:
-		as, err := c.avroOf(r)
+		e.schema = c.effective(r)
+		as, err := c.avroOf(e.schema, r.Stream)
 		if err != nil {
 			return err
 		}
-		b, err := as.codec.Append(e.data[:0], extRow(r))
+		b, err := as.codec.Append(e.data[:0], extRow(r, e.schema))
 		if err != nil {
 			return err
 		}
 		e.data, e.size = b, len(b)
 	case FormatParquet:
-		ps, err := c.parquetOf(r)
+		e.schema = c.effective(r)
+		ps, err := c.parquetOf(e.schema, r.Stream)
 		if err != nil {
 			return err
 		}
@@ -124,14 +129,66 @@ func (c *codecs) encode(r *runtime.Record, e *encoded) error {
 	return nil
 }
 
-// extRow is r's row followed by the extra columns.
-func extRow(r *runtime.Record) []runtime.Value {
+// removedKey names a record schema with some fields removed.
+type removedKey struct {
+	schema *runtime.Schema
+	mask   string // byte i is 1 when field i was removed
+}
+
+// effective returns the schema r is encoded with in avro and parquet: its
+// own, or, when a transform removed fields of it (field-mask strategy
+// remove leaves absent values), a copy of it whose removed fields have
+// kind absent — no column — cached per schema and set of removed fields,
+// so records with and without them go to objects of their own.
+func (c *codecs) effective(r *runtime.Record) *runtime.Schema {
 	row := r.Row()
-	out := make([]runtime.Value, len(r.Schema.Fields)+2)
-	copy(out, row)
-	out[len(out)-2] = runtime.String(r.Op.String())
-	out[len(out)-1] = runtime.Int(r.Time.UnixMilli())
-	return out
+	any := false
+	c.mask = c.mask[:0]
+	for _, v := range row {
+		absent := v.Kind() == runtime.KindAbsent
+		any = any || absent
+		c.mask = append(c.mask, b2byte(absent))
+	}
+	if !any {
+		return r.Schema
+	}
+	if sch := c.removed[removedKey{r.Schema, string(c.mask)}]; sch != nil {
+		return sch
+	}
+	fields := append([]runtime.Field(nil), r.Schema.Fields...)
+	for i := range fields {
+		if i < len(c.mask) && c.mask[i] == 1 {
+			fields[i].Type = runtime.Type{Kind: runtime.KindAbsent}
+		}
+	}
+	sch := runtime.NewSchema(fields...)
+	c.removed[removedKey{r.Schema, string(c.mask)}] = sch
+	return sch
+}
+
+func b2byte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// extRow is r's row without the values of fields sch has removed,
+// followed by the extra columns.
+func extRow(r *runtime.Record, sch *runtime.Schema) []runtime.Value {
+	row := r.Row()
+	out := make([]runtime.Value, 0, len(sch.Fields)+2)
+	for i, f := range sch.Fields {
+		if f.Type.Kind == runtime.KindAbsent {
+			continue
+		}
+		v := runtime.Null()
+		if i < len(row) {
+			v = row[i]
+		}
+		out = append(out, v)
+	}
+	return append(out, runtime.String(r.Op.String()), runtime.Int(r.Time.UnixMilli()))
 }
 
 // extFields checks that s does not already use the extra columns' names.
@@ -150,21 +207,27 @@ type avroSchema struct {
 	json  []byte
 }
 
-func (c *codecs) avroOf(r *runtime.Record) (*avroSchema, error) {
-	if as := c.avro[r.Schema]; as != nil {
+func (c *codecs) avroOf(rs *runtime.Schema, stream string) (*avroSchema, error) {
+	if as := c.avro[rs]; as != nil {
 		return as, nil
 	}
-	if err := extFields(r.Schema, r.Stream); err != nil {
+	if err := extFields(rs, stream); err != nil {
 		return nil, err
 	}
-	fields := append(append([]runtime.Field(nil), r.Schema.Fields...),
+	var fields []runtime.Field
+	for _, f := range rs.Fields {
+		if f.Type.Kind != runtime.KindAbsent {
+			fields = append(fields, f)
+		}
+	}
+	fields = append(fields,
 		runtime.Field{Name: colEventType, Type: runtime.Type{Kind: runtime.KindString}},
 		runtime.Field{Name: colEventTime, Type: runtime.Type{Kind: runtime.KindInt}})
 	ext := runtime.NewSchema(fields...)
-	name := schemaformat.AvroName(r.Stream)
+	name := schemaformat.AvroName(stream)
 	codec, err := schemas.NewAvroCodec(ext, name)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", r.Stream, err)
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	sch := schemas.AvroSchema(ext, name)
 	fs := sch["fields"].([]any)
@@ -175,7 +238,7 @@ func (c *codecs) avroOf(r *runtime.Record) (*avroSchema, error) {
 		return nil, err
 	}
 	as := &avroSchema{codec: codec, json: js}
-	c.avro[r.Schema] = as
+	c.avro[rs] = as
 	return as, nil
 }
 
@@ -192,15 +255,15 @@ type parquetSchema struct {
 	ncols  int
 }
 
-func (c *codecs) parquetOf(r *runtime.Record) (*parquetSchema, error) {
-	if ps := c.parquet[r.Schema]; ps != nil {
+func (c *codecs) parquetOf(sch *runtime.Schema, stream string) (*parquetSchema, error) {
+	if ps := c.parquet[sch]; ps != nil {
 		return ps, nil
 	}
-	if err := extFields(r.Schema, r.Stream); err != nil {
+	if err := extFields(sch, stream); err != nil {
 		return nil, err
 	}
 	g := parquet.Group{}
-	for _, f := range r.Schema.Fields {
+	for _, f := range sch.Fields {
 		var n parquet.Node
 		switch f.Type.Kind {
 		case runtime.KindAbsent:
@@ -220,9 +283,9 @@ func (c *codecs) parquetOf(r *runtime.Record) (*parquetSchema, error) {
 	}
 	g[colEventType] = parquet.String()
 	g[colEventTime] = parquet.Timestamp(parquet.Millisecond)
-	ps := &parquetSchema{schema: parquet.NewSchema(schemaformat.AvroName(r.Stream), g), fields: r.Schema.Fields}
+	ps := &parquetSchema{schema: parquet.NewSchema(schemaformat.AvroName(stream), g), fields: sch.Fields}
 	ps.ncols = len(ps.schema.Columns())
-	for _, f := range r.Schema.Fields {
+	for _, f := range sch.Fields {
 		col := -1
 		if f.Type.Kind != runtime.KindAbsent {
 			lc, _ := ps.schema.Lookup(f.Name)
@@ -234,7 +297,7 @@ func (c *codecs) parquetOf(r *runtime.Record) (*parquetSchema, error) {
 	ps.typeC = lc.ColumnIndex
 	lc, _ = ps.schema.Lookup(colEventTime)
 	ps.timeC = lc.ColumnIndex
-	c.parquet[r.Schema] = ps
+	c.parquet[sch] = ps
 	return ps, nil
 }
 

@@ -197,7 +197,7 @@ func (s *Sink) encodeAll(recs []runtime.Record) error {
 		}
 		g := group{key: s.lastGroup}
 		if s.cfg.Format != FormatJSONL {
-			g.schema = r.Schema
+			g.schema = s.scratch[i].schema
 		}
 		s.groups = append(s.groups, g)
 	}
@@ -209,10 +209,10 @@ func (s *Sink) newObject(r *runtime.Record, g group) *object {
 	o := &object{key: key}
 	switch s.cfg.Format {
 	case FormatAvro:
-		o.avro = s.c.avro[r.Schema]
+		o.avro = s.c.avro[g.schema]
 		o.data = s.c.bufs.get()
 	case FormatParquet:
-		o.pq = s.c.parquet[r.Schema]
+		o.pq = s.c.parquet[g.schema]
 	default:
 		o.data = s.c.bufs.get()
 	}
