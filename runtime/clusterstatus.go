@@ -15,8 +15,10 @@ import (
 // standby or stopped), the lease epoch it leads at (0 when it does
 // not; a scalable pipeline's group generation), the pipeline's state and
 // counters, when (at_ms, unix milliseconds), and the tasks of a scalable
-// pipeline it runs ("0,3"; "" for none and for other modes). Their row
-// key is (node, pipeline).
+// pipeline it runs ("0,3"; "" for none and for other modes), and how far
+// behind it is: lag_ms, the event lag of the newest record read (-1 before
+// any), and source_lag in source_lag_unit, the source's own measure (-1
+// when it has none; see Lagger). Their row key is (node, pipeline).
 const ClusterStatusStream = "rivven-connect-status"
 
 // ClusterStatusSchema is the schema of ClusterStatusStream's records.
@@ -32,6 +34,9 @@ var ClusterStatusSchema = &Schema{Fields: []Field{
 	{Name: "failure_timeout_ms", Type: Type{Kind: KindInt}},
 	{Name: "at_ms", Type: Type{Kind: KindInt}},
 	{Name: "tasks", Type: Type{Kind: KindString}},
+	{Name: "lag_ms", Type: Type{Kind: KindInt}},
+	{Name: "source_lag", Type: Type{Kind: KindInt}},
+	{Name: "source_lag_unit", Type: Type{Kind: KindString}},
 }, Key: []int{0, 1}}
 
 // Roles of a node in a singleton pipeline, as published.
@@ -110,6 +115,22 @@ func (s *statusPublisher) set(role string, epoch uint64) {
 	}
 }
 
+// lagMs is st's event lag in milliseconds, -1 when unknown.
+func lagMs(st Status) int64 {
+	if !st.HasEventLag {
+		return -1
+	}
+	return st.EventLag.Milliseconds()
+}
+
+// sourceLag is st's source lag, -1 when the source has none.
+func sourceLag(st Status) int64 {
+	if !st.HasSourceLag {
+		return -1
+	}
+	return int64(min(st.SourceLag, 1<<62))
+}
+
 // setTasks records the tasks a scalable pipeline runs on this node (with
 // the next set).
 func (s *statusPublisher) setTasks(tasks []int) {
@@ -167,7 +188,8 @@ func (s *statusPublisher) run() {
 		rec := Record{Stream: ClusterStatusStream, Op: OpInsert, Schema: ClusterStatusSchema, Time: time.Now(),
 			Position: Position{Offset: seq},
 			After: []Value{String(s.c.Node), String(s.p.Name), String(role), Int(int64(epoch)), String(st.State.String()),
-				Int(int64(st.In)), Int(int64(st.Out)), Int(int64(s.c.HeartbeatMs)), Int(int64(s.c.FailureTimeoutMs)), Int(time.Now().UnixMilli()), String(tasks)}}
+				Int(int64(st.In)), Int(int64(st.Out)), Int(int64(s.c.HeartbeatMs)), Int(int64(s.c.FailureTimeoutMs)), Int(time.Now().UnixMilli()), String(tasks),
+				Int(lagMs(st)), Int(sourceLag(st)), String(st.SourceLagUnit)}}
 		if err := s.sink.Write(ctx, []Record{rec}); err != nil {
 			if msg := s.p.redact(err.Error()); msg != lastErr {
 				lastErr = msg

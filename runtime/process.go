@@ -59,6 +59,9 @@ func (d *driver) process(recs []Record) error {
 	}
 	if t := recs[len(recs)-1].Time; !t.IsZero() {
 		p.eventLag.Store(int64(time.Since(t)) + 1)
+		if p.parent != nil {
+			p.parent.eventLag.Store(int64(time.Since(t)) + 1)
+		}
 	}
 	// The segment learns the position of the last record processed when it
 	// is sealed: the batch's last one, read before the swaps below move it,

@@ -33,6 +33,11 @@ type nodeStatus struct {
 	AtMs             int64  `json:"at_ms"`
 	// Tasks are the tasks of a scalable pipeline the node runs ("0,3").
 	Tasks string `json:"tasks"`
+	// LagMs is the event lag of the newest record read, -1 before any;
+	// SourceLag the source's own measure in SourceLagUnit, -1 when none.
+	LagMs         int64  `json:"lag_ms"`
+	SourceLag     int64  `json:"source_lag"`
+	SourceLagUnit string `json:"source_lag_unit"`
 	// Silent: the node has published nothing for longer than the failure
 	// timeout (it stopped, died or is cut off).
 	Silent bool `json:"silent"`
@@ -127,7 +132,7 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 	}
 	fmt.Fprintf(e.stdout, "cluster topic %s: %d nodes\n", cl.Topic, countNodes(rep.Nodes))
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PIPELINE\tNODE\tROLE\tEPOCH\tTASKS\tSTATE\tIN\tOUT\tLAST SEEN")
+	fmt.Fprintln(tw, "PIPELINE\tNODE\tROLE\tEPOCH\tTASKS\tSTATE\tIN\tOUT\tLAG\tLAST SEEN")
 	for _, s := range rep.Nodes {
 		epoch := "-"
 		if s.Epoch > 0 {
@@ -142,7 +147,14 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 		if ts == "" {
 			ts = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Pipeline, redact(s.Node), s.Role, epoch, ts, s.State, s.In, s.Out, last)
+		lag := "-"
+		if s.LagMs >= 0 {
+			lag = (time.Duration(s.LagMs) * time.Millisecond).String()
+		}
+		if s.SourceLag >= 0 {
+			lag += fmt.Sprintf(" (%d %s)", s.SourceLag, s.SourceLagUnit)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.Pipeline, redact(s.Node), s.Role, epoch, ts, s.State, s.In, s.Out, lag, last)
 	}
 	tw.Flush()
 	for _, name := range rep.Leaderless {
@@ -190,7 +202,7 @@ func readClusterTopic(ctx context.Context, conn broker.Conn, topic string) (map[
 			}
 			for _, m := range msgs {
 				off = m.Offset + 1
-				var s nodeStatus
+				s := nodeStatus{LagMs: -1, SourceLag: -1} // absent from earlier versions' records
 				if json.Unmarshal(m.Value, &s) != nil || s.Node == "" || s.Pipeline == "" {
 					continue // not a status record
 				}

@@ -224,7 +224,8 @@ var (
 )
 
 // waitClusterStatus waits until `status --cluster` shows node running
-// tasks tasks and every task owned (exit 0).
+// tasks tasks, with records read and their event lag, and every task
+// owned (exit 0).
 func waitClusterStatus(t *testing.T, cfg, node string, tasks int, within time.Duration) {
 	t.Helper()
 	t.Setenv("NODE_ID", "reader")
@@ -238,7 +239,7 @@ func waitClusterStatus(t *testing.T, cfg, node string, tasks int, within time.Du
 		ok := code == exitOK && len(rep.Unowned) == 0
 		found := false
 		for _, s := range rep.Nodes {
-			if s.Node == node && !s.Silent && s.Role == "member" && len(strings.Split(s.Tasks, ",")) == tasks {
+			if s.Node == node && !s.Silent && s.Role == "member" && len(strings.Split(s.Tasks, ",")) == tasks && s.LagMs >= 0 && s.In > 0 {
 				found = true
 			}
 		}
