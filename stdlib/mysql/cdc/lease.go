@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/sqllease"
 )
 
 // LeaseTable is the table that holds one lease row per singleton
@@ -85,7 +85,7 @@ func (s *Source) Elect(ctx context.Context, c runtime.Cluster, log *slog.Logger)
 	return l, nil
 }
 
-func (s *Source) elect(ctx context.Context, db *sql.DB, conn *sql.Conn, c runtime.Cluster, log *slog.Logger) (*mysqlLease, error) {
+func (s *Source) elect(ctx context.Context, db *sql.DB, conn *sql.Conn, c runtime.Cluster, log *slog.Logger) (*sqllease.Lease, error) {
 	tbl, name := s.leaseTable(), s.leaseName()
 	if _, err := conn.ExecContext(ctx, leaseDDL(s.tables[0].db)); err != nil {
 		return nil, fmt.Errorf("mysql-cdc: creating the lease table %s (the user needs CREATE on database %s): %w", tbl, quoteIdent(s.tables[0].db), err)
@@ -200,184 +200,43 @@ func awaitNamedLock(ctx context.Context, conn *sql.Conn, name string, c runtime.
 }
 
 // leadMySQL starts renewing the lease at epoch.
-func (s *Source) leadMySQL(db *sql.DB, conn *sql.Conn, c runtime.Cluster, epoch uint64) *mysqlLease {
-	l := &mysqlLease{name: s.leaseName(), table: s.leaseTable(), epoch: epoch, db: db, conn: conn,
-		done: make(chan struct{}), bound: c.FailureTimeout() / 2, redact: s.redact}
-	beat, stop := context.WithCancel(context.Background())
-	l.stopBeat = stop
-	l.beatDone = make(chan struct{})
-	go l.renew(beat, c.Heartbeat())
-	return l
+func (s *Source) leadMySQL(db *sql.DB, conn *sql.Conn, c runtime.Cluster, epoch uint64) *sqllease.Lease {
+	name, table := s.leaseName(), s.leaseTable()
+	where := func(key string) string { return fmt.Sprintf("%s row %q, state key %q", table, name, key) }
+	return sqllease.Hold(&mysqlSession{name: name, table: table, db: db, conn: conn}, epoch, c,
+		fmt.Sprintf("mysql-cdc lease %q", name), where, s.redact)
 }
 
-// mysqlLease is a node's lease of one server_id, over its lock connection.
-type mysqlLease struct {
+// mysqlSession is the lease's lock connection (sqllease.Session).
+type mysqlSession struct {
 	name, table string
-	epoch       uint64
-	bound       time.Duration // how long a query on the lock connection may take
-	redact      func(error) error
-
-	mu   sync.Mutex // the lock connection; nil once closed
-	db   *sql.DB
-	conn *sql.Conn
-
-	once sync.Once
-	done chan struct{}
-	err  error // set before done is closed
-
-	stopBeat context.CancelFunc
-	beatDone chan struct{}
+	db          *sql.DB
+	conn        *sql.Conn
 }
 
-var _ runtime.Lease = (*mysqlLease)(nil)
-
-func (l *mysqlLease) Epoch() uint64         { return l.epoch }
-func (l *mysqlLease) Done() <-chan struct{} { return l.done }
-
-func (l *mysqlLease) Err() error {
-	select {
-	case <-l.done:
-		return l.err
-	default:
-		return nil
-	}
-}
-
-// renew renews the lease every interval until stopped or lost.
-func (l *mysqlLease) renew(ctx context.Context, every time.Duration) {
-	defer close(l.beatDone)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-l.done:
-			return
-		case <-t.C:
-		}
-		err := l.exec(ctx, func(ctx context.Context, c *sql.Conn) error {
-			res, err := c.ExecContext(ctx, `UPDATE `+l.table+` SET heartbeat_at = NOW(6) WHERE name = ? AND epoch = ?`, l.name, l.epoch)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return l.fenced()
-			}
-			return nil
-		})
-		if err != nil && ctx.Err() == nil {
-			return
-		}
-	}
-}
-
-// fenced is the error of a lease whose row has another epoch now.
-func (l *mysqlLease) fenced() error {
-	return fmt.Errorf("%w (mysql-cdc lease %q: the epoch moved past %d)", runtime.ErrFenced, l.name, l.epoch)
-}
-
-// exec runs f on the lock connection, within l.bound; an error loses
-// the lease (a failed connection may have lost the lock with it), and so
-// does a query that does not answer within l.bound.
-func (l *mysqlLease) exec(ctx context.Context, f func(context.Context, *sql.Conn) error) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.conn == nil {
-		if err := l.Err(); err != nil {
-			return err
-		}
-		return fmt.Errorf("%w (mysql-cdc lease %q was released)", runtime.ErrFenced, l.name)
-	}
-	qctx, cancel := context.WithTimeout(ctx, l.bound)
-	err := f(qctx, l.conn)
-	cancel()
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil && !errors.Is(err, runtime.ErrFenced) {
-		return err // the caller gave up; the lease may hold
-	}
-	if qctx.Err() != nil && !errors.Is(err, runtime.ErrFenced) {
-		err = fmt.Errorf("the lease's connection did not answer within %v: %w", l.bound, err)
-	}
-	if !errors.Is(err, runtime.ErrFenced) {
-		err = fmt.Errorf("%w (mysql-cdc lease %q: the lease's connection failed: %v)", runtime.ErrFenced, l.name, l.redact(err))
-	}
-	l.loseLocked(err)
-	return err
-}
-
-// loseLocked ends the lease with err; l.mu is held.
-func (l *mysqlLease) loseLocked(err error) {
-	l.once.Do(func() {
-		l.err = err
-		close(l.done)
-	})
-	l.closeLocked()
-}
-
-func (l *mysqlLease) closeLocked() {
-	if l.conn != nil {
-		l.conn.Close()
-		l.db.Close()
-		l.conn = nil
-	}
-}
-
-// Check implements runtime.Lease: one round trip on the lock connection.
-func (l *mysqlLease) Check(ctx context.Context) error {
-	return l.exec(ctx, func(ctx context.Context, c *sql.Conn) error {
-		var epoch uint64
-		if err := c.QueryRowContext(ctx, `SELECT epoch FROM `+l.table+` WHERE name = ?`, l.name).Scan(&epoch); err != nil {
-			return err
-		}
-		if epoch != l.epoch {
-			return l.fenced()
-		}
-		return nil
-	})
-}
-
-// Release implements runtime.Lease: it releases the lock and closes the
-// connection, so a standby takes over at its next look.
-func (l *mysqlLease) Release() error {
-	l.stopBeat()
-	<-l.beatDone
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var err error
-	if l.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = l.conn.ExecContext(ctx, `SELECT RELEASE_ALL_LOCKS()`)
-		cancel()
-		l.closeLocked()
-	}
-	l.once.Do(func() { close(l.done) })
-	return l.redact(err)
-}
-
-// Blob implements runtime.Lease: key's value in the row's state.
-func (l *mysqlLease) Blob(key string) runtime.StateBlob { return mysqlLeaseBlob{l, key} }
-
-type mysqlLeaseBlob struct {
-	l   *mysqlLease
-	key string
-}
-
-func (b mysqlLeaseBlob) Where() string {
-	return fmt.Sprintf("%s row %q, state key %q", b.l.table, b.l.name, b.key)
-}
-
-// path is the JSON path of the blob's key in the row's state.
-func (b mysqlLeaseBlob) path() string { return `$."` + jsonPathKey(b.key) + `"` }
-
-func (b mysqlLeaseBlob) Get() ([]byte, bool, error) {
-	var v sql.NullString
-	err := b.l.exec(context.Background(), func(ctx context.Context, c *sql.Conn) error {
-		return c.QueryRowContext(ctx, `SELECT JSON_UNQUOTE(JSON_EXTRACT(state, ?)) FROM `+b.l.table+` WHERE name = ?`, b.path(), b.l.name).Scan(&v)
-	})
+func (m *mysqlSession) Renew(ctx context.Context, epoch uint64) error {
+	res, err := m.conn.ExecContext(ctx, `UPDATE `+m.table+` SET heartbeat_at = NOW(6) WHERE name = ? AND epoch = ?`, m.name, epoch)
 	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sqllease.ErrMoved
+	}
+	return nil
+}
+
+func (m *mysqlSession) Epoch(ctx context.Context) (uint64, error) {
+	var epoch uint64
+	err := m.conn.QueryRowContext(ctx, `SELECT epoch FROM `+m.table+` WHERE name = ?`, m.name).Scan(&epoch)
+	return epoch, err
+}
+
+// path is the JSON path of key in the row's state.
+func path(key string) string { return `$."` + jsonPathKey(key) + `"` }
+
+func (m *mysqlSession) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	var v sql.NullString
+	if err := m.conn.QueryRowContext(ctx, `SELECT JSON_UNQUOTE(JSON_EXTRACT(state, ?)) FROM `+m.table+` WHERE name = ?`, path(key), m.name).Scan(&v); err != nil {
 		return nil, false, err
 	}
 	if !v.Valid {
@@ -386,25 +245,31 @@ func (b mysqlLeaseBlob) Get() ([]byte, bool, error) {
 	return []byte(v.String), true, nil
 }
 
-func (b mysqlLeaseBlob) Put(v []byte) error {
-	return b.l.exec(context.Background(), func(ctx context.Context, c *sql.Conn) error {
-		res, err := c.ExecContext(ctx, `UPDATE `+b.l.table+` SET state = JSON_SET(state, ?, ?) WHERE name = ? AND epoch = ?`,
-			b.path(), string(v), b.l.name, b.l.epoch)
-		if err != nil {
+func (m *mysqlSession) Put(ctx context.Context, key string, v []byte, epoch uint64) error {
+	res, err := m.conn.ExecContext(ctx, `UPDATE `+m.table+` SET state = JSON_SET(state, ?, ?) WHERE name = ? AND epoch = ?`,
+		path(key), string(v), m.name, epoch)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// 0 rows also when the value did not change: tell the two apart.
+		if cur, err := m.Epoch(ctx); err != nil {
 			return err
+		} else if cur != epoch {
+			return sqllease.ErrMoved
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			// 0 rows also when the value did not change: tell the two apart.
-			var epoch uint64
-			if err := c.QueryRowContext(ctx, `SELECT epoch FROM `+b.l.table+` WHERE name = ?`, b.l.name).Scan(&epoch); err != nil {
-				return err
-			}
-			if epoch != b.l.epoch {
-				return b.l.fenced()
-			}
-		}
-		return nil
-	})
+	}
+	return nil
+}
+
+func (m *mysqlSession) Unlock(ctx context.Context) error {
+	_, err := m.conn.ExecContext(ctx, `SELECT RELEASE_ALL_LOCKS()`)
+	return err
+}
+
+func (m *mysqlSession) Close() {
+	m.conn.Close()
+	m.db.Close()
 }
 
 // jsonPathKey escapes a key for a double-quoted JSON path member.

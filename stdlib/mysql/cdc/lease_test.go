@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/sqllease"
 )
 
 func leaseCluster(node string) runtime.Cluster {
@@ -106,10 +107,8 @@ func TestLeaseStaleLeaderIsTakenOverAndEnded(t *testing.T) {
 	server.Exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)")
 	cfg := config(db, "t")
 	a, b := leaseSource(t, cfg), leaseSource(t, cfg)
-	la := await(t, mustElect(t, a, "a"), "a").(*mysqlLease)
-	// a hangs: it stops renewing, holding the lock.
-	la.stopBeat()
-	<-la.beatDone
+	la := await(t, mustElect(t, a, "a"), "a").(*sqllease.Lease)
+	la.StopRenewing() // a hangs: it stops renewing, holding the lock
 	start := time.Now()
 	lb := await(t, mustElect(t, b, "b"), "b")
 	if took := time.Since(start); took < 500*time.Millisecond {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/sqllease"
 )
 
 // LeaseTable is the table, in the source database (the first schema of
@@ -64,7 +64,7 @@ func (s *Source) Elect(ctx context.Context, c runtime.Cluster, log *slog.Logger)
 	return l, nil
 }
 
-func (s *Source) elect(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, log *slog.Logger) (*lease, error) {
+func (s *Source) elect(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, log *slog.Logger) (*sqllease.Lease, error) {
 	if err := ensureLeaseTable(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (s *Source) awaitLock(ctx context.Context, conn *pgx.Conn, key string, c ru
 
 // lead ends the old leader's replication connection and starts renewing
 // the lease at epoch.
-func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, epoch uint64) (*lease, error) {
+func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, epoch uint64) (*sqllease.Lease, error) {
 	deadline := time.Now().Add(c.FailureTimeout() + 5*time.Second)
 	for {
 		var active bool
@@ -201,12 +201,9 @@ func (s *Source) lead(ctx context.Context, conn *pgx.Conn, c runtime.Cluster, ep
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	l := &lease{name: s.cfg.SlotName, epoch: epoch, conn: conn, done: make(chan struct{}), bound: c.FailureTimeout() / 2}
-	beat, stop := context.WithCancel(context.Background())
-	l.stopBeat = stop
-	l.beatDone = make(chan struct{})
-	go l.renew(beat, c.Heartbeat())
-	return l, nil
+	name := s.cfg.SlotName
+	where := func(key string) string { return fmt.Sprintf("%s row %q, state key %q", LeaseTable, name, key) }
+	return sqllease.Hold(&pgSession{name: name, conn: conn}, epoch, c, fmt.Sprintf("slot %q", name), where, s.redact), nil
 }
 
 // UseLease implements runtime.LeaseUser: the source of a singleton run
@@ -227,165 +224,29 @@ func ensureLeaseTable(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// lease is a node's lease of one slot, over its lock session.
-type lease struct {
-	name  string
-	epoch uint64
-	bound time.Duration // how long a query on the lock session may take
-
-	mu   sync.Mutex // the lock session; nil once closed
+// pgSession is the lease's lock session (sqllease.Session).
+type pgSession struct {
+	name string // the slot: the lease row's name
 	conn *pgx.Conn
-
-	once sync.Once
-	done chan struct{}
-	err  error // set before done is closed
-
-	stopBeat context.CancelFunc
-	beatDone chan struct{}
 }
 
-var _ runtime.Lease = (*lease)(nil)
-
-func (l *lease) Epoch() uint64         { return l.epoch }
-func (l *lease) Done() <-chan struct{} { return l.done }
-
-func (l *lease) Err() error {
-	select {
-	case <-l.done:
-		return l.err
-	default:
-		return nil
+func (p *pgSession) Renew(ctx context.Context, epoch uint64) error {
+	tag, err := p.conn.Exec(ctx, `UPDATE `+LeaseTable+` SET heartbeat_at = now() WHERE name = $1 AND epoch = $2`, p.name, epoch)
+	if err == nil && tag.RowsAffected() == 0 {
+		return sqllease.ErrMoved
 	}
-}
-
-// renew renews the lease every interval until stopped or lost.
-func (l *lease) renew(ctx context.Context, every time.Duration) {
-	defer close(l.beatDone)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-l.done:
-			return
-		case <-t.C:
-		}
-		err := l.exec(ctx, func(ctx context.Context, c *pgx.Conn) error {
-			tag, err := c.Exec(ctx, `UPDATE `+LeaseTable+` SET heartbeat_at = now() WHERE name = $1 AND epoch = $2`, l.name, l.epoch)
-			if err == nil && tag.RowsAffected() == 0 {
-				return l.fenced()
-			}
-			return err
-		})
-		if err != nil && ctx.Err() == nil {
-			return
-		}
-	}
-}
-
-// fenced is the error of a lease whose row has another epoch now.
-func (l *lease) fenced() error {
-	return fmt.Errorf("%w (slot %q: the lease's epoch moved past %d)", runtime.ErrFenced, l.name, l.epoch)
-}
-
-// exec runs f on the lock session, within l.bound; an error loses the
-// lease (a failed session may have lost the lock with it), and so does a
-// query that does not answer within l.bound (a stalled network: a standby
-// may take over while the leader waits).
-func (l *lease) exec(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.conn == nil {
-		if err := l.Err(); err != nil {
-			return err
-		}
-		return fmt.Errorf("%w (slot %q: the lease was released)", runtime.ErrFenced, l.name)
-	}
-	qctx, cancel := context.WithTimeout(ctx, l.bound)
-	err := f(qctx, l.conn)
-	cancel()
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil && !errors.Is(err, runtime.ErrFenced) {
-		return err // the caller gave up; the lease may hold
-	}
-	if qctx.Err() != nil && !errors.Is(err, runtime.ErrFenced) {
-		err = fmt.Errorf("the lease's session did not answer within %v: %w", l.bound, err)
-	}
-	if !errors.Is(err, runtime.ErrFenced) {
-		err = fmt.Errorf("%w (slot %q: the lease's session failed: %v)", runtime.ErrFenced, l.name, err)
-	}
-	l.loseLocked(err)
 	return err
 }
 
-// loseLocked ends the lease with err; l.mu is held.
-func (l *lease) loseLocked(err error) {
-	l.once.Do(func() {
-		l.err = err
-		close(l.done)
-	})
-	if l.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		l.conn.Close(ctx)
-		cancel()
-		l.conn = nil
-	}
+func (p *pgSession) Epoch(ctx context.Context) (uint64, error) {
+	var epoch uint64
+	err := p.conn.QueryRow(ctx, `SELECT epoch FROM `+LeaseTable+` WHERE name = $1`, p.name).Scan(&epoch)
+	return epoch, err
 }
 
-// Check implements runtime.Lease: one round trip on the lock session.
-func (l *lease) Check(ctx context.Context) error {
-	return l.exec(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		var epoch uint64
-		if err := c.QueryRow(ctx, `SELECT epoch FROM `+LeaseTable+` WHERE name = $1`, l.name).Scan(&epoch); err != nil {
-			return err
-		}
-		if epoch != l.epoch {
-			return l.fenced()
-		}
-		return nil
-	})
-}
-
-// Release implements runtime.Lease: it unlocks the lock and closes the
-// session, so a standby takes over at its next look.
-func (l *lease) Release() error {
-	l.stopBeat()
-	<-l.beatDone
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var err error
-	if l.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = l.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
-		l.conn.Close(ctx)
-		cancel()
-		l.conn = nil
-	}
-	l.once.Do(func() { close(l.done) })
-	return err
-}
-
-// Blob implements runtime.Lease: key's value in the row's state.
-func (l *lease) Blob(key string) runtime.StateBlob { return leaseBlob{l, key} }
-
-type leaseBlob struct {
-	l   *lease
-	key string
-}
-
-func (b leaseBlob) Where() string {
-	return fmt.Sprintf("%s row %q, state key %q", LeaseTable, b.l.name, b.key)
-}
-
-func (b leaseBlob) Get() ([]byte, bool, error) {
+func (p *pgSession) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	var v *string
-	err := b.l.exec(context.Background(), func(ctx context.Context, c *pgx.Conn) error {
-		return c.QueryRow(ctx, `SELECT state->>$2 FROM `+LeaseTable+` WHERE name = $1`, b.l.name, b.key).Scan(&v)
-	})
-	if err != nil {
+	if err := p.conn.QueryRow(ctx, `SELECT state->>$2 FROM `+LeaseTable+` WHERE name = $1`, p.name, key).Scan(&v); err != nil {
 		return nil, false, err
 	}
 	if v == nil {
@@ -394,13 +255,22 @@ func (b leaseBlob) Get() ([]byte, bool, error) {
 	return []byte(*v), true, nil
 }
 
-func (b leaseBlob) Put(v []byte) error {
-	return b.l.exec(context.Background(), func(ctx context.Context, c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, `UPDATE `+LeaseTable+` SET state = jsonb_set(state, ARRAY[$2::text], to_jsonb($3::text))
-			WHERE name = $1 AND epoch = $4`, b.l.name, b.key, string(v), b.l.epoch)
-		if err == nil && tag.RowsAffected() == 0 {
-			return b.l.fenced()
-		}
-		return err
-	})
+func (p *pgSession) Put(ctx context.Context, key string, v []byte, epoch uint64) error {
+	tag, err := p.conn.Exec(ctx, `UPDATE `+LeaseTable+` SET state = jsonb_set(state, ARRAY[$2::text], to_jsonb($3::text))
+		WHERE name = $1 AND epoch = $4`, p.name, key, string(v), epoch)
+	if err == nil && tag.RowsAffected() == 0 {
+		return sqllease.ErrMoved
+	}
+	return err
+}
+
+func (p *pgSession) Unlock(ctx context.Context) error {
+	_, err := p.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+	return err
+}
+
+func (p *pgSession) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	p.conn.Close(ctx)
+	cancel()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rivven/rivven-connect/runtime"
+	"github.com/rivven/rivven-connect/stdlib/sqllease"
 )
 
 // leaseCluster is a short-fused cluster for the lease tests.
@@ -156,9 +157,7 @@ func TestLeaseHungLeaderIsFenced(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a := lead(t, elect(t, ctx, cfg, "node-a"), 10*time.Second)
-	hung := a.(*lease)
-	hung.stopBeat() // the process is paused: no renewals, the session stays
-	<-hung.beatDone
+	a.(*sqllease.Lease).StopRenewing() // the process is paused: no renewals, the session stays
 	bch := elect(t, ctx, cfg, "node-b")
 	start := time.Now()
 	b := lead(t, bch, 10*time.Second)
@@ -190,10 +189,8 @@ func TestLeaseEndsOldReplicationConnection(t *testing.T) {
 	a := lead(t, elect(t, ctx, cfg, "node-a"), 10*time.Second)
 	old := open(t, cfg)
 	cluster.Exec(t, db, `INSERT INTO items VALUES (2)`)
-	read(t, old, 2) // the snapshot's row, then the stream's: the slot is active
-	hung := a.(*lease)
-	hung.stopBeat()
-	<-hung.beatDone
+	read(t, old, 2)                    // the snapshot's row, then the stream's: the slot is active
+	a.(*sqllease.Lease).StopRenewing() // the process is paused: no renewals, the session stays
 	_ = lead(t, elect(t, ctx, cfg, "node-b"), 10*time.Second)
 	c, err := pgx.Connect(ctx, cluster.DSN(db))
 	if err != nil {
@@ -237,9 +234,7 @@ func openLeased(t *testing.T, cfg Config, l runtime.Lease) *Source {
 
 // hang stops l's renewals (a paused leader that keeps its session).
 func hang(l runtime.Lease) {
-	h := l.(*lease)
-	h.stopBeat()
-	<-h.beatDone
+	l.(*sqllease.Lease).StopRenewing() // the process is paused: no renewals, the session stays
 }
 
 // The source's state lives in the lease: a standby that takes over in
