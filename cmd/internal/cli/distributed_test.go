@@ -226,15 +226,32 @@ type node struct {
 
 func startNode(t *testing.T, bin, cfg, name, pw string, px *proxy) *node {
 	t.Helper()
-	n := &node{name: name, proxy: px, out: &syncBuffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command(bin, "run", "-c", cfg)
-	n.cmd.Env = append(os.Environ(), "NODE_ID="+name, "PGPW="+pw, "PGPORT="+px.port())
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, "run", "-c", cfg)
+	cmd.Env = append(os.Environ(), "PGPW="+pw, "PGPORT="+px.port())
+	n := launch(t, name, cmd, nil)
+	n.proxy = px
+	return n
+}
+
+// launch starts cmd as node name (NODE_ID=name added to its environment,
+// os.Environ() when it has none), its output going to out (a new buffer
+// when nil).
+func launch(t *testing.T, name string, cmd *exec.Cmd, out *syncBuffer) *node {
+	t.Helper()
+	if out == nil {
+		out = &syncBuffer{}
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "NODE_ID="+name)
+	n := &node{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		_ = n.cmd.Wait()
+		_ = cmd.Wait()
 		close(n.done)
 	}()
 	return n
@@ -606,18 +623,7 @@ pipelines:
 `, srv.Addr()))
 	nodes := map[string]*node{}
 	for _, name := range []string{"node-1", "node-2"} {
-		n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
-		n.cmd = exec.Command(bin, "run", "-c", cfg)
-		n.cmd.Env = append(os.Environ(), "NODE_ID="+name)
-		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-		if err := n.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			_ = n.cmd.Wait()
-			close(n.done)
-		}()
-		nodes[name] = n
+		nodes[name] = launch(t, name, exec.Command(bin, "run", "-c", cfg), nil)
 	}
 	defer func() {
 		for _, n := range nodes {

@@ -52,21 +52,13 @@ pipelines:
 `, srv.Addr(), my.Port, mysqltest.Superuser, db))
 	nodes := map[string]*node{}
 	start := func(name string) {
-		n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+		var out *syncBuffer
 		if old := nodes[name]; old != nil {
-			n.out = old.out // one log per node name, across restarts
+			out = old.out // one log per node name, across restarts
 		}
-		n.cmd = exec.Command(bin, "run", "-c", cfg)
-		n.cmd.Env = append(os.Environ(), "NODE_ID="+name, "MYSQLPW="+my.Password)
-		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-		if err := n.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			_ = n.cmd.Wait()
-			close(n.done)
-		}()
-		nodes[name] = n
+		cmd := exec.Command(bin, "run", "-c", cfg)
+		cmd.Env = append(os.Environ(), "MYSQLPW="+my.Password)
+		nodes[name] = launch(t, name, cmd, out)
 	}
 	start("node-1")
 	start("node-2")

@@ -65,20 +65,7 @@ pipelines:
 
 	nodes := map[string]*node{}
 	killedAt := map[string]time.Time{}
-	start := func(name string) {
-		n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
-		n.cmd = exec.Command(bin, "run", "-c", cfg)
-		n.cmd.Env = append(os.Environ(), "NODE_ID="+name)
-		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-		if err := n.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			_ = n.cmd.Wait()
-			close(n.done)
-		}()
-		nodes[name] = n
-	}
+	start := func(name string) { nodes[name] = launch(t, name, exec.Command(bin, "run", "-c", cfg), nil) }
 	defer func() {
 		for _, n := range nodes {
 			n.stop()
@@ -351,23 +338,8 @@ pipelines:
 		t.Fatalf("compile exit %d: %s%s", code, out, errs)
 	}
 	nodes := map[string]*node{}
-	for _, name := range []string{"node-1", "node-2"} {
-		n := &node{name: name, out: &syncBuffer{}, done: make(chan struct{})}
-		n.cmd = exec.Command(bin, "run", "-c", cfg)
-		if name == "node-2" {
-			n.cmd = exec.Command(compiled, "run")
-		}
-		n.cmd.Env = append(os.Environ(), "NODE_ID="+name)
-		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-		if err := n.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			_ = n.cmd.Wait()
-			close(n.done)
-		}()
-		nodes[name] = n
-	}
+	nodes["node-1"] = launch(t, "node-1", exec.Command(bin, "run", "-c", cfg), nil)
+	nodes["node-2"] = launch(t, "node-2", exec.Command(compiled, "run"), nil)
 	defer func() {
 		for _, n := range nodes {
 			n.stop()
