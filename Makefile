@@ -63,6 +63,9 @@ PG_SINGLE_ROWS ?= 100000
 # MySQL binlog drains: one op is one row; the baseline is mariadb-binlog (mysqlbinlog)
 # reading the same binlog to /dev/null.
 MYSQL_BINLOG_ROWS ?= 1000000
+# mysql-cdc commit-to-sink latency: single-row commits at 5,000/s for 10 s (one op = one run),
+# with and without a state_dir; latencies swing with other load on the cores.
+MYSQL_LATENCY_COUNT ?= 3
 PG_LOADS ?= idle|contended
 PG_BENCH_COUNT ?= 3
 # S3 sink: MB/s of JSON lines and of Parquet objects (one op = one object of 25000 datagen
@@ -75,7 +78,8 @@ bench:
 	  $(GO) test -run '^$$' -bench 'S3Sink' -benchtime $(BENCHTIME) -count $(S3_BENCH_COUNT) ./stdlib/s3sink && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainBulk/($(PG_LOADS))/' -benchtime $(PG_BULK_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc && \
 	  $(GO) test -run '^$$' -bench 'SlotDrainSingles/($(PG_LOADS))/' -benchtime $(PG_SINGLE_ROWS)x -count $(PG_BENCH_COUNT) -timeout 60m ./stdlib/postgres/cdc && \
-	  $(GO) test -run '^$$' -bench 'BinlogDrain' -benchtime $(MYSQL_BINLOG_ROWS)x -timeout 60m ./stdlib/mysql/cdc ) | $(GO) run ./cmd/benchratio
+	  $(GO) test -run '^$$' -bench 'BinlogDrain' -benchtime $(MYSQL_BINLOG_ROWS)x -timeout 60m ./stdlib/mysql/cdc && \
+	  $(GO) test -run '^$$' -bench 'CommitToSinkLatency' -benchtime 1x -count $(MYSQL_LATENCY_COUNT) -timeout 30m ./stdlib/mysql/cdc ) | $(GO) run ./cmd/benchratio
 
 ## soak: long runs (not part of make test): the driver soak, 1M-row CDC transactions, and
 ## CDC stop/start cycles of the real binary under write load (SIGTERM: nothing lost or

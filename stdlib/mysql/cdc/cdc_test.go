@@ -100,6 +100,9 @@ func TestSnapshotThenStreamInsertsUpdatesDeletes(t *testing.T) {
 		if tok.snapshot != (i < 2) {
 			t.Errorf("record %d: token %q (only the last snapshot record carries a plain token)", i, r.Position.Token)
 		}
+		if want := fmt.Sprintf("snapshot `%s`.`items` #%d", db, i+1); i < 2 && r.Position.Token != want {
+			t.Errorf("record %d: token %q, want %q", i, r.Position.Token, want)
+		}
 		if r.Stream != "items" || r.Namespace != db {
 			t.Errorf("stream %s.%s", r.Namespace, r.Stream)
 		}
@@ -118,13 +121,15 @@ func TestSnapshotThenStreamInsertsUpdatesDeletes(t *testing.T) {
 		t.Errorf("delete: after %v before %v", got[2].After, got[2].Before)
 	}
 	// Offsets increase; inside the two-row transaction the first record
-	// carries the token of the transaction's start, the last its end.
+	// carries the transaction's start (where the one before it ended) and
+	// its change (the first row of its first rows event), the last its
+	// end.
 	for i := 1; i < len(got); i++ {
 		if got[i].Position.Offset <= got[i-1].Position.Offset {
 			t.Errorf("offsets %d then %d", got[i-1].Position.Offset, got[i].Position.Offset)
 		}
 	}
-	if got[3].Position.Token != got[2].Position.Token || got[4].Position.Token == got[3].Position.Token {
+	if got[3].Position.Token != got[2].Position.Token+" #1.1" || strings.Contains(got[4].Position.Token, "#") {
 		t.Errorf("transaction tokens: %q %q %q", got[2].Position.Token, got[3].Position.Token, got[4].Position.Token)
 	}
 	key, _ := got[1].Meta.Get("key")
@@ -153,16 +158,32 @@ func TestRestartFromTheAcknowledgedPosition(t *testing.T) {
 	}
 	server.Exec(t, db, "INSERT INTO k VALUES (6)")
 	s2 := open(t, cfg, &acked)
-	again := read(t, s2, 4)
-	if g := strings.Join(ints(t, again, "id"), " "); g != "insert:3 insert:4 insert:5 insert:6" {
-		t.Fatalf("after restart: %s (want the whole unacknowledged transaction again, then the rest)", g)
+	again := read(t, s2, 3)
+	if g := strings.Join(ints(t, again, "id"), " "); g != "insert:4 insert:5 insert:6" {
+		t.Fatalf("after restart: %s (want the rest of the transaction, then the rest)", g)
+	}
+	for i, r := range again[:2] {
+		if r.Position.Token != got[i+2].Position.Token {
+			t.Errorf("id %d: token %q after the restart, %q before", i+4, r.Position.Token, got[i+2].Position.Token)
+		}
 	}
 	// Resuming at a transaction's end delivers nothing of it again.
 	s2.Close()
-	end := again[1].Position
+	end := again[0].Position
 	s3 := open(t, cfg, &end)
 	if g := strings.Join(ints(t, read(t, s3, 2), "id"), " "); g != "insert:5 insert:6" {
 		t.Fatalf("after restart at a transaction's end: %s", g)
+	}
+	s3.Close()
+	// An earlier version's token inside the transaction (the position
+	// before it, no change) delivers the transaction again in full.
+	old, _, _ := strings.Cut(acked.Token, " #")
+	if old != got[0].Position.Token {
+		t.Fatalf("the transaction's start %q is not where the one before it ended, %q", old, got[0].Position.Token)
+	}
+	s4 := open(t, cfg, &runtime.Position{Offset: acked.Offset, Token: old})
+	if g := strings.Join(ints(t, read(t, s4, 4), "id"), " "); g != "insert:3 insert:4 insert:5 insert:6" {
+		t.Fatalf("after restart at an earlier version's token: %s", g)
 	}
 }
 

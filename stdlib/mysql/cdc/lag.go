@@ -56,8 +56,10 @@ func (s *Source) acked(pos runtime.Position) {
 	if pos.Offset > s.lag.ackOff {
 		s.lag.ackOff = pos.Offset
 	}
-	if err == nil {
-		s.lag.from, s.lag.hasFrom = t, true
+	if err == nil && t.file != "" {
+		// A snapshot record's token has no position (token.go): the
+		// snapshot's start (setLagFrom) stays.
+		s.lag.from, s.lag.hasFrom = t.at(), true
 	}
 }
 

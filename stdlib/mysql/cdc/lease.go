@@ -176,6 +176,16 @@ func (s *Source) elect(ctx context.Context, db *sql.DB, conn *sql.Conn, c runtim
 	}
 }
 
+var (
+	_ runtime.Elector   = (*Source)(nil)
+	_ runtime.LeaseUser = (*Source)(nil)
+)
+
+// UseLease implements runtime.LeaseUser: the source of a singleton run
+// checks the lease before it reconnects its binlog connection, so a
+// leader whose stream a new leader's ended cannot take it back.
+func (s *Source) UseLease(l runtime.Lease) { s.lease = l }
+
 // awaitNamedLock waits (up to the failure timeout) for the lock of a
 // connection that was just killed to be free, and takes it.
 func awaitNamedLock(ctx context.Context, conn *sql.Conn, name string, c runtime.Cluster) error {

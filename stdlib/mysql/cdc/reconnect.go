@@ -97,14 +97,23 @@ func (s *Source) retryBudget() time.Duration {
 }
 
 // stream reads the binlog from s.start and hands records to Read until
-// ctx ends or reading fails for good. A connection that fails
-// transiently is opened again after a backoff, at the end of the last
-// transaction read completely (r.last); records of the interrupted
-// transaction that Read already has are not delivered again.
+// ctx ends or reading fails for good; the changes s.skip names (Resume)
+// are skipped. A connection that fails transiently is opened again after
+// a backoff, at the end of the last transaction read completely
+// (r.last); records of the interrupted transaction that Read already has
+// are not delivered again.
 func (s *Source) stream(ctx context.Context) error {
 	start := s.start
 	r := &streamReader{s: s, ctx: ctx, sel: s.selected(), rels: map[string]*relation{}, maps: map[uint64]tableRel{},
-		file: start.file, last: start, gtids: parseGTIDSet(start.gtid)}
+		file: start.file, last: start, gtids: parseGTIDSet(start.gtid), pending: s.skip}
+	// The GTID position as commit writes it (one GTID per domain, in
+	// domain order): the tokens of the first transaction's changes are
+	// then the same whichever way the run got there.
+	if s.mariadb && start.gtid != "" {
+		r.last.gtid = r.gtids.String()
+	} else if !s.mariadb {
+		r.last.gtid = ""
+	}
 	backoff := minBackoff
 	var lostAt time.Time
 	failed := 0 // failures since lostAt: the loss, then each attempt
@@ -138,6 +147,14 @@ func (s *Source) stream(ctx context.Context) error {
 			"position", r.last.String(), "attempt", failed, "retry_in", backoff, "error", s.redact(err).Error())
 		if !pause(ctx, backoff) {
 			return ctx.Err()
+		}
+		if l := s.lease; l != nil {
+			// A cluster singleton whose binlog connection was dropped may
+			// have been taken over (the server drops the older connection
+			// of a server_id): it must not take the stream back.
+			if err := l.Check(ctx); err != nil {
+				return fmt.Errorf("mysql-cdc: not reconnecting to the binlog of %s as server_id %d: %w", s.addr(), s.cfg.ServerID, err)
+			}
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -42,7 +43,8 @@ type snapshot struct {
 	at      token
 	rels    []*relation
 	ti      int
-	after   []any // primary key of the last row read; nil before the first chunk
+	row     uint64 // rows of rels[ti] read so far
+	after   []any  // primary key of the last row read; nil before the first chunk
 	pending []runtime.Record
 	held    *runtime.Record // the last record read: its token depends on whether another follows
 }
@@ -178,7 +180,7 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 		}
 		if !more {
 			sn.ti++
-			sn.after = nil
+			sn.after, sn.row = nil, 0
 		}
 	}
 	if len(sn.pending) == 0 && sn.held != nil {
@@ -225,8 +227,10 @@ func (s *Source) readChunk(ctx context.Context) (bool, error) {
 		ptrs[i] = &raw[i]
 	}
 	n := 0
-	snapTok := sn.at
-	snapTok.snapshot = true
+	// Each row's token names its table and its ordinal in the table's
+	// snapshot (token.go).
+	prefix := "snapshot " + rel.t.String() + changeMark
+	var tok []byte
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
@@ -244,12 +248,14 @@ func (s *Source) readChunk(ctx context.Context) (bool, error) {
 			sn.after = append(sn.after, copyRaw(raw[k]))
 		}
 		n++
+		sn.row++
 		if sn.held != nil {
 			sn.pending = append(sn.pending, *sn.held)
 		}
+		tok = strconv.AppendUint(append(tok[:0], prefix...), sn.row, 10)
 		rec := runtime.Record{Stream: rel.t.name, Namespace: rel.t.db, Op: runtime.OpSnapshot, Schema: rel.rs,
-			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Add(1), Token: snapTok.String()},
-			Meta: s.meta(rel, row, nil, snapTok, "", true)}
+			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Add(1), Token: string(tok)},
+			Meta: s.meta(rel, row, nil, sn.at, "", true)}
 		sn.held = &rec
 	}
 	if err := rows.Err(); err != nil {

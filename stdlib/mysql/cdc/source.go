@@ -36,11 +36,16 @@ type Source struct {
 	tables []table
 	now    func() time.Time
 	log    *slog.Logger
+	lease  runtime.Lease // a cluster singleton's (UseLease); nil on one node
 
 	db      *sql.DB
 	mariadb bool
 	resume  *token // from Resume; nil at a first start
 	start   token  // where the stream starts
+	// skip names the changes of the transaction the stream starts with
+	// that were delivered before: the resumed token's change and those
+	// before it (token.go). nil when it starts between transactions.
+	skip    *skipTo
 	snap    *snapshot
 	seq     atomic.Uint64
 	charset map[uint64]string
@@ -97,17 +102,33 @@ func (s *Source) logger() *slog.Logger {
 }
 
 // Resume implements runtime.Resumable: pos is the last acknowledged
-// position; its token says where to go on.
+// position; its token says where to go on (token.go). A stream token
+// goes on after its record: after its transaction for a transaction's
+// last record (and for every token of an earlier version, which delivers
+// a partly acknowledged transaction again from its start), else with the
+// change after it in its transaction, whose earlier changes are not
+// delivered again. A snapshot token takes the snapshot again (under
+// snapshot_mode never, Open refuses one that does not say where the
+// snapshot started: see plan).
 func (s *Source) Resume(pos runtime.Position) error {
 	if pos.Token == "" {
 		return errors.New("mysql-cdc: the state file holds a position without a token (not written by mysql-cdc): delete it to start over with a snapshot")
 	}
 	t, err := parseToken(pos.Token)
 	if err != nil {
-		return fmt.Errorf("mysql-cdc: %w", err)
+		return fmt.Errorf("mysql-cdc: %w: it was written by another source, or edited; delete it to start over with a snapshot", err)
 	}
 	s.resume = &t
 	return nil
+}
+
+// streamFrom makes the stream start at the resumed token r: at its
+// position, skipping the changes of its transaction up to its own.
+func (s *Source) streamFrom(r token) {
+	s.start = r.at()
+	if r.change != (change{}) {
+		s.skip = &skipTo{file: r.file, pos: r.pos, upTo: r.change}
+	}
 }
 
 // redact removes the password from an error's text.
@@ -226,30 +247,32 @@ func (s *Source) plan(ctx context.Context) error {
 			return nil
 		}
 		if mode == SnapshotWhenNeeded {
-			err := s.binlogAvailable(ctx, *r)
+			err := s.binlogAvailable(ctx, r.at())
 			var gone *unavailableError
 			if !errors.As(err, &gone) {
 				if err != nil {
 					return err
 				}
-				s.start = *r
+				s.streamFrom(*r)
 				return nil
 			}
 			s.logger().Warn("the binlog at the saved position is no longer on the server (purged, or its GTIDs unknown); snapshot_mode when_needed: taking a new snapshot",
 				"server", s.addr(), "saved_position", r.String(), "reason", gone.reason)
 			break
 		}
-		s.start = *r
+		s.streamFrom(*r)
 		return nil
 	case r != nil && r.snapshot && mode != SnapshotNever:
 		s.logger().Warn("the snapshot did not finish in the last run: taking it again (rows it delivered are delivered again)")
 	case mode == SnapshotNever:
 		if r != nil {
 			// A snapshot under another mode never finished: stream from
-			// the position it started at.
-			t := *r
-			t.snapshot = false
-			s.start = t
+			// the position it started at, which only an earlier version's
+			// snapshot tokens hold.
+			if r.file == "" {
+				return fmt.Errorf("mysql-cdc: the saved position %q is a record of a snapshot that did not finish, and snapshot_mode is never: set snapshot_mode: initial to take the snapshot again, or delete the pipeline's state file in settings.state_dir to stream from the binlog's end (the changes since that snapshot are then not delivered)", r.String())
+			}
+			s.start = r.at()
 			return nil
 		}
 		var err error

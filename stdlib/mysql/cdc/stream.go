@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,30 @@ type txState struct {
 	domain uint32
 	alone  bool // a standalone GTID (DDL): no COMMIT follows
 	time   time.Time
+	// open is set once the transaction began (begin).
+	open bool
+	// file:pos is where the transaction starts (its GTID event), and
+	// prefix the text its records' tokens start with (token.go):
+	// "FILE:POS[ gtid=SET] #", SET the GTID position before it; ""
+	// until a token needs it (changeToken).
+	file   string
+	pos    uint32
+	prefix string
+	// ev counts the transaction's rows events so far, of every table.
+	ev uint32
+	// skip is the last change of the transaction that was delivered
+	// before (by an earlier run, or before a reconnect): the changes up to
+	// it are skipped. Zero: none.
+	skip change
+}
+
+// skipTo says that the changes of the transaction starting at file:pos
+// up to and including upTo were delivered before (Resume, or a lost
+// connection): they are skipped when the transaction is read.
+type skipTo struct {
+	file string
+	pos  uint32
+	upTo change
 }
 
 // startSync connects a new binlog syncer to the server and asks it for
@@ -127,17 +152,21 @@ type streamReader struct {
 	gtids gtidSet
 	tx    txState
 	out   []runtime.Record
-	// held is the last record read; the transaction's end gives it its
-	// token.
-	held *runtime.Record
-	// txSent counts the records of the transaction being read that were
-	// handed to Read: a reconnect reads the transaction again from its
-	// start and skips that many (skip) instead of delivering them again.
-	txSent int
-	skip   int
-	// skipGTID is the GTID of the transaction skip applies to ("" when
-	// unknown: MySQL by file:position).
-	skipGTID string
+	outAt change // the change of out's last record
+	// held is the last record read, heldAt its change: the transaction's
+	// end gives it its token.
+	held   *runtime.Record
+	heldAt change
+	// sent is the last change of the transaction being read that was
+	// handed to Read (or skipped as delivered before): a reconnect reads
+	// the transaction again from its start and skips the changes up to
+	// it instead of delivering them again.
+	sent change
+	// pending is the skip for a transaction not read yet: the resumed
+	// position's (Resume), or the one a lost connection interrupted. The
+	// next transaction takes it when it starts where pending says.
+	pending *skipTo
+	tokBuf  []byte
 }
 
 // tableRel is a table map event, its columns and its relation.
@@ -183,7 +212,7 @@ func (r *streamReader) send() error {
 	}
 	select {
 	case r.s.recs <- r.out:
-		r.txSent += len(r.out)
+		r.sent = r.outAt
 		// Read keeps the batch sent: the next one gets the capacity this
 		// one needed (one record when each transaction changes one row),
 		// not streamBatch records (some 40 KB) for every commit.
@@ -194,20 +223,38 @@ func (r *streamReader) send() error {
 	}
 }
 
-func (r *streamReader) emit(rec runtime.Record) error {
+// emit holds rec, change c of the transaction, and moves the record held
+// before to out: a record follows it in its transaction, so it gets its
+// change's token.
+func (r *streamReader) emit(rec runtime.Record, c change) error {
 	if r.held != nil {
-		r.out = append(r.out, *r.held)
+		r.held.Position.Token = r.changeToken(r.heldAt)
+		r.out, r.outAt = append(r.out, *r.held), r.heldAt
 		if len(r.out) >= streamBatch {
 			if err := r.send(); err != nil {
 				return err
 			}
 		}
 	}
-	r.held = &rec
+	r.held, r.heldAt = &rec, c
 	return nil
 }
 
-// commit ends the transaction: positions move only here.
+// changeToken returns the token of change c of the transaction being
+// read (token.go).
+func (r *streamReader) changeToken(c change) string {
+	if r.tx.prefix == "" {
+		// r.last.gtid is the GTID position after the last transaction
+		// read: the one before this one.
+		r.tx.prefix = token{file: r.tx.file, pos: r.tx.pos, gtid: r.last.gtid}.String() + changeMark
+	}
+	b := strconv.AppendUint(append(r.tokBuf[:0], r.tx.prefix...), uint64(c.ev), 10)
+	r.tokBuf = strconv.AppendUint(append(b, '.'), uint64(c.row), 10)
+	return string(r.tokBuf)
+}
+
+// commit ends the transaction: positions move only here. The last
+// record of the transaction gets the position after it.
 func (r *streamReader) commit(h *replication.EventHeader) error {
 	if r.tx.gtid != "" && r.s.mariadb {
 		r.gtids[r.tx.domain] = r.tx.gtid
@@ -218,19 +265,18 @@ func (r *streamReader) commit(h *replication.EventHeader) error {
 	}
 	if r.held != nil {
 		r.held.Position.Token = r.last.String()
-		r.out = append(r.out, *r.held)
+		r.out, r.outAt = append(r.out, *r.held), r.heldAt
 		r.held = nil
 	}
-	r.tx = txState{}
-	if r.skip > 0 {
+	if r.tx.skip != (change{}) && r.tx.ev < r.tx.skip.ev {
 		// The transaction came back shorter than what was delivered of
 		// it (it cannot): deliver what follows in full.
-		r.s.logger().Warn("the transaction the lost binlog connection interrupted had fewer changes when read again; going on after it",
-			"server", r.s.addr(), "gtid", r.skipGTID, "position", r.last.String())
-		r.skip = 0
+		r.s.logger().Warn("the transaction read again after a restart or a lost binlog connection had fewer changes than were delivered of it; going on after it",
+			"server", r.s.addr(), "transaction", token{file: r.tx.file, pos: r.tx.pos, change: r.tx.skip}.String(), "position", r.last.String())
 	}
+	r.tx = txState{}
 	err := r.send()
-	r.txSent = 0
+	r.sent = change{}
 	r.s.streamed(r.last)
 	return err
 }
@@ -239,8 +285,14 @@ func (r *streamReader) commit(h *replication.EventHeader) error {
 // the next session reads it again from its start (r.last), skipping the
 // records already handed to Read.
 func (r *streamReader) lost() {
-	if r.txSent > 0 {
-		r.skip, r.skipGTID = r.txSent, r.tx.gtid
+	if r.tx.open {
+		upTo := r.tx.skip
+		if r.sent.after(upTo) {
+			upTo = r.sent
+		}
+		if upTo != (change{}) {
+			r.pending = &skipTo{file: r.tx.file, pos: r.tx.pos, upTo: upTo}
+		}
 	}
 	// The records dropped here were the last numbered: their offsets are
 	// given again, so Read sees no gap.
@@ -251,19 +303,26 @@ func (r *streamReader) lost() {
 	if n > 0 {
 		r.s.seq.Add(^uint64(n - 1))
 	}
-	r.txSent = 0
+	r.sent = change{}
 	r.out = r.out[:0]
 	r.held = nil
 	r.tx = txState{}
 }
 
-// begin starts a transaction read with a GTID event.
-func (r *streamReader) begin(tx txState) {
+// begin starts a transaction that starts at file:pos (its GTID event).
+// It takes the pending skip when that is the transaction's.
+func (r *streamReader) begin(tx txState, file string, pos uint32) {
+	tx.open, tx.file, tx.pos = true, file, pos
 	r.tx = tx
-	if r.skip > 0 && r.skipGTID != "" && tx.gtid != r.skipGTID {
-		r.s.logger().Warn("the transaction the lost binlog connection interrupted did not come first when read again; delivering what follows in full",
-			"server", r.s.addr(), "gtid", r.skipGTID, "next_gtid", tx.gtid)
-		r.skip = 0
+	if p := r.pending; p != nil {
+		r.pending = nil
+		if p.file == file && p.pos == pos {
+			r.tx.skip = p.upTo
+			return
+		}
+		r.s.logger().Warn("the transaction of the position to go on from did not come first when the binlog was read again; delivering what follows in full",
+			"server", r.s.addr(), "transaction", token{file: p.file, pos: p.pos, change: p.upTo}.String(),
+			"next_transaction", token{file: file, pos: pos}.String())
 	}
 }
 
@@ -280,14 +339,15 @@ func (r *streamReader) event(h *replication.EventHeader, ev replication.Event) e
 		*replication.PreviousGTIDsEvent:
 		r.idle(r.file, h)
 	case *replication.MariadbGTIDEvent:
-		r.begin(txState{gtid: e.GTID.String(), domain: e.GTID.DomainID, alone: e.IsStandalone(), time: time.Unix(int64(h.Timestamp), 0).UTC()})
+		r.begin(txState{gtid: e.GTID.String(), domain: e.GTID.DomainID, alone: e.IsStandalone(), time: time.Unix(int64(h.Timestamp), 0).UTC()},
+			r.file, h.LogPos-h.EventSize)
 	case *replication.GTIDEvent:
 		u := e.SID
 		gtid := ""
 		if len(u) == 16 {
 			gtid = fmt.Sprintf("%x-%x-%x-%x-%x:%d", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16], e.GNO)
 		}
-		r.begin(txState{gtid: gtid, time: time.Unix(int64(h.Timestamp), 0).UTC()})
+		r.begin(txState{gtid: gtid, time: time.Unix(int64(h.Timestamp), 0).UTC()}, r.file, h.LogPos-h.EventSize)
 	case *replication.QueryEvent:
 		q := strings.TrimSpace(string(e.Query))
 		switch {
@@ -322,8 +382,16 @@ func (r *streamReader) idle(file string, h *replication.EventHeader) {
 	r.s.streamed(token{file: file, pos: h.LogPos})
 }
 
+// rows turns a rows event into records, skipping the changes delivered
+// before (r.tx.skip).
 func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent) error {
 	s := r.s
+	if !r.tx.open {
+		// No GTID event began it (none is expected): it starts after the
+		// last transaction.
+		r.begin(txState{}, r.last.file, r.last.pos)
+	}
+	r.tx.ev++ // every table's: the coordinate does not depend on the selection
 	if e.Table == nil || !r.sel[table{string(e.Table.Schema), string(e.Table.Table)}] {
 		return nil
 	}
@@ -359,14 +427,18 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		step = 2 // before and after images
 	}
 	for i := 0; i+step <= len(e.Rows); i += step {
-		if r.skip > 0 {
-			// Handed to Read before the connection was lost.
-			r.skip--
-			r.txSent++
+		c := change{ev: r.tx.ev, row: uint32(i/step + 1)}
+		if r.tx.skip != (change{}) && !c.after(r.tx.skip) {
+			// Delivered before: acknowledged by an earlier run, or handed
+			// to Read before the connection was lost.
+			r.sent = c
 			continue
 		}
+		// The token comes when the record's place is known: emit gives
+		// it its change's if another record follows, commit the position
+		// after the transaction if none does.
 		rec := runtime.Record{Stream: rel.t.name, Namespace: rel.t.db, Op: op, Schema: rel.rs, Time: when,
-			Position: runtime.Position{Offset: s.seq.Add(1), Token: r.last.String()}}
+			Position: runtime.Position{Offset: s.seq.Add(1)}}
 		var err error
 		switch op {
 		case runtime.OpInsert:
@@ -382,7 +454,7 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 			return err
 		}
 		rec.Meta = s.meta(rel, rec.After, rec.Before, at, r.tx.gtid, false)
-		if err := r.emit(rec); err != nil {
+		if err := r.emit(rec, c); err != nil {
 			return err
 		}
 	}
