@@ -104,6 +104,7 @@ type Source struct {
 	flush        pglogrepl.LSN // the flush LSN reported to the server
 	createdSlot  bool          // this run created the slot
 	maybeCreated bool          // creating the slot failed: the server may have it all the same
+	creatorPID   uint32        // then, the backend that was creating it
 	snapLast     uint64        // offset of the last snapshot record (0: none)
 	snapAcked    bool          // every snapshot record is acknowledged
 	slotSeen     bool          // the slot existed during this run
@@ -331,7 +332,7 @@ func (s *Source) open(ctx context.Context) error {
 		// the same: Close drops it if it is there.
 		if ctx.Err() != nil {
 			s.mu.Lock()
-			s.maybeCreated = true
+			s.maybeCreated, s.creatorPID = true, s.repl.PID()
 			s.mu.Unlock()
 		}
 		return fmt.Errorf("postgres-cdc: create replication slot %q: %w", s.cfg.SlotName, err)
@@ -642,11 +643,21 @@ func (s *Source) Close() error {
 	s.mu.Lock()
 	drop := s.cfg.DropSlotOnStop || ((s.createdSlot || s.maybeCreated) && !marked)
 	flush, streamed := s.flush, s.stop != nil
+	creator := s.creatorPID
 	s.mu.Unlock()
 	var err error
 	switch {
 	case drop && s.sql != nil: // Open connected (else it created nothing)
 		err = s.withAdmin(ctx, func(c *pgx.Conn) error {
+			if creator != 0 {
+				// An interrupted CREATE_REPLICATION_SLOT may still be
+				// running on the server (it may not even have started):
+				// end that backend and wait for it, so the slot is either
+				// gone with it or complete, and dropped below.
+				if err := endBackend(ctx, c, creator); err != nil {
+					return fmt.Errorf("postgres-cdc: replication slot %q: ending the interrupted creation: %w", s.cfg.SlotName, err)
+				}
+			}
 			if err := dropSlotOn(ctx, c, s.cfg.SlotName); err != nil {
 				return err
 			}
@@ -679,6 +690,27 @@ func (s *Source) withAdmin(ctx context.Context, f func(*pgx.Conn) error) error {
 		defer c.Close(ctx)
 	}
 	return f(c)
+}
+
+// endBackend terminates the walsender pid and waits until it is gone.
+func endBackend(ctx context.Context, c *pgx.Conn, pid uint32) error {
+	for {
+		var alive bool
+		// Only a walsender: a pid the server reused for another backend
+		// is left alone.
+		if err := c.QueryRow(ctx, `SELECT coalesce(bool_or(pg_catalog.pg_terminate_backend(pid)), false) FROM pg_catalog.pg_stat_activity
+			WHERE pid = $1 AND backend_type = 'walsender'`, int64(pid)).Scan(&alive); err != nil {
+			return err
+		}
+		if !alive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // dropSlot drops the slot, waiting for its walsender to exit.
