@@ -32,6 +32,20 @@ type Config struct {
 	// ConnectTimeoutSecs bounds each connection attempt (default 10).
 	ConnectTimeoutSecs int       `json:"connect_timeout_secs"`
 	TLS                TLSConfig `json:"tls"`
+	// Locked are the tables of the config's schema lock, which the compiler
+	// fills from it (not a config key); nil means no lock: each table's
+	// columns are learned at run time, whatever they are. With a lock,
+	// every configured table must be locked, and its columns must match
+	// the lock (names, order and record types) at Open (read from
+	// information_schema) and at each new binlog table map of it while
+	// streaming; any difference stops the source with an error naming the
+	// table, the columns and LockCommand (lock.go): code compiled for the
+	// locked schema reads fields by position.
+	Locked []LockedTable `json:"-"`
+	// LockCommand is the command that rewrites the schema lock, which drift
+	// errors tell the user to run (the compiler fills it; not a config
+	// key); empty: DefaultLockCommand.
+	LockCommand string `json:"-"`
 }
 
 // TLSConfig configures TLS to the server with postgres-cdc's modes:

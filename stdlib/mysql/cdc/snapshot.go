@@ -108,6 +108,10 @@ func (s *Source) beginSnapshot(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The columns the snapshot reads (a DDL may have come after Open's check).
+		if err := s.checkLock(rel); err != nil {
+			return err
+		}
 		if len(rel.pk) == 0 {
 			return fmt.Errorf("mysql-cdc: table %s has no primary key: the snapshot reads in primary-key order and records are keyed by it; add one (ALTER TABLE %s ADD PRIMARY KEY (…))", t, t)
 		}
@@ -124,7 +128,7 @@ type queryer interface {
 
 // describe reads a table's columns and primary key from the catalog.
 func describe(ctx context.Context, q queryer, t table) (*relation, error) {
-	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, '')
+	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE = 'NO'
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, t.db, t.name)
 	if err != nil {
 		return nil, fmt.Errorf("mysql-cdc: describe %s: %w", t, err)
@@ -132,7 +136,8 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER 
 	var cols []column
 	for rows.Next() {
 		var name, dt, ct, cs string
-		if err := rows.Scan(&name, &dt, &ct, &cs); err != nil {
+		var notNull bool
+		if err := rows.Scan(&name, &dt, &ct, &cs, &notNull); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("mysql-cdc: describe %s: %w", t, err)
 		}
@@ -141,7 +146,7 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER 
 			rows.Close()
 			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", t, quoteIdent(name), err)
 		}
-		cols = append(cols, column{name: name, kind: k, latin1: latin1, display: ct})
+		cols = append(cols, column{name: name, kind: k, latin1: latin1, display: ct, notNull: notNull})
 	}
 	rows.Close()
 	if len(cols) == 0 {

@@ -220,6 +220,9 @@ func (s *Source) open(ctx context.Context) error {
 	if s.charset, err = charsets(ctx, s.db); err != nil {
 		return err
 	}
+	if err := s.checkLockAtOpen(ctx); err != nil {
+		return err
+	}
 	if err := s.plan(ctx); err != nil {
 		return err
 	}

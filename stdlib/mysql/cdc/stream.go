@@ -472,7 +472,9 @@ func (s *Source) selected() map[table]bool {
 
 // relationOf returns the relation of a table map: its columns as the map
 // names and types them (binlog_row_metadata=FULL), so rows written before
-// a DDL decode with the columns they were written with.
+// a DDL decode with the columns they were written with. With a schema
+// lock, a relation whose columns differ from the lock is a fatalError
+// (checkLock).
 func (s *Source) relationOf(cache map[string]*relation, t *binlogTable) (*relation, error) {
 	if !t.hasNames {
 		return nil, fmt.Errorf("mysql-cdc: the binlog's table map of %s has no column names: SET GLOBAL binlog_row_metadata = 'FULL'", t.t)
@@ -501,6 +503,10 @@ func (s *Source) relationOf(cache map[string]*relation, t *binlogTable) (*relati
 		}
 	}
 	r := newRelation(t.t, cols, pk)
+	// A new set of columns: with a schema lock, it must be the locked one.
+	if err := s.checkLock(r); err != nil {
+		return nil, err
+	}
 	cache[sig.String()] = r
 	return r, nil
 }

@@ -42,7 +42,8 @@ type column struct {
 	kind    kind
 	latin1  bool // text in latin1 (cp1252): converted to UTF-8 from the binlog
 	key     bool
-	display string // the type for messages and discover
+	display string // the type for messages and discover (COLUMN_TYPE; empty from the binlog)
+	notNull bool   // NOT NULL (known from the catalog only)
 }
 
 func (k kind) runtimeType() runtime.Type {
