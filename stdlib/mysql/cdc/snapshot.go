@@ -3,10 +3,16 @@ package cdc
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -47,6 +53,9 @@ type snapshot struct {
 	after   []any  // primary key of the last row read; nil before the first chunk
 	pending []runtime.Record
 	held    *runtime.Record // the last record read: its token depends on whether another follows
+	connID  int64           // the snapshot connection's CONNECTION_ID() (tests)
+	lostAt  time.Time       // when the snapshot's connection was first lost (zero: it was not)
+	retries int             // restarts since lostAt
 }
 
 func (sn *snapshot) close() {
@@ -65,7 +74,15 @@ func (s *Source) beginSnapshot(ctx context.Context) error {
 		return fmt.Errorf("mysql-cdc: snapshot connection: %w", err)
 	}
 	sn := &snapshot{conn: conn}
+	if old := s.snap; old != nil {
+		// A restart after a lost connection (restartSnapshot): what the
+		// last one read and handed out stays handed out.
+		sn.pending, sn.held, sn.lostAt, sn.retries = old.pending, old.held, old.lostAt, old.retries
+	}
 	s.snap = sn
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&sn.connID); err != nil {
+		return fmt.Errorf("mysql-cdc: snapshot connection: %w", err)
+	}
 	for _, st := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
 		if _, err := conn.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("mysql-cdc: begin snapshot: %s: %w", st, err)
@@ -181,8 +198,13 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 	for len(sn.pending) == 0 && sn.ti < len(sn.rels) {
 		more, err := s.readChunk(ctx)
 		if err != nil {
-			return 0, err
+			if rerr := s.restartSnapshot(ctx, err); rerr != nil {
+				return 0, rerr
+			}
+			sn = s.snap
+			continue
 		}
+		sn.lostAt, sn.retries = time.Time{}, 0
 		if !more {
 			sn.ti++
 			sn.after, sn.row = nil, 0
@@ -199,6 +221,58 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 	n := copy(batch, sn.pending)
 	sn.pending = sn.pending[n:]
 	return n, nil
+}
+
+// restartSnapshot takes a new consistent snapshot after the last one's
+// connection failed transiently (err): a snapshot cannot go on in another
+// transaction, so every table is read again from its start (at-least-once:
+// rows already handed out come again, with the same tokens when unchanged)
+// and the stream starts at the new snapshot's position. It backs off as a
+// lost binlog connection does and gives up after the same budget; an error
+// that is not transient is returned as it is.
+func (s *Source) restartSnapshot(ctx context.Context, err error) error {
+	for {
+		sn := s.snap
+		if !snapshotConnLost(err) {
+			return err
+		}
+		if sn.lostAt.IsZero() {
+			sn.lostAt = time.Now()
+		}
+		sn.retries++
+		if waited := time.Since(sn.lostAt); waited >= s.retryBudget() {
+			return fmt.Errorf("mysql-cdc: the snapshot's connection to %s failed and %d attempts to take the snapshot again over %v did not succeed (giving up); the last error: %w",
+				s.addr(), sn.retries-1, waited.Round(100*time.Millisecond), err)
+		}
+		wait := min(minBackoff<<min(sn.retries-1, 10), maxBackoff)
+		s.logger().Warn("the snapshot's connection to the server failed: taking the snapshot again from the start (rows already delivered come again)",
+			"server", s.addr(), "attempt", sn.retries, "retry_in", wait, "error", s.redact(err).Error())
+		sn.close()
+		if !pause(ctx, wait) {
+			return ctx.Err()
+		}
+		if err = s.beginSnapshot(ctx); err == nil {
+			return nil
+		}
+	}
+}
+
+// snapshotConnLost reports whether err is the loss of the snapshot's
+// connection or server (not a refusal, nor a value the source cannot
+// decode): the driver's broken connection, a network error, or a server
+// error the binlog reconnect also retries.
+func snapshotConnLost(err error) bool {
+	var ne net.Error
+	var me *mysql.MySQLError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return true
+	case errors.As(err, &ne):
+		return true
+	case errors.As(err, &me):
+		return transientCodes[me.Number]
+	}
+	return false
 }
 
 func (s *Source) readChunk(ctx context.Context) (bool, error) {
