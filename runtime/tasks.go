@@ -70,15 +70,14 @@ type Assignment struct {
 	Drain   time.Duration
 }
 
-// Roles of a node in a scalable pipeline, as published: RoleMember while
-// it runs tasks, RoleStandby while the group gives it none.
-
 // RunScalable runs p (Settings.Tasks > 0) as one node of a cluster that
 // shares its tasks: it joins the group of the pipeline's tasks through
 // p.ClusterStatus (a TaskCoordinator), runs each task the group gives
 // this node as a pipeline of its own from rebuild (its source split by
 // Splitter when there is more than one task), under the task's lease
-// (its position and state live in the cluster), and at every rebalance
+// (its position and state live in the cluster; the node publishes role
+// member while it runs tasks, standby while the group gives it none), and
+// at every rebalance
 // stops them before joining again, so that no task ever runs on two
 // nodes. Each task logs "task started" and "task stopped" with its
 // owner (node, generation). The counters, last error and state of p sum
@@ -143,7 +142,6 @@ const taskFinished = "finished"
 // taskRun is one task running on this node.
 type taskRun struct {
 	index int
-	p     *Pipeline
 	lease Lease
 	stop  context.CancelFunc      // graceful: drain and acknowledge
 	abort context.CancelCauseFunc // at once
@@ -177,7 +175,7 @@ func (p *Pipeline) runTasks(ctx, abort context.Context, a *Assignment, n int, re
 		}
 		tctx, stop := context.WithCancel(ctx)
 		tabort, abortNow := context.WithCancelCause(abort)
-		r := &taskRun{index: i, p: tp, lease: lease, stop: stop, abort: abortNow, done: make(chan struct{})}
+		r := &taskRun{index: i, lease: lease, stop: stop, abort: abortNow, done: make(chan struct{})}
 		runs = append(runs, r)
 		log.Info("task started", "task", i, "generation", a.Generation)
 		go func() {

@@ -142,15 +142,13 @@ type removedKey struct {
 // so records with and without them go to objects of their own.
 func (c *codecs) effective(r *runtime.Record) *runtime.Schema {
 	row := r.Row()
-	any := false
+	first := slices.IndexFunc(row, func(v runtime.Value) bool { return v.Kind() == runtime.KindAbsent })
+	if first < 0 {
+		return r.Schema // the common case: one scan, nothing built
+	}
 	c.mask = c.mask[:0]
 	for _, v := range row {
-		absent := v.Kind() == runtime.KindAbsent
-		any = any || absent
-		c.mask = append(c.mask, b2byte(absent))
-	}
-	if !any {
-		return r.Schema
+		c.mask = append(c.mask, b2byte(v.Kind() == runtime.KindAbsent))
 	}
 	if sch := c.removed[removedKey{r.Schema, string(c.mask)}]; sch != nil {
 		return sch

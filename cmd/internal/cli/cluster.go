@@ -161,7 +161,11 @@ func showCluster(e *env, p *plan.Plan, format string) int {
 		fmt.Fprintf(e.stdout, "pipeline %s: no live node leads it\n", name)
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Unowned)) {
-		fmt.Fprintf(e.stdout, "pipeline %s: tasks %s run on no live node\n", name, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(rep.Unowned[name])), ","), "[]"))
+		ts := make([]string, len(rep.Unowned[name]))
+		for i, n := range rep.Unowned[name] {
+			ts[i] = strconv.Itoa(n)
+		}
+		fmt.Fprintf(e.stdout, "pipeline %s: tasks %s run on no live node\n", name, strings.Join(ts, ","))
 	}
 	return code
 }
