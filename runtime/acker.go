@@ -47,6 +47,12 @@ func (d *driver) ack() {
 			d.fail(d.wrap("save state", err))
 			return
 		}
+		if sv, ok := d.p.Source.(Saver); ok {
+			if err := sv.Saved(pos); err != nil {
+				d.fail(d.wrap("saved position "+pos.String(), err))
+				return
+			}
+		}
 	}
 	d.sent = &pos
 	d.p.acked.Store(&pos)

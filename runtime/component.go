@@ -88,6 +88,18 @@ type Resumable interface {
 	Resume(pos Position) error
 }
 
+// Saver is implemented by Resumable sources that keep state of their own
+// (Stateful) which must never get ahead of the saved position: after the
+// driver has made an acknowledged position durable (saved where the next
+// run resumes from, after Ack returned for it) it calls Saved with it,
+// from the goroutine that calls Ack, never concurrently with Ack. Saved is
+// not called without a state directory or lease. An error stops the
+// pipeline like a failed save.
+type Saver interface {
+	Resumable
+	Saved(pos Position) error
+}
+
 // Stateful is implemented by sources that keep a small durable blob of
 // their own besides the position (postgres-cdc records there whether its
 // snapshot finished). Before Open the driver calls UseState once with the

@@ -148,3 +148,64 @@ func TestStatefulSourceGetsItsBlob(t *testing.T) {
 		t.Fatalf("without state_dir: called=%v blob=%v, want UseState(nil)", src2.called, src2.blob)
 	}
 }
+
+// saverSource checks, at every Saved, that the position file already
+// holds the position, and that Ack came first.
+type saverSource struct {
+	*resumableSource
+	st     *state.Store
+	acked  []Position
+	saved  []Position
+	badErr error
+}
+
+func (s *saverSource) Ack(ctx context.Context, pos Position) error {
+	s.acked = append(s.acked, pos)
+	return s.resumableSource.Ack(ctx, pos)
+}
+
+func (s *saverSource) Saved(pos Position) error {
+	s.saved = append(s.saved, pos)
+	v, ok, err := s.st.Get("p")
+	if err != nil || !ok {
+		return errors.New("Saved before the position was kept")
+	}
+	kept, err := decodePosition(v)
+	if err != nil || kept != pos {
+		s.badErr = errors.New("Saved(" + pos.String() + ") while the state file holds " + string(v))
+	}
+	if len(s.acked) == 0 || s.acked[len(s.acked)-1] != pos {
+		s.badErr = errors.New("Saved(" + pos.String() + ") before Ack of it")
+	}
+	return nil
+}
+
+func TestSaverIsToldOnceThePositionIsKept(t *testing.T) {
+	dir := t.TempDir()
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &saverSource{resumableSource: &resumableSource{seqSource: newSeqSource(500)}, st: st}
+	p := &Pipeline{Name: "p", Source: src, Sink: &memSink{}, Program: ProgramFunc(keepAll), Settings: Settings{BatchSize: 10, StateDir: dir}}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if src.badErr != nil {
+		t.Fatal(src.badErr)
+	}
+	if len(src.saved) == 0 || src.saved[len(src.saved)-1] != src.acked[len(src.acked)-1] || src.acked[len(src.acked)-1].Offset != 499 {
+		t.Fatalf("Saved with %v, acknowledged %v; want the last of both at offset 499 (the 500th record)", src.saved, src.acked)
+	}
+
+	// A failing Saved stops the pipeline, naming the position.
+	src2 := &failingSaver{resumableSource: &resumableSource{seqSource: newSeqSource(50)}}
+	p2 := &Pipeline{Name: "q", Source: src2, Sink: &memSink{}, Program: ProgramFunc(keepAll), Settings: Settings{BatchSize: 10, StateDir: dir}}
+	if err := p2.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "saved position") {
+		t.Fatalf("run with a failing Saved: %v", err)
+	}
+}
+
+type failingSaver struct{ *resumableSource }
+
+func (failingSaver) Saved(Position) error { return errors.New("disk full") }

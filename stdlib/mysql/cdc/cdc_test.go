@@ -33,9 +33,19 @@ func config(db string, tables ...string) Config {
 
 func open(t *testing.T, cfg Config, resume *runtime.Position) *Source {
 	t.Helper()
+	return openWith(t, cfg, resume, nil)
+}
+
+// openWith opens a source resumed at resume (nil: a first start), set up
+// by setup (when not nil) before Resume and Open.
+func openWith(t *testing.T, cfg Config, resume *runtime.Position, setup func(*Source)) *Source {
+	t.Helper()
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	if resume != nil {
 		if err := s.Resume(*resume); err != nil {

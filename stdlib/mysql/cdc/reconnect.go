@@ -105,7 +105,7 @@ func (s *Source) retryBudget() time.Duration {
 func (s *Source) stream(ctx context.Context) error {
 	start := s.start
 	r := &streamReader{s: s, ctx: ctx, sel: s.selected(), rels: map[string]*relation{}, maps: map[uint64]tableRel{},
-		file: start.file, last: start, gtids: parseGTIDSet(start.gtid), pending: s.skip}
+		file: start.file, last: start, at: start, gtids: parseGTIDSet(start.gtid), pending: s.skip, resnap: s.resnap}
 	// The GTID position as commit writes it (one GTID per domain, in
 	// domain order): the tokens of the first transaction's changes are
 	// then the same whichever way the run got there.

@@ -24,25 +24,8 @@ import (
 // recorder.
 func openLogged(t *testing.T, cfg Config, resume *runtime.Position) (*Source, *recorder) {
 	t.Helper()
-	s, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &recorder{}
-	s.UseLogger(slog.New(rec))
-	if resume != nil {
-		if err := s.Resume(*resume); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.Open(ctx); err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, rec
+	return openWith(t, cfg, resume, func(s *Source) { s.UseLogger(slog.New(rec)) }), rec
 }
 
 // logged returns the recorded log lines at level whose message contains

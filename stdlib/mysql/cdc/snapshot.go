@@ -83,36 +83,8 @@ func (s *Source) beginSnapshot(ctx context.Context) error {
 	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&sn.connID); err != nil {
 		return fmt.Errorf("mysql-cdc: snapshot connection: %w", err)
 	}
-	for _, st := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
-		if _, err := conn.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("mysql-cdc: begin snapshot: %s: %w", st, err)
-		}
-	}
-	rows, err := conn.QueryContext(ctx, "SHOW STATUS LIKE 'binlog_snapshot_%'")
-	if err != nil {
-		return fmt.Errorf("mysql-cdc: snapshot position: %w", err)
-	}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
-			return fmt.Errorf("mysql-cdc: snapshot position: %w", err)
-		}
-		switch strings.ToLower(k) {
-		case "binlog_snapshot_file":
-			sn.at.file = v
-		case "binlog_snapshot_position":
-			var p uint64
-			if _, err := fmt.Sscan(v, &p); err != nil {
-				rows.Close()
-				return fmt.Errorf("mysql-cdc: snapshot position %q", v)
-			}
-			sn.at.pos = uint32(p)
-		}
-	}
-	rows.Close()
-	if sn.at.file == "" || sn.at.pos < 4 {
-		return errors.New("mysql-cdc: the server reports no binlog_snapshot_file/binlog_snapshot_position (is log_bin on?)")
+	if sn.at, err = consistentSnapshot(ctx, conn); err != nil {
+		return err
 	}
 	var gtid sql.NullString
 	if err := conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", sn.at.file, sn.at.pos).Scan(&gtid); err != nil {
@@ -120,7 +92,11 @@ func (s *Source) beginSnapshot(ctx context.Context) error {
 	}
 	sn.at.gtid = gtid.String
 	s.start = sn.at
-	for _, t := range s.tables {
+	tables := s.tables
+	if s.snapTables != nil {
+		tables = s.snapTables
+	}
+	for _, t := range tables {
 		rel, err := describe(ctx, conn, t)
 		if err != nil {
 			return err
@@ -136,6 +112,48 @@ func (s *Source) beginSnapshot(ctx context.Context) error {
 	}
 	s.logger().Info("snapshot started", "binlog_file", sn.at.file, "binlog_pos", sn.at.pos, "gtid", sn.at.gtid, "tables", len(sn.rels))
 	return nil
+}
+
+// consistentSnapshot starts a consistent-snapshot transaction on conn
+// (REPEATABLE READ, START TRANSACTION WITH CONSISTENT SNAPSHOT, no global
+// lock) and returns the binlog position that matches it exactly
+// (MariaDB's binlog_snapshot_file/binlog_snapshot_position), without its
+// GTID position.
+func consistentSnapshot(ctx context.Context, conn *sql.Conn) (token, error) {
+	var at token
+	for _, st := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"} {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			return at, fmt.Errorf("mysql-cdc: begin snapshot: %s: %w", st, err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, "SHOW STATUS LIKE 'binlog_snapshot_%'")
+	if err != nil {
+		return at, fmt.Errorf("mysql-cdc: snapshot position: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return at, fmt.Errorf("mysql-cdc: snapshot position: %w", err)
+		}
+		switch strings.ToLower(k) {
+		case "binlog_snapshot_file":
+			at.file = v
+		case "binlog_snapshot_position":
+			var p uint64
+			if _, err := fmt.Sscan(v, &p); err != nil {
+				return at, fmt.Errorf("mysql-cdc: snapshot position %q", v)
+			}
+			at.pos = uint32(p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return at, fmt.Errorf("mysql-cdc: snapshot position: %w", err)
+	}
+	if at.file == "" || at.pos < 4 {
+		return at, errors.New("mysql-cdc: the server reports no binlog_snapshot_file/binlog_snapshot_position (is log_bin on?)")
+	}
+	return at, nil
 }
 
 // queryer is *sql.Conn or *sql.DB.
@@ -217,6 +235,11 @@ func (s *Source) readSnapshot(ctx context.Context, batch []runtime.Record) (int,
 		sn.held = nil
 		r.Position.Token = sn.at.String()
 		sn.pending = append(sn.pending, r)
+		if s.snapDone != nil {
+			if err := s.milestone(r.Position.Offset, *s.snapDone); err != nil {
+				return 0, err
+			}
+		}
 	}
 	n := copy(batch, sn.pending)
 	sn.pending = sn.pending[n:]
@@ -275,58 +298,16 @@ func snapshotConnLost(err error) bool {
 	return false
 }
 
+// readChunk reads the next chunk of the snapshot's current table into
+// sn.pending; false means the table has no more rows.
 func (s *Source) readChunk(ctx context.Context) (bool, error) {
 	sn := s.snap
 	rel := sn.rels[sn.ti]
-	names := make([]string, len(rel.cols))
-	for i, c := range rel.cols {
-		names[i] = quoteIdent(c.name)
-	}
-	pk := make([]string, len(rel.pk))
-	for i, k := range rel.pk {
-		pk[i] = quoteIdent(rel.cols[k].name)
-	}
-	q := "SELECT " + strings.Join(names, ", ") + " FROM " + rel.t.String()
-	var args []any
-	if sn.after != nil {
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(pk)), ", ")
-		q += " WHERE (" + strings.Join(pk, ", ") + ") > (" + marks + ")"
-		args = append(args, sn.after...)
-	}
-	q += " ORDER BY " + strings.Join(pk, ", ") + " LIMIT ?"
-	args = append(args, snapshotChunk) // an argument: the binary protocol, whose FLOATs are exact
-	rows, err := sn.conn.QueryContext(ctx, q, args...)
-	if err != nil {
-		return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
-	}
-	defer rows.Close()
-	raw := make([]any, len(rel.cols))
-	ptrs := make([]any, len(raw))
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
-	n := 0
 	// Each row's token names its table and its ordinal in the table's
 	// snapshot (token.go).
 	prefix := "snapshot " + rel.t.String() + changeMark
 	var tok []byte
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
-		}
-		row := make([]runtime.Value, len(rel.cols))
-		for i := range rel.cols {
-			v, err := rel.cols[i].value(raw[i])
-			if err != nil {
-				return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
-			}
-			row[i] = v
-		}
-		sn.after = sn.after[:0]
-		for _, k := range rel.pk {
-			sn.after = append(sn.after, copyRaw(raw[k]))
-		}
-		n++
+	last, n, err := chunkRows(ctx, sn.conn, rel, sn.after, func(row []runtime.Value) {
 		sn.row++
 		if sn.held != nil {
 			sn.pending = append(sn.pending, *sn.held)
@@ -336,11 +317,73 @@ func (s *Source) readChunk(ctx context.Context) (bool, error) {
 			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Add(1), Token: string(tok)},
 			Meta: s.meta(rel, row, nil, sn.at, "", true)}
 		sn.held = &rec
+	})
+	if err != nil {
+		return false, err
 	}
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+	if n > 0 {
+		sn.after = last
 	}
 	return n == snapshotChunk, nil
+}
+
+// chunkRows reads, over q, up to snapshotChunk rows of rel after the
+// primary key after (nil: from the first), in primary-key order, and
+// calls fn with each row's values. It returns the primary key of the
+// last row read (nil when none) and the number of rows.
+func chunkRows(ctx context.Context, q queryer, rel *relation, after []any, fn func([]runtime.Value)) ([]any, int, error) {
+	names := make([]string, len(rel.cols))
+	for i, c := range rel.cols {
+		names[i] = quoteIdent(c.name)
+	}
+	pk := make([]string, len(rel.pk))
+	for i, k := range rel.pk {
+		pk[i] = quoteIdent(rel.cols[k].name)
+	}
+	sq := "SELECT " + strings.Join(names, ", ") + " FROM " + rel.t.String()
+	var args []any
+	if after != nil {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(pk)), ", ")
+		sq += " WHERE (" + strings.Join(pk, ", ") + ") > (" + marks + ")"
+		args = append(args, after...)
+	}
+	sq += " ORDER BY " + strings.Join(pk, ", ") + " LIMIT ?"
+	args = append(args, snapshotChunk) // an argument: the binary protocol, whose FLOATs are exact
+	rows, err := q.QueryContext(ctx, sq, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+	}
+	defer rows.Close()
+	raw := make([]any, len(rel.cols))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	n := 0
+	var last []any
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, 0, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+		}
+		row := make([]runtime.Value, len(rel.cols))
+		for i := range rel.cols {
+			v, err := rel.cols[i].value(raw[i])
+			if err != nil {
+				return nil, 0, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+			}
+			row[i] = v
+		}
+		last = last[:0]
+		for _, k := range rel.pk {
+			last = append(last, copyRaw(raw[k]))
+		}
+		n++
+		fn(row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("mysql-cdc: snapshot %s: %w", rel.t, err)
+	}
+	return last, n, nil
 }
 
 func copyRaw(v any) any {

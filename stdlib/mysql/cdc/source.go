@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,9 @@ import (
 // Source is a mysql-cdc source. It implements runtime.Source and
 // runtime.Resumable: its positions carry tokens (token.go) that the
 // driver persists in settings.state_dir, so Ack has nothing to commit.
+// As runtime.Stateful and runtime.Saver it keeps beside them which
+// tables it captured in full (resnap.go), to re-snapshot tables added to
+// `tables` while it streams.
 //
 // Concurrency: Read is called from one goroutine, Ack from another, and
 // SourceLag from any. While streaming, go-mysql's binlog syncer
@@ -45,8 +49,17 @@ type Source struct {
 	// skip names the changes of the transaction the stream starts with
 	// that were delivered before: the resumed token's change and those
 	// before it (token.go). nil when it starts between transactions.
-	skip    *skipTo
-	snap    *snapshot
+	skip *skipTo
+	snap *snapshot
+	// snapTables are the tables the snapshot reads when not all of them
+	// (initial_only after tables were added); snapDone is the selection
+	// once its last record is saved.
+	snapTables []table
+	snapDone   *selection
+	// sel is the selection kept in the state blob (resnap.go); resnap the
+	// re-snapshot of added tables the stream goroutine drives (nil: none).
+	sel     selState
+	resnap  *resnap
 	seq     atomic.Uint64
 	charset map[uint64]string
 
@@ -75,6 +88,8 @@ var (
 	_ runtime.Resumable = (*Source)(nil)
 	_ runtime.Logged    = (*Source)(nil)
 	_ runtime.Lagger    = (*Source)(nil)
+	_ runtime.Stateful  = (*Source)(nil)
+	_ runtime.Saver     = (*Source)(nil)
 )
 
 // New validates cfg and returns an unopened source. now is the clock for
@@ -245,9 +260,7 @@ func (s *Source) plan(ctx context.Context) error {
 		}
 	case r != nil && !r.snapshot:
 		if mode == SnapshotInitialOnly {
-			s.logger().Info("snapshot_mode initial_only: the snapshot finished in an earlier run; nothing to do")
-			s.ended = true
-			return nil
+			return s.planInitialOnly(ctx)
 		}
 		if mode == SnapshotWhenNeeded {
 			err := s.binlogAvailable(ctx, r.at())
@@ -257,14 +270,14 @@ func (s *Source) plan(ctx context.Context) error {
 					return err
 				}
 				s.streamFrom(*r)
-				return nil
+				return s.planResnap()
 			}
 			s.logger().Warn("the binlog at the saved position is no longer on the server (purged, or its GTIDs unknown); snapshot_mode when_needed: taking a new snapshot",
 				"server", s.addr(), "saved_position", r.String(), "reason", gone.reason)
 			break
 		}
 		s.streamFrom(*r)
-		return nil
+		return s.planResnap()
 	case r != nil && r.snapshot && mode != SnapshotNever:
 		s.logger().Warn("the snapshot did not finish in the last run: taking it again (rows it delivered are delivered again)")
 	case mode == SnapshotNever:
@@ -276,17 +289,51 @@ func (s *Source) plan(ctx context.Context) error {
 				return fmt.Errorf("mysql-cdc: the saved position %q is a record of a snapshot that did not finish, and snapshot_mode is never: set snapshot_mode: initial to take the snapshot again, or delete the pipeline's state file in settings.state_dir to stream from the binlog's end (the changes since that snapshot are then not delivered)", r.String())
 			}
 			s.start = r.at()
-			return nil
+			return s.putSelection(selection{Tables: names(s.tables)})
 		}
 		var err error
 		if s.start, err = currentPosition(ctx, s.db, s.mariadb); err != nil {
 			return err
 		}
-		return nil
+		return s.putSelection(selection{Tables: names(s.tables)})
 	}
 	if !s.mariadb {
 		return errors.New("mysql-cdc: the lock-free snapshot needs MariaDB (START TRANSACTION WITH CONSISTENT SNAPSHOT with binlog_snapshot_file/position); on MySQL use snapshot_mode: never for now")
 	}
+	// The snapshot reads every configured table: once the stream goes on
+	// after it, they are captured in full.
+	if err := s.putSelection(selection{Tables: names(s.tables)}); err != nil {
+		return err
+	}
+	return s.beginSnapshot(ctx)
+}
+
+// planInitialOnly: under snapshot_mode initial_only, a snapshot finished
+// in an earlier run. Tables added to `tables` since are snapshotted now
+// (the others are not read again); without any, there is nothing to do.
+func (s *Source) planInitialOnly(ctx context.Context) error {
+	prev, ok, err := s.loadSelection()
+	if err != nil {
+		return err
+	}
+	var added []table
+	if ok {
+		for _, t := range s.tables {
+			if !slices.Contains(prev.Tables, t.String()) {
+				added = append(added, t)
+			}
+		}
+	}
+	if len(added) == 0 {
+		s.logger().Info("snapshot_mode initial_only: the snapshot finished in an earlier run; nothing to do")
+		s.ended = true
+		return s.putSelection(selection{Tables: names(s.tables)})
+	}
+	if !s.mariadb {
+		return errors.New("mysql-cdc: the lock-free snapshot needs MariaDB (START TRANSACTION WITH CONSISTENT SNAPSHOT with binlog_snapshot_file/position); on MySQL use snapshot_mode: never for now")
+	}
+	s.logger().Info("snapshot_mode initial_only: snapshotting the tables added to `tables` since the snapshot of an earlier run", "tables", strings.Join(names(added), ", "))
+	s.snapTables, s.snapDone = added, &selection{Tables: names(s.tables)}
 	return s.beginSnapshot(ctx)
 }
 

@@ -48,7 +48,22 @@ func (r *streamReader) session(ctx context.Context, connected func()) error {
 	defer stop()
 	first := true
 	for {
-		ev, err := st.GetEvent(ctx)
+		if err := r.resnapStep(ctx); err != nil {
+			return fatalError{err}
+		}
+		var ev *replication.BinlogEvent
+		if r.resnap.waiting() {
+			// A chunk waits for the stream's position: an idle stream must
+			// look again.
+			wctx, cancel := context.WithTimeout(ctx, resnapPoll)
+			ev, err = st.GetEvent(wctx)
+			cancel()
+			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				continue
+			}
+		} else {
+			ev, err = st.GetEvent(ctx)
+		}
 		if err != nil {
 			return err
 		}
@@ -167,6 +182,12 @@ type streamReader struct {
 	// next transaction takes it when it starts where pending says.
 	pending *skipTo
 	tokBuf  []byte
+	// at is where the stream stands between transactions: the end of the
+	// last transaction, or of an event after it that belongs to none.
+	at token
+	// resnap is the re-snapshot of tables added to `tables` (resnap.go);
+	// nil when none is under way.
+	resnap *resnap
 }
 
 // tableRel is a table map event, its columns and its relation.
@@ -210,9 +231,21 @@ func (r *streamReader) send() error {
 	if len(r.out) == 0 {
 		return nil
 	}
+	at := r.outAt
+	if err := r.sendOut(); err != nil {
+		return err
+	}
+	r.sent = at
+	return nil
+}
+
+// sendOut hands out to Read.
+func (r *streamReader) sendOut() error {
+	if len(r.out) == 0 {
+		return nil
+	}
 	select {
 	case r.s.recs <- r.out:
-		r.sent = r.outAt
 		// Read keeps the batch sent: the next one gets the capacity this
 		// one needed (one record when each transaction changes one row),
 		// not streamBatch records (some 40 KB) for every commit.
@@ -263,6 +296,7 @@ func (r *streamReader) commit(h *replication.EventHeader) error {
 	if !r.s.mariadb {
 		r.last.gtid = ""
 	}
+	r.at = r.last
 	if r.held != nil {
 		r.held.Position.Token = r.last.String()
 		r.out, r.outAt = append(r.out, *r.held), r.heldAt
@@ -338,6 +372,12 @@ func (r *streamReader) event(h *replication.EventHeader, ev replication.Event) e
 	case *replication.FormatDescriptionEvent, *replication.MariadbGTIDListEvent, *replication.MariadbBinlogCheckPointEvent,
 		*replication.PreviousGTIDsEvent:
 		r.idle(r.file, h)
+	case *replication.GenericEvent:
+		if h.EventType == replication.HEARTBEAT_EVENT {
+			// The server's position in the binlog it sends, when it has
+			// nothing to send.
+			r.idle(r.file, h)
+		}
 	case *replication.MariadbGTIDEvent:
 		r.begin(txState{gtid: e.GTID.String(), domain: e.GTID.DomainID, alone: e.IsStandalone(), time: time.Unix(int64(h.Timestamp), 0).UTC()},
 			r.file, h.LogPos-h.EventSize)
@@ -379,7 +419,8 @@ func (r *streamReader) idle(file string, h *replication.EventHeader) {
 	if h.LogPos == 0 || r.tx != (txState{}) || r.held != nil {
 		return
 	}
-	r.s.streamed(token{file: file, pos: h.LogPos})
+	r.at = token{file: file, pos: h.LogPos}
+	r.s.streamed(r.at)
 }
 
 // rows turns a rows event into records, skipping the changes delivered

@@ -17,6 +17,9 @@ import (
 //	FILE:POS[ gtid=SET] #E.R           change R of rows event E of the
 //	                                   transaction that starts there
 //	snapshot `db`.`table` #N           row N of the table's snapshot
+//	FILE:POS[ gtid=SET] re-snapshot `db`.`table` #N
+//	                                   row N of the table's re-snapshot,
+//	                                   delivered between two transactions
 //	snapshot FILE:POS[ gtid=SET]       (earlier versions' snapshot records)
 //
 // FILE:POS is a binlog position and SET the GTID position there
@@ -38,6 +41,12 @@ import (
 //     tokens every time. Resuming there takes the snapshot again. The last
 //     snapshot record carries the snapshot's binlog position, where the
 //     stream starts: once it is acknowledged the snapshot is done.
+//   - A re-snapshot record (resnap.go: a table added to the selection,
+//     read in chunks between the stream's transactions) carries the
+//     position between the two transactions it is delivered between, its
+//     table and its ordinal in the table's re-snapshot. Resuming there
+//     goes on with the next transaction; the re-snapshot goes on from the
+//     progress in the source's state blob (at or before the record).
 //
 // Tokens written by earlier versions have no change and no snapshot
 // ordinal: "FILE:POS[ gtid=SET]" inside a transaction was the position
@@ -57,6 +66,9 @@ type token struct {
 	// change is set in the token of a record inside a transaction: the
 	// transaction starts at file:pos.
 	change change
+	// resnap marks a record of a re-snapshot, delivered at file:pos
+	// (table and row name it).
+	resnap bool
 }
 
 // change is a row change's place in its transaction: the 1-based
@@ -73,6 +85,9 @@ func (c change) after(d change) bool {
 // snapshot token's table from its ordinal.
 const changeMark = " #"
 
+// resnapMark separates a re-snapshot token's position from its table.
+const resnapMark = " re-snapshot "
+
 func (t token) String() string {
 	var b strings.Builder
 	if t.snapshot {
@@ -85,6 +100,13 @@ func (t token) String() string {
 		}
 	}
 	b.WriteString(t.position())
+	if t.resnap {
+		b.WriteString(resnapMark)
+		b.WriteString(t.table)
+		b.WriteString(changeMark)
+		b.WriteString(strconv.FormatUint(t.row, 10))
+		return b.String()
+	}
 	if t.change != (change{}) {
 		b.WriteString(changeMark)
 		b.WriteString(t.change.String())
@@ -114,9 +136,25 @@ func (c change) String() string {
 func (t token) at() token { return token{file: t.file, pos: t.pos, gtid: t.gtid} }
 
 // tokenForms lists the forms a token may take, for errors.
-const tokenForms = "FILE:POS[ gtid=SET][ #E.R], or snapshot `db`.`table` #N"
+const tokenForms = "FILE:POS[ gtid=SET][ #E.R], FILE:POS[ gtid=SET] re-snapshot `db`.`table` #N, or snapshot `db`.`table` #N"
 
 func parseToken(s string) (token, error) {
+	// The mark right before the table's first backquote (a quoted table
+	// name may hold anything, the mark too).
+	if b := strings.IndexByte(s, '`'); b >= 0 && !strings.HasPrefix(s, "snapshot ") && strings.HasSuffix(s[:b], resnapMark) {
+		t, err := parseToken(s[:b-len(resnapMark)])
+		rest := s[b:]
+		i := strings.LastIndex(rest, changeMark)
+		if err != nil || t.change != (change{}) || i < 0 {
+			return token{}, fmt.Errorf("position token %q is not %s", s, tokenForms)
+		}
+		n, err := strconv.ParseUint(rest[i+len(changeMark):], 10, 64)
+		if err != nil || n == 0 {
+			return token{}, fmt.Errorf("position token %q is not %s", s, tokenForms)
+		}
+		t.resnap, t.table, t.row = true, rest[:i], n
+		return t, nil
+	}
 	var t token
 	rest, ok := strings.CutPrefix(s, "snapshot ")
 	t.snapshot = ok
