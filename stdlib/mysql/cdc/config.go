@@ -29,6 +29,10 @@ type Config struct {
 	// SnapshotMode is initial (default), never, initial_only, always or
 	// when_needed (see the Snapshot* constants).
 	SnapshotMode string `json:"snapshot_mode"`
+	// SchemaDrift is what the source does, with a schema lock, when a
+	// table's columns differ from it: SchemaDriftFail (default) or
+	// SchemaDriftWarn. Without a lock it has no effect.
+	SchemaDrift string `json:"schema_drift"`
 	// ConnectTimeoutSecs bounds each connection attempt (default 10).
 	ConnectTimeoutSecs int       `json:"connect_timeout_secs"`
 	TLS                TLSConfig `json:"tls"`
@@ -59,6 +63,12 @@ type TLSConfig struct {
 	ClientKeyPath  string `json:"client_key_path"`
 }
 
+// Schema drift policies (Config.SchemaDrift).
+const (
+	SchemaDriftFail = "fail" // any drift from the lock stops the source
+	SchemaDriftWarn = "warn" // columns added after the locked ones are logged and let through; other drift stops the source
+)
+
 // Snapshot modes.
 const (
 	// SnapshotInitial snapshots unless the resumed position says one
@@ -83,7 +93,7 @@ const (
 // the two equal).
 func Defaults() Config {
 	return Config{Host: "localhost", Port: 3306, SnapshotMode: SnapshotInitial, ConnectTimeoutSecs: 10,
-		TLS: TLSConfig{Mode: "prefer"}}
+		TLS: TLSConfig{Mode: "prefer"}, SchemaDrift: SchemaDriftFail}
 }
 
 func withDefaults(cfg Config) Config {
@@ -99,6 +109,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ConnectTimeoutSecs <= 0 {
 		cfg.ConnectTimeoutSecs = d.ConnectTimeoutSecs
+	}
+	if cfg.SchemaDrift == "" {
+		cfg.SchemaDrift = d.SchemaDrift
 	}
 	if cfg.TLS.Mode == "" {
 		cfg.TLS.Mode = d.TLS.Mode
@@ -160,6 +173,11 @@ func validate(cfg Config) ([]table, error) {
 	case SnapshotInitial, SnapshotNever, SnapshotInitialOnly, SnapshotAlways, SnapshotWhenNeeded:
 	default:
 		errs = append(errs, fmt.Sprintf("snapshot_mode %q is not valid: use initial, never, initial_only, always or when_needed", cfg.SnapshotMode))
+	}
+	switch cfg.SchemaDrift {
+	case SchemaDriftFail, SchemaDriftWarn:
+	default:
+		errs = append(errs, fmt.Sprintf("schema_drift %q is not valid: use fail or warn", cfg.SchemaDrift))
 	}
 	switch cfg.TLS.Mode {
 	case "disable", "prefer", "require", "verify-ca", "verify-full":

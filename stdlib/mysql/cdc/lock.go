@@ -125,11 +125,44 @@ func (s *Source) checkLock(rel *relation) error {
 		return fatalError{fmt.Errorf("mysql-cdc: table %s is not in the schema lock, which holds %s: run %s to lock it",
 			rel.t, lockedNames(s.cfg.Locked), s.cfg.lockCommand())}
 	}
-	if d := lockDrift(lt, rel.cols); len(d) > 0 {
-		return fatalError{fmt.Errorf("mysql-cdc: the columns of table %s no longer match the schema lock: %s; run %s to accept the new schema",
-			rel.t, strings.Join(d, "; "), s.cfg.lockCommand())}
+	d := lockDrift(lt, rel.cols)
+	if len(d) == 0 {
+		return nil
 	}
-	return nil
+	if added := appendedColumns(lt, rel.cols); added != nil && s.cfg.SchemaDrift == SchemaDriftWarn {
+		key := rel.t.String() + "\x00" + strings.Join(added, "\x00")
+		if _, warned := s.drifted.LoadOrStore(key, true); !warned {
+			s.logger().Warn("columns were added to a table after its locked ones (schema_drift: warn): records carry them, code compiled for the schema lock does not read them; "+
+				"rewrite the lock to use them", "table", rel.t.String(), "columns", strings.Join(added, ", "), "lock", s.cfg.lockCommand())
+		}
+		return nil
+	}
+	policy := ""
+	if s.cfg.SchemaDrift == SchemaDriftWarn {
+		policy = " (schema_drift: warn lets through only columns added after the locked ones)"
+	}
+	return fatalError{fmt.Errorf("mysql-cdc: the columns of table %s no longer match the schema lock: %s%s; run %s to accept the new schema",
+		rel.t, strings.Join(d, "; "), policy, s.cfg.lockCommand())}
+}
+
+// appendedColumns returns the names of the columns of cols after the
+// locked ones when the others are the lock's (the same names, order and
+// record types), the only drift schema_drift: warn lets through; nil
+// otherwise.
+func appendedColumns(lt *LockedTable, cols []column) []string {
+	if len(cols) <= len(lt.Columns) {
+		return nil
+	}
+	for i, l := range lt.Columns {
+		if cols[i].name != l.Name || cols[i].recordKind() != l.Kind {
+			return nil
+		}
+	}
+	var out []string
+	for _, c := range cols[len(lt.Columns):] {
+		out = append(out, c.name)
+	}
+	return out
 }
 
 // checkLockAtOpen checks each configured table's columns, as the catalog

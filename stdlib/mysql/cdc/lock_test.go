@@ -3,6 +3,7 @@ package cdc
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,65 @@ func TestSchemaLockStopsTheStreamAtATableMapWithOtherColumns(t *testing.T) {
 	want := "mysql-cdc: the columns of table `" + db + "`.`k` no longer match the schema lock: column `c` (int, int) was added at position 2; run " + DefaultLockCommand + " to accept the new schema"
 	if errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Read: %v\nwant %s", err, want)
+	}
+}
+
+// TestSchemaDriftWarnLetsAppendedColumnsThrough: under schema_drift:
+// warn, a column added after the locked ones is logged once and its
+// values ride along (in the snapshot and the stream, before and after a
+// restart), check --connect warns; a column added elsewhere still stops
+// the source, saying what warn lets through.
+func TestSchemaDriftWarnLetsAppendedColumnsThrough(t *testing.T) {
+	db := server.NewDatabase(t)
+	server.Exec(t, db, "CREATE TABLE k (id INT PRIMARY KEY, a VARCHAR(5))", "INSERT INTO k VALUES (1, 'x')")
+	cfg := config(db, "k")
+	cfg.Locked = lockOf(t, cfg)
+	cfg.SchemaDrift = SchemaDriftWarn
+	server.Exec(t, db, "ALTER TABLE k ADD COLUMN z INT")
+	s, rec := openLogged(t, cfg, nil)
+	server.Exec(t, db, "INSERT INTO k VALUES (2, 'y', 7)", "INSERT INTO k VALUES (3, 'w', 8)")
+	got := read(t, s, 3)
+	for i, r := range got {
+		if len(r.After) != 3 || r.Schema.Fields[2].Name != "z" || r.After[0].AsInt() != int64(i+1) {
+			t.Fatalf("record %d: %v %v; want the locked columns, then z", i, r.Schema.Fields, r.After)
+		}
+	}
+	if z := got[2].After[2].AsInt(); z != 8 {
+		t.Fatalf("z = %d, want 8", z)
+	}
+	if w := rec.logged(slog.LevelWarn, "columns were added to a table after its locked ones"); len(w) != 1 || !strings.Contains(w[0], "columns=z") {
+		t.Fatalf("warnings: %q; want one naming z", w)
+	}
+	findings, err := s.Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lockFinding runtime.Finding
+	for _, f := range findings {
+		if strings.HasPrefix(f.Check, "lock ") {
+			lockFinding = f
+		}
+	}
+	if lockFinding.Level != runtime.FindingWarn || !strings.Contains(lockFinding.Detail, "columns z were added after the locked ones") {
+		t.Fatalf("check --connect: %+v", lockFinding)
+	}
+	s.Close()
+
+	// A column added before the locked ones' end is not let through.
+	server.Exec(t, db, "ALTER TABLE k ADD COLUMN m INT AFTER id")
+	s2, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	err = s2.Open(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "column `m` (int(11), int) was added at position 2") ||
+		!strings.Contains(err.Error(), "(schema_drift: warn lets through only columns added after the locked ones)") {
+		t.Fatalf("Open after a column was added in the middle: %v", err)
+	}
+	if findings, err := s2.Probe(context.Background()); err != nil {
+		t.Fatal(err)
+	} else if f := findings[len(findings)-1]; f.Level != runtime.FindingFail || !strings.Contains(f.Detail, "so the source would stop (schema_drift: warn)") {
+		t.Fatalf("check --connect: %+v", f)
 	}
 }

@@ -61,6 +61,7 @@ func (s *Source) Probe(ctx context.Context) ([]runtime.Finding, error) {
 				names[i] = rel.cols[k].name
 			}
 			add("table "+t.String(), runtime.FindingOK, "%d columns, primary key (%s)", len(rel.cols), strings.Join(names, ", "))
+			s.probeLock(rel, add)
 		}
 	}
 	return out, nil
@@ -126,5 +127,32 @@ func (s *Source) probePrivileges(ctx context.Context, db *sql.DB, add func(check
 		} else {
 			add(strings.ToLower(p.priv), runtime.FindingFail, "user %q lacks %s (%s): GRANT %s ON *.* TO '%s'@'…'", user, p.priv, p.why, p.priv, strings.ReplaceAll(user, "'", "''"))
 		}
+	}
+}
+
+// probeLock judges a table's live columns against the schema lock, as
+// the source would at start: a FAIL when it would stop, a WARN when
+// schema_drift: warn lets added columns through. Nothing without a lock
+// or drift.
+func (s *Source) probeLock(rel *relation, add func(check, level, format string, args ...any)) {
+	if s.cfg.Locked == nil {
+		return
+	}
+	check := "lock " + rel.t.String()
+	lt := s.cfg.lockedTable(rel.t)
+	if lt == nil {
+		add(check, runtime.FindingFail, "not in the schema lock, which holds %s: run %s to lock it", lockedNames(s.cfg.Locked), s.cfg.lockCommand())
+		return
+	}
+	d := lockDrift(lt, rel.cols)
+	switch added := appendedColumns(lt, rel.cols); {
+	case len(d) == 0:
+		add(check, runtime.FindingOK, "matches the schema lock")
+	case added != nil && s.cfg.SchemaDrift == SchemaDriftWarn:
+		add(check, runtime.FindingWarn, "columns %s were added after the locked ones: records carry them, code compiled for the lock does not read them (schema_drift: warn); run %s to use them",
+			strings.Join(added, ", "), s.cfg.lockCommand())
+	default:
+		add(check, runtime.FindingFail, "the table no longer matches the lock, so the source would stop (schema_drift: %s): %s; run %s to accept the new schema",
+			s.cfg.SchemaDrift, strings.Join(d, "; "), s.cfg.lockCommand())
 	}
 }

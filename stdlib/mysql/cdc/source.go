@@ -58,8 +58,11 @@ type Source struct {
 	snapDone   *selection
 	// sel is the selection kept in the state blob (resnap.go); resnap the
 	// re-snapshot of added tables the stream goroutine drives (nil: none).
-	sel     selState
-	resnap  *resnap
+	sel    selState
+	resnap *resnap
+	// drifted holds the table and added columns schema_drift: warn has
+	// logged (once each).
+	drifted sync.Map
 	seq     atomic.Uint64
 	charset map[uint64]string
 
