@@ -44,7 +44,24 @@ func (f File) Read() ([]byte, error) {
 	case st.Size() > MaxFileBytes:
 		return nil, fmt.Errorf("%s is larger than %d MiB", f.Name, MaxFileBytes>>20)
 	}
-	return io.ReadAll(io.LimitReader(fh, MaxFileBytes+1))
+	// Read into a buffer of the size stat gave (one allocation, no
+	// copies as it grows); a file that grew since is read on, to the
+	// bound.
+	buf := make([]byte, 0, st.Size()+1)
+	for {
+		n, err := fh.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, err
+		case len(buf) > MaxFileBytes:
+			return nil, fmt.Errorf("%s is larger than %d MiB", f.Name, MaxFileBytes>>20)
+		case len(buf) == cap(buf):
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 // Where names the file for messages: its path, or "<name> (embedded)".
