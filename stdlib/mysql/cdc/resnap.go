@@ -182,19 +182,7 @@ func (s *Source) planResnap() error {
 		}
 		return s.putSelection(selection{Tables: all})
 	}
-	had := map[string]bool{}
-	for _, n := range prev.Tables {
-		had[n] = true
-	}
-	var known []string
-	var added []table
-	for _, t := range s.tables {
-		if had[t.String()] {
-			known = append(known, t.String())
-		} else {
-			added = append(added, t)
-		}
-	}
+	known, added := s.addedSince(prev)
 	var p *resnapProgress
 	if prev.Resnap != nil {
 		if i := slices.IndexFunc(added, func(t table) bool { return t.String() == prev.Resnap.Table }); i >= 0 {
@@ -226,6 +214,19 @@ func (s *Source) planResnap() error {
 	s.logger().Info("tables added to `tables`: their existing rows are read while streaming (re-snapshot)", "tables", strings.Join(names(added), ", "))
 	s.resnap = rs
 	return s.putSelection(rs.selection())
+}
+
+// addedSince splits the configured tables into those prev holds as
+// captured (as SQL writes them) and the others, in config order.
+func (s *Source) addedSince(prev selection) (known []string, added []table) {
+	for _, t := range s.tables {
+		if slices.Contains(prev.Tables, t.String()) {
+			known = append(known, t.String())
+		} else {
+			added = append(added, t)
+		}
+	}
+	return known, added
 }
 
 // resnap is the re-snapshot of the tables added to `tables`, driven by

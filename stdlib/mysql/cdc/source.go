@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,7 +300,7 @@ func (s *Source) plan(ctx context.Context) error {
 		return s.putSelection(selection{Tables: names(s.tables)})
 	}
 	if !s.mariadb {
-		return errors.New("mysql-cdc: the lock-free snapshot needs MariaDB (START TRANSACTION WITH CONSISTENT SNAPSHOT with binlog_snapshot_file/position); on MySQL use snapshot_mode: never for now")
+		return errSnapshotNeedsMariaDB
 	}
 	// The snapshot reads every configured table: once the stream goes on
 	// after it, they are captured in full.
@@ -310,6 +309,9 @@ func (s *Source) plan(ctx context.Context) error {
 	}
 	return s.beginSnapshot(ctx)
 }
+
+// errSnapshotNeedsMariaDB refuses a snapshot on MySQL.
+var errSnapshotNeedsMariaDB = errors.New("mysql-cdc: the lock-free snapshot needs MariaDB (START TRANSACTION WITH CONSISTENT SNAPSHOT with binlog_snapshot_file/position); on MySQL use snapshot_mode: never for now")
 
 // planInitialOnly: under snapshot_mode initial_only, a snapshot finished
 // in an earlier run. Tables added to `tables` since are snapshotted now
@@ -321,11 +323,7 @@ func (s *Source) planInitialOnly(ctx context.Context) error {
 	}
 	var added []table
 	if ok {
-		for _, t := range s.tables {
-			if !slices.Contains(prev.Tables, t.String()) {
-				added = append(added, t)
-			}
-		}
+		_, added = s.addedSince(prev)
 	}
 	if len(added) == 0 {
 		s.logger().Info("snapshot_mode initial_only: the snapshot finished in an earlier run; nothing to do")
@@ -333,7 +331,7 @@ func (s *Source) planInitialOnly(ctx context.Context) error {
 		return s.putSelection(selection{Tables: names(s.tables)})
 	}
 	if !s.mariadb {
-		return errors.New("mysql-cdc: the lock-free snapshot needs MariaDB (START TRANSACTION WITH CONSISTENT SNAPSHOT with binlog_snapshot_file/position); on MySQL use snapshot_mode: never for now")
+		return errSnapshotNeedsMariaDB
 	}
 	s.logger().Info("snapshot_mode initial_only: snapshotting the tables added to `tables` since the snapshot of an earlier run", "tables", strings.Join(names(added), ", "))
 	s.snapTables, s.snapDone = added, &selection{Tables: names(s.tables)}
