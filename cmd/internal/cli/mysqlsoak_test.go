@@ -32,7 +32,10 @@ import (
 //   - kill -9 cycles during the initial snapshot of a 200,000-row table
 //     (each kill after a random part of the snapshot was written out, and
 //     the state file still holding no finished snapshot): nothing lost
-//     once a last run finishes (a restart takes the snapshot again).
+//     once a last run finishes (a restart takes the snapshot again);
+//   - kill -9 cycles during the re-snapshot of a 200,000-row table added
+//     to `tables` while streaming (SPEC "Tables added to `tables`"):
+//     nothing lost once a last run finishes.
 func TestMySQLCDCStopStartSoak(t *testing.T) {
 	cycles, _ := strconv.Atoi(os.Getenv("RIVVEN_SOAK_MYSQL"))
 	if cycles <= 0 {
@@ -47,7 +50,8 @@ func TestMySQLCDCStopStartSoak(t *testing.T) {
 	s := &mysqlSoak{bin: bin, srv: srv}
 	t.Run("sigterm", func(t *testing.T) { s.streamCycles(t, cycles, syscall.SIGTERM) })
 	t.Run("kill", func(t *testing.T) { s.streamCycles(t, cycles, syscall.SIGKILL) })
-	t.Run("kill-mid-snapshot", func(t *testing.T) { s.snapshotCycles(t, cycles) })
+	t.Run("kill-mid-snapshot", func(t *testing.T) { s.snapshotCycles(t, cycles, false) })
+	t.Run("kill-mid-resnapshot", func(t *testing.T) { s.snapshotCycles(t, cycles, true) })
 }
 
 // mysqlSoak is the soak's binary and server.
@@ -64,8 +68,15 @@ const mysqlSoakTxRows = 5000
 const mysqlSoakRows = 200_000
 
 // config writes the config of a pipeline capturing db.w (mysql-cdc →
-// stdout json) with its state in dir, and returns its path.
-func (s *mysqlSoak) config(t *testing.T, db, dir string) string {
+// stdout json), or db's tables, with its state in dir, and returns its
+// path.
+func (s *mysqlSoak) config(t *testing.T, db, dir string, tables ...string) string {
+	if len(tables) == 0 {
+		tables = []string{"w"}
+	}
+	for i, tb := range tables {
+		tables[i] = db + "." + tb
+	}
 	s.serverID++
 	cfg := filepath.Join(dir, "c.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`
@@ -73,12 +84,12 @@ settings: {state_dir: %q, shutdown_timeout: 60}
 sources:
   my:
     connector: mysql-cdc
-    config: {host: 127.0.0.1, port: %d, user: %s, password: "${MYSQLPW}", server_id: %d, tables: [%s.w], tls: {mode: disable}}
+    config: {host: 127.0.0.1, port: %d, user: %s, password: "${MYSQLPW}", server_id: %d, tables: [%s], tls: {mode: disable}}
 sinks:
   out: {connector: stdout, config: {format: json}}
 pipelines:
   p: {source: my, sink: out}
-`, filepath.Join(dir, "state"), s.srv.Port, mysqltest.Superuser, 7000+s.serverID, db))
+`, filepath.Join(dir, "state"), s.srv.Port, mysqltest.Superuser, 7000+s.serverID, strings.Join(tables, ", ")))
 	return cfg
 }
 
@@ -346,13 +357,38 @@ func (s *mysqlSoak) streamCycles(t *testing.T, n int, sig syscall.Signal) {
 
 // snapshotCycles kills the binary with SIGKILL n times during the initial
 // snapshot of a table of mysqlSoakRows rows under the insert load, then
-// lets a last run finish.
-func (s *mysqlSoak) snapshotCycles(t *testing.T, n int) {
+// lets a last run finish. With resnap, the table is added to the tables
+// of a pipeline that finished its snapshot of another one (whose one row
+// has id -1): the kills land in its re-snapshot while streaming.
+func (s *mysqlSoak) snapshotCycles(t *testing.T, n int, resnap bool) {
 	db := s.srv.NewDatabase(t)
 	s.srv.Exec(t, db, "CREATE TABLE w (id BIGINT PRIMARY KEY, v VARCHAR(16))",
 		fmt.Sprintf("INSERT INTO w SELECT seq, 'v' FROM seq_1_to_%d", mysqlSoakRows))
 	dir := t.TempDir()
 	cfg, out := s.config(t, db, dir), filepath.Join(dir, "out.jsonl")
+	what := "snapshot"
+	if resnap {
+		what = "re-snapshot"
+		s.srv.Exec(t, db, "CREATE TABLE w0 (id BIGINT PRIMARY KEY, v VARCHAR(16))", "INSERT INTO w0 VALUES (-1, 'v')")
+		first := s.config(t, db, dir, "w0")
+		var stderr syncBuffer
+		cmd := s.start(t, first, out, &stderr)
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			if tok, ok := s.stateToken(t, dir); ok && !strings.HasPrefix(tok, "snapshot ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("the first run did not finish its snapshot of w0:\n%s", stderr.String())
+			}
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if code := exitCode(cmd); code != 0 {
+			t.Fatalf("first run: exit %d:\n%s", code, stderr.String())
+		}
+		cfg = s.config(t, db, dir, "w0", "w")
+	}
 	stop := make(chan struct{})
 	w := s.writer(t, db, mysqlSoakRows+1, stop)
 	ta := &tally{path: out}
@@ -368,21 +404,21 @@ func (s *mysqlSoak) snapshotCycles(t *testing.T, n int) {
 			if time.Now().After(deadline) {
 				_ = cmd.Process.Kill()
 				_ = cmd.Wait()
-				t.Fatalf("cycle %d: %d of %d snapshot records in 5 minutes:\n%s", i, ta.snap-before, want, stderr.String())
+				t.Fatalf("cycle %d: %d of %d %s records in 5 minutes:\n%s", i, ta.snap-before, want, what, stderr.String())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		_ = cmd.Process.Kill()
 		_ = exitCode(cmd)
-		if tok, ok := s.stateToken(t, dir); ok && !strings.HasPrefix(tok, "snapshot ") {
+		if tok, ok := s.stateToken(t, dir); !resnap && ok && !strings.HasPrefix(tok, "snapshot ") {
 			t.Fatalf("cycle %d: killed after %d snapshot records, the state already holds a finished snapshot (%s)", i, ta.snap-before, tok)
 		}
 	}
 	close(stop)
 	last := w.wait(t)
 	missing, dups := s.finish(t, cfg, ta, last)
-	t.Logf("kill -9 mid-snapshot: %d cycles, %d ids (%d in the table at the start), %d snapshot reads, %d missing, %d delivered again",
-		n, last, mysqlSoakRows, ta.snap, missing, dups)
+	t.Logf("kill -9 mid-%s: %d cycles, %d ids (%d in the table at the start), %d snapshot reads, %d missing, %d delivered again",
+		what, n, last, mysqlSoakRows, ta.snap, missing, dups)
 	if missing > 0 {
 		t.Errorf("%d of %d ids were never delivered", missing, last)
 	}
