@@ -11,9 +11,6 @@ import (
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/parquet-go/parquet-go"
-	pqgzip "github.com/parquet-go/parquet-go/compress/gzip"
-	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/rivven/rivven-connect/runtime"
 	"github.com/rivven/rivven-connect/schemas"
@@ -26,11 +23,10 @@ const (
 	colEventTime = "_event_time" // its event time, ms since the epoch (UTC)
 )
 
-// encoded is one record in the form an object keeps it.
+// encoded is what preparing a record for its object (codecs.prepare)
+// gives.
 type encoded struct {
-	data   []byte          // jsonl: the line; avro: the row's binary encoding
-	row    parquet.Row     // parquet: the row
-	size   int             // bytes the record adds (parquet: their plain size)
+	data   []byte          // avro: the row's binary encoding
 	schema *runtime.Schema // avro, parquet: the schema encoded with (effective)
 }
 
@@ -43,7 +39,6 @@ type codecs struct {
 	mask                          []byte                         // effective's scratch
 	zenc                          *zstd.Encoder
 	bufs                          buffers // objects' data and bodies
-	arena                         arena   // parquet rows
 }
 
 func newCodecs(cfg *Config) (*codecs, error) {
@@ -87,22 +82,13 @@ func (c *codecs) contentType() string {
 	return "application/x-ndjson"
 }
 
-// encode encodes r into e (reusing e's buffers); it fails, naming the
-// field, when r does not fit its schema in the format.
-func (c *codecs) encode(r *runtime.Record, e *encoded) error {
+// prepare checks r before anything of its write is taken: it fails,
+// naming the field, when r does not fit its schema in the format. For
+// avro it encodes r's row into e (reusing e's buffer); for avro and
+// parquet it sets e.schema. JSON lines and parquet rows go straight into
+// their object (appendLine, pqWriter.append), which cannot fail then.
+func (c *codecs) prepare(r *runtime.Record, e *encoded) error {
 	switch c.format {
-	case FormatJSONL:
-		b := e.data[:0]
-		switch c.envelope {
-		case "debezium":
-			b = runtime.AppendDebezium(b, r)
-		case "row":
-			b = runtime.AppendJSONRow(b, r.Schema, r.Row(), "", 0)
-		default:
-			b = runtime.AppendSourceEvent(b, r, true, true)
-		}
-		e.data = append(b, '\n')
-		e.size = len(e.data)
 	case FormatAvro:
 		e.schema = c.effective(r)
 		as, err := c.avroOf(e.schema, r.Stream)
@@ -113,20 +99,41 @@ func (c *codecs) encode(r *runtime.Record, e *encoded) error {
 		if err != nil {
 			return err
 		}
-		e.data, e.size = b, len(b)
+		e.data = b
 	case FormatParquet:
+		// r's own schema first: one scan finds both the values its
+		// columns cannot hold and the absent ones (rare) that make
+		// another schema effective
+		e.schema = r.Schema
+		ps, err := c.parquetOf(r.Schema, r.Stream)
+		if err != nil {
+			return err
+		}
+		absent, err := ps.check(r)
+		if !absent {
+			return err
+		}
 		e.schema = c.effective(r)
-		ps, err := c.parquetOf(e.schema, r.Stream)
-		if err != nil {
+		if ps, err = c.parquetOf(e.schema, r.Stream); err != nil {
 			return err
 		}
-		row, size, err := ps.row(r, &c.arena)
-		if err != nil {
-			return err
-		}
-		e.row, e.size = row, size
+		_, err = ps.check(r)
+		return err
 	}
 	return nil
+}
+
+// appendLine appends r's JSON line (its envelope and a newline) to b.
+func (c *codecs) appendLine(b []byte, r *runtime.Record) []byte {
+	switch c.envelope {
+	case "debezium":
+		b = runtime.AppendDebezium(b, r)
+	case "row":
+		b = runtime.AppendJSONRow(b, r.Schema, r.Row(), "", 0)
+	default:
+		b = runtime.AppendSourceEvent(b, r, true, true)
+	}
+	return append(b, '\n')
 }
 
 // removedKey names a record schema with some fields removed.
@@ -240,129 +247,13 @@ func (c *codecs) avroOf(rs *runtime.Schema, stream string) (*avroSchema, error) 
 	return as, nil
 }
 
-// parquetSchema maps one record schema to typed parquet columns: bool →
-// BOOLEAN, int → INT64, float → DOUBLE, string → STRING, objects, arrays
-// and values of type any → JSON (their compact JSON text); every field is
-// optional. _event_type is a STRING, _event_time a TIMESTAMP(MILLIS).
-type parquetSchema struct {
-	schema *parquet.Schema
-	fields []runtime.Field
-	col    []int // column of fields[i]; -1 for absent fields
-	typeC  int   // column of _event_type
-	timeC  int   // column of _event_time
-	ncols  int
-}
-
-func (c *codecs) parquetOf(sch *runtime.Schema, stream string) (*parquetSchema, error) {
-	if ps := c.parquet[sch]; ps != nil {
-		return ps, nil
-	}
-	if err := extFields(sch, stream); err != nil {
-		return nil, err
-	}
-	g := parquet.Group{}
-	for _, f := range sch.Fields {
-		var n parquet.Node
-		switch f.Type.Kind {
-		case runtime.KindAbsent:
-			continue
-		case runtime.KindBool:
-			n = parquet.Leaf(parquet.BooleanType)
-		case runtime.KindInt:
-			n = parquet.Int(64)
-		case runtime.KindFloat:
-			n = parquet.Leaf(parquet.DoubleType)
-		case runtime.KindString:
-			n = parquet.String()
-		default:
-			n = parquet.JSON()
-		}
-		g[f.Name] = parquet.Optional(n)
-	}
-	g[colEventType] = parquet.String()
-	g[colEventTime] = parquet.Timestamp(parquet.Millisecond)
-	ps := &parquetSchema{schema: parquet.NewSchema(schemaformat.AvroName(stream), g), fields: sch.Fields}
-	ps.ncols = len(ps.schema.Columns())
-	for _, f := range sch.Fields {
-		col := -1
-		if f.Type.Kind != runtime.KindAbsent {
-			lc, _ := ps.schema.Lookup(f.Name)
-			col = lc.ColumnIndex
-		}
-		ps.col = append(ps.col, col)
-	}
-	lc, _ := ps.schema.Lookup(colEventType)
-	ps.typeC = lc.ColumnIndex
-	lc, _ = ps.schema.Lookup(colEventTime)
-	ps.timeC = lc.ColumnIndex
-	c.parquet[sch] = ps
-	return ps, nil
-}
-
-// row converts r to a parquet row (values in column order) and its plain
-// size in bytes.
-func (ps *parquetSchema) row(r *runtime.Record, a *arena) (parquet.Row, int, error) {
-	row := a.row(ps.ncols)
-	vals := r.Row()
-	size := 0
-	for i, f := range ps.fields {
-		col := ps.col[i]
-		if col < 0 {
-			continue
-		}
-		var v runtime.Value
-		if i < len(vals) {
-			v = vals[i]
-		}
-		if v.IsNull() {
-			row[col] = parquet.NullValue().Level(0, 0, col)
-			continue
-		}
-		var pv parquet.Value
-		switch f.Type.Kind {
-		case runtime.KindBool:
-			if v.Kind() != runtime.KindBool {
-				return nil, 0, kindErr(f, v)
-			}
-			pv, size = parquet.BooleanValue(v.AsBool()), size+1
-		case runtime.KindInt:
-			if v.Kind() != runtime.KindInt {
-				return nil, 0, kindErr(f, v)
-			}
-			pv, size = parquet.Int64Value(v.AsInt()), size+8
-		case runtime.KindFloat:
-			if v.Kind() != runtime.KindFloat && v.Kind() != runtime.KindInt {
-				return nil, 0, kindErr(f, v)
-			}
-			pv, size = parquet.DoubleValue(v.AsFloat()), size+8
-		case runtime.KindString:
-			if v.Kind() != runtime.KindString {
-				return nil, 0, kindErr(f, v)
-			}
-			pv, size = parquet.ByteArrayValue(arenaCopy(a, v.AsString())), size+4+len(v.AsString())
-		default:
-			a.js = runtime.AppendJSON(a.js[:0], v)
-			pv, size = parquet.ByteArrayValue(arenaCopy(a, a.js)), size+4+len(a.js)
-		}
-		row[col] = pv.Level(0, 1, col)
-	}
-	op := r.Op.String()
-	row[ps.typeC] = parquet.ByteArrayValue(arenaCopy(a, op)).Level(0, 0, ps.typeC)
-	row[ps.timeC] = parquet.Int64Value(r.Time.UnixMilli()).Level(0, 0, ps.timeC)
-	return row, size + 4 + len(op) + 8, nil
-}
-
-func kindErr(f runtime.Field, v runtime.Value) error {
-	return fmt.Errorf("field %s: a %s value in a %s column", f.Name, v.Kind(), f.Type)
-}
-
 // finish returns the bytes of object o, stored under key.
 func (c *codecs) finish(o *object, key string) ([]byte, error) {
 	switch c.format {
 	case FormatAvro:
 		return c.finishAvro(o, key)
 	case FormatParquet:
-		return c.finishParquet(o)
+		return o.pw.finish()
 	}
 	switch c.compression {
 	case "gzip":
@@ -389,7 +280,7 @@ func (c *codecs) recycle(o *object, body []byte) {
 	}
 	c.bufs.put(o.data)
 	c.bufs.put(body)
-	o.data, o.rows = nil, nil
+	o.data, o.pw = nil, nil
 }
 
 // avroBlockBytes is the size at which an OCF block ends.
@@ -448,24 +339,4 @@ func appendAvroLong(b []byte, n int64) []byte {
 
 func appendAvroBytes(b, v []byte) []byte {
 	return append(appendAvroLong(b, int64(len(v))), v...)
-}
-
-// finishParquet writes o's rows as one parquet file.
-func (c *codecs) finishParquet(o *object) ([]byte, error) {
-	buf := bytes.NewBuffer(c.bufs.get())
-	opts := []parquet.WriterOption{o.pq.schema, parquet.CreatedBy("rivven-connect", "1", "")}
-	switch c.compression {
-	case "gzip":
-		opts = append(opts, parquet.Compression(&pqgzip.Codec{}))
-	case "zstd":
-		opts = append(opts, parquet.Compression(&pqzstd.Codec{}))
-	}
-	w := parquet.NewWriter(buf, opts...)
-	if _, err := w.WriteRows(o.rows); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

@@ -147,3 +147,47 @@ func joinKey(prefix, key string) string {
 	}
 	return prefix + "/" + key
 }
+
+// groupKeys renders the group keys of records (the template without
+// {position}; see render), again only when a variable the template reads
+// differs from the last record's: records of one write mostly share
+// them, and rendering the template for each cost a tenth of encoding the
+// record's JSON line. Records in the same UTC hour have the same {date},
+// {hour}, {year}, {month} and {day}.
+type groupKeys struct {
+	usesPart   bool // the template has {part}
+	ok         bool // the fields below are the last record's
+	stream, ns string
+	part, hour int64
+	key        string // its group key
+	buf        []byte
+}
+
+func newGroupKeys(tmpl []tmplPart) groupKeys {
+	k := groupKeys{}
+	for _, p := range tmpl {
+		k.usesPart = k.usesPart || p.v == "part"
+	}
+	return k
+}
+
+// of returns the group key of r.
+func (k *groupKeys) of(tmpl []tmplPart, r *runtime.Record) string {
+	hour := r.Time.Unix() / 3600
+	if r.Time.Unix()%3600 < 0 {
+		hour-- // before 1970: round down too
+	}
+	var part int64
+	if k.usesPart {
+		part = partition(r)
+	}
+	if k.ok && hour == k.hour && part == k.part && r.Stream == k.stream && r.Namespace == k.ns {
+		return k.key
+	}
+	k.buf = render(k.buf[:0], tmpl, r, "", false, runtime.Position{})
+	if k.key != string(k.buf) {
+		k.key = string(k.buf)
+	}
+	k.ok, k.stream, k.ns, k.part, k.hour = true, r.Stream, r.Namespace, part, hour
+	return k.key
+}

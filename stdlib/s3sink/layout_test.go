@@ -33,3 +33,47 @@ func TestRenderTimeVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupKeysFollowTheRecords: groupKeys, which renders again only
+// when a variable of the template differs from the last record's, gives
+// every record the key render gives it: across hours (before 1970 and in
+// other zones too), streams, namespaces and partitions, for templates
+// with and without {part}.
+func TestGroupKeysFollowTheRecords(t *testing.T) {
+	base := time.Date(2026, 3, 4, 22, 59, 58, 0, time.UTC)
+	var recs []runtime.Record
+	for i := range 40 {
+		r := runtime.Record{Stream: "s", Time: base.Add(time.Duration(i) * 700 * time.Millisecond)}
+		switch {
+		case i%11 == 3:
+			r.Stream = "t"
+		case i%13 == 5:
+			r.Namespace = "ns"
+		}
+		if i%7 == 2 {
+			r.Meta = runtime.NewObject(1).Set("partition", runtime.Int(int64(i%3)))
+		}
+		recs = append(recs, r)
+	}
+	for _, tm := range []time.Time{
+		time.Unix(-1, 0), time.Unix(-3600, 0), time.Unix(-3601, 0), time.Unix(0, 0), time.Unix(3599, 999),
+		time.Date(2026, 10, 14, 2, 59, 59, 0, time.FixedZone("UTC+5", 5*3600)),
+		time.Date(2026, 10, 14, 3, 0, 0, 0, time.FixedZone("UTC+5", 5*3600)),
+		time.Date(10000, 1, 2, 3, 0, 0, 0, time.UTC), time.Date(-5, 1, 2, 3, 59, 0, 0, time.UTC),
+	} {
+		recs = append(recs, runtime.Record{Stream: "s", Time: tm})
+	}
+	for _, tmpl := range []string{DefaultKeyTemplate, "{namespace}/{year}{month}{day}/{stream}-{position}", "{position}"} {
+		parts, err := parseTemplate(tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := newGroupKeys(parts)
+		for i := range recs {
+			want := string(render(nil, parts, &recs[i], "", false, runtime.Position{}))
+			if got := k.of(parts, &recs[i]); got != want {
+				t.Errorf("%s: record %d (%s/%s at %v): key %q, want %q", tmpl, i, recs[i].Namespace, recs[i].Stream, recs[i].Time, got, want)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package s3sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -43,8 +43,7 @@ type Sink struct {
 	unitStart time.Time
 	scratch   []encoded
 	groups    []group
-	gbuf      []byte
-	lastGroup string // the last group rendered, reused while it repeats
+	keys      groupKeys
 
 	// storing
 	ctx      context.Context // ends at Close
@@ -59,11 +58,11 @@ type Sink struct {
 // object is one open object of the unit.
 type object struct {
 	key    string
-	n      int // records
-	size   int // encoded bytes
-	data   []byte
+	n      int    // records
+	size   int    // encoded bytes
+	data   []byte // jsonl: the lines; avro: the rows' encodings
 	blocks []avroBlock
-	rows   []parquet.Row
+	pw     *pqWriter // parquet: the file
 	avro   *avroSchema
 	pq     *parquetSchema
 }
@@ -112,7 +111,7 @@ func New(cfg Config, now func() time.Time) (*Sink, error) {
 		target += " at " + cfg.Endpoint
 	}
 	return &Sink{cfg: cfg, tmpl: tmpl, interval: iv, now: now, c: c, target: target,
-		objs: map[group]*object{}, freed: make(chan struct{}, 1)}, nil
+		objs: map[group]*object{}, keys: newGroupKeys(tmpl), freed: make(chan struct{}, 1)}, nil
 }
 
 // Open connects and checks that the bucket exists and answers.
@@ -131,7 +130,8 @@ func (s *Sink) Open(ctx context.Context) error {
 
 // Hold implements runtime.HoldingSink: it encodes recs into the open
 // unit's objects, ending the unit where Rotate says (see rotation.go).
-// A record that cannot be encoded fails the whole call, taking nothing.
+// A record that cannot be encoded fails the whole call, taking nothing:
+// every record is checked (prepare) before the first is taken.
 func (s *Sink) Hold(ctx context.Context, recs []runtime.Record, piece func(int) runtime.HeldPiece) error {
 	if err := s.failure(); err != nil {
 		return err
@@ -143,10 +143,11 @@ func (s *Sink) Hold(ctx context.Context, recs []runtime.Record, piece func(int) 
 			return ctx.Err()
 		}
 	}
-	if err := s.encodeAll(recs); err != nil {
+	if err := s.prepare(recs); err != nil {
 		return err
 	}
-	next := 0 // first record of recs not yet in a piece
+	next := 0        // first record of recs not yet in a piece
+	var last *object // the object of record i-1
 	for i := range recs {
 		r := &recs[i]
 		if len(s.order) > 0 && s.interval > 0 && !r.Time.Truncate(s.interval).Equal(s.unitStart) {
@@ -159,11 +160,14 @@ func (s *Sink) Hold(ctx context.Context, recs []runtime.Record, piece func(int) 
 		if len(s.order) == 0 {
 			s.unitStart = r.Time.Truncate(s.interval)
 		}
-		o := s.objs[s.groups[i]]
-		if o == nil {
-			o = s.newObject(r, s.groups[i])
+		o := last
+		if o == nil || len(s.order) == 0 || s.groups[i] != s.groups[i-1] {
+			if o = s.objs[s.groups[i]]; o == nil {
+				o = s.newObject(r, s.groups[i])
+			}
 		}
-		s.add(o, &s.scratch[i])
+		last = o
+		s.add(o, r, &s.scratch[i])
 		if o.n >= s.cfg.Rotate.MaxRecords || o.size >= s.cfg.Rotate.MaxBytes {
 			s.pieces = append(s.pieces, piece(i))
 			next = i + 1
@@ -176,9 +180,10 @@ func (s *Sink) Hold(ctx context.Context, recs []runtime.Record, piece func(int) 
 	return nil
 }
 
-// encodeAll encodes recs into s.scratch and their objects' groups into
+// prepare checks recs and readies them for their objects (see
+// codecs.prepare) into s.scratch, and their objects' groups into
 // s.groups, changing nothing else.
-func (s *Sink) encodeAll(recs []runtime.Record) error {
+func (s *Sink) prepare(recs []runtime.Record) error {
 	for len(s.scratch) < len(recs) {
 		s.scratch = append(s.scratch, encoded{})
 	}
@@ -188,14 +193,10 @@ func (s *Sink) encodeAll(recs []runtime.Record) error {
 		if r.Time.IsZero() {
 			return fmt.Errorf("s3 sink: record at position %s of stream %s has no event time: objects are partitioned by event time", r.Position, r.Stream)
 		}
-		if err := s.c.encode(r, &s.scratch[i]); err != nil {
+		if err := s.c.prepare(r, &s.scratch[i]); err != nil {
 			return fmt.Errorf("s3 sink: record at position %s of stream %s: %w", r.Position, r.Stream, err)
 		}
-		s.gbuf = render(s.gbuf[:0], s.tmpl, r, "", false, runtime.Position{})
-		if s.lastGroup != string(s.gbuf) {
-			s.lastGroup = string(s.gbuf)
-		}
-		g := group{key: s.lastGroup}
+		g := group{key: s.keys.of(s.tmpl, r)}
 		if s.cfg.Format != FormatJSONL {
 			g.schema = s.scratch[i].schema
 		}
@@ -213,6 +214,7 @@ func (s *Sink) newObject(r *runtime.Record, g group) *object {
 		o.data = s.c.bufs.get()
 	case FormatParquet:
 		o.pq = s.c.parquet[g.schema]
+		o.pw = o.pq.writer(bytes.NewBuffer(s.c.bufs.get()))
 	default:
 		o.data = s.c.bufs.get()
 	}
@@ -221,23 +223,25 @@ func (s *Sink) newObject(r *runtime.Record, g group) *object {
 	return o
 }
 
-func (s *Sink) add(o *object, e *encoded) {
+// add appends r, prepared into e, to o.
+func (s *Sink) add(o *object, r *runtime.Record, e *encoded) {
 	o.n++
-	o.size += e.size
 	switch s.cfg.Format {
 	case FormatParquet:
-		o.rows = append(o.rows, e.row)
-		e.row = nil
+		o.size += o.pw.append(r)
 	case FormatAvro:
 		if len(o.blocks) == 0 || o.blockFull() {
 			o.blocks = append(o.blocks, avroBlock{end: len(o.data)})
 		}
 		o.data = append(o.data, e.data...)
+		o.size += len(e.data)
 		b := &o.blocks[len(o.blocks)-1]
 		b.count++
 		b.end = len(o.data)
 	default:
-		o.data = append(o.data, e.data...)
+		n := len(o.data)
+		o.data = s.c.appendLine(o.data, r)
+		o.size += len(o.data) - n
 	}
 }
 
