@@ -38,7 +38,10 @@ func binlogValue(c *binlogColumn, v any) (any, error) {
 		case gomysql.MYSQL_TYPE_SET:
 			return setNames(c, x)
 		}
-		return integer(c, x, 64), nil
+		if !c.unsigned {
+			return v, nil // already an int64: not boxed again
+		}
+		return uint64(x), nil
 	case int: // YEAR
 		return int64(x), nil
 	case float32, float64:
@@ -46,21 +49,26 @@ func binlogValue(c *binlogColumn, v any) (any, error) {
 	case string:
 		switch c.typ {
 		case gomysql.MYSQL_TYPE_NEWDECIMAL:
-			if strings.HasPrefix(x, "-") && strings.Trim(x, "-0.") == "" {
-				return x[1:], nil // negative zero
+			if negativeZero(x) {
+				return x[1:], nil
 			}
-			return x, nil
 		case gomysql.MYSQL_TYPE_TIME:
 			return time1(x)
 		case gomysql.MYSQL_TYPE_STRING, gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
 			// go-mysql's string shares the event's buffer.
 			return []byte(x), nil
 		}
-		return x, nil
+		return v, nil // v, not x: a string is not boxed again
 	case []byte:
-		return x, nil
+		return v, nil
 	}
 	return nil, fmt.Errorf("go-mysql decoded a value of Go type %T", v)
+}
+
+// negativeZero reports whether the DECIMAL text s is a negative zero
+// ("-0.00"), which the server prints without its sign.
+func negativeZero(s string) bool {
+	return strings.HasPrefix(s, "-") && strings.Trim(s, "-0.") == ""
 }
 
 // integer gives a signed binlog integer of the given width its column's

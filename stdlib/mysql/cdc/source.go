@@ -65,8 +65,12 @@ type Source struct {
 	seq     atomic.Uint64
 	charset map[uint64]string
 
-	recs    chan []runtime.Record
-	cur     []runtime.Record
+	recs chan []runtime.Record
+	cur  []runtime.Record
+	// curBuf is the batch cur is the rest of; Read hands it back to the
+	// stream through free once it copied it out (cleared).
+	curBuf  []runtime.Record
+	free    chan []runtime.Record
 	done    chan struct{}
 	stop    context.CancelFunc
 	errMu   sync.Mutex
@@ -368,7 +372,7 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 			if n > 0 {
 				select {
 				case b := <-s.recs:
-					s.cur = b
+					s.cur, s.curBuf = b, b
 				default:
 					return n, nil
 				}
@@ -378,7 +382,7 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 					if !ok {
 						return 0, s.redact(s.streamErr())
 					}
-					s.cur = b
+					s.cur, s.curBuf = b, b
 				case <-ctx.Done():
 					return 0, ctx.Err()
 				}
@@ -391,6 +395,13 @@ func (s *Source) Read(ctx context.Context, batch []runtime.Record) (int, error) 
 		clear(s.cur[:k])
 		s.cur = s.cur[k:]
 		n += k
+		if len(s.cur) == 0 && s.curBuf != nil {
+			select {
+			case s.free <- s.curBuf[:0]:
+			default:
+			}
+			s.curBuf = nil
+		}
 	}
 	return n, nil
 }

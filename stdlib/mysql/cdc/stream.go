@@ -23,7 +23,7 @@ const streamBatch = 256
 // s.done.
 func (s *Source) startStream() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.done, s.recs = cancel, make(chan struct{}), make(chan []runtime.Record, 4)
+	s.stop, s.done, s.recs, s.free = cancel, make(chan struct{}), make(chan []runtime.Record, 4), make(chan []runtime.Record, 4)
 	go func() {
 		defer close(s.done)
 		defer close(s.recs)
@@ -172,6 +172,9 @@ type streamReader struct {
 	// end gives it its token.
 	held   *runtime.Record
 	heldAt change
+	// heldRec is where held points: a record of its own would be an
+	// allocation per record.
+	heldRec runtime.Record
 	// sent is the last change of the transaction being read that was
 	// handed to Read (or skipped as delivered before): a reconnect reads
 	// the transaction again from its start and skips the changes up to
@@ -246,10 +249,16 @@ func (r *streamReader) sendOut() error {
 	}
 	select {
 	case r.s.recs <- r.out:
-		// Read keeps the batch sent: the next one gets the capacity this
-		// one needed (one record when each transaction changes one row),
-		// not streamBatch records (some 40 KB) for every commit.
-		r.out = make([]runtime.Record, 0, len(r.out))
+		// Read keeps the batch sent, and hands it back through free once
+		// it copied it out. Else the next one gets the capacity this one
+		// needed (one record when each transaction changes one row), not
+		// streamBatch records (some 40 KB) for every commit.
+		select {
+		case b := <-r.s.free:
+			r.out = b
+		default:
+			r.out = make([]runtime.Record, 0, len(r.out))
+		}
 		return nil
 	case <-r.ctx.Done():
 		return r.ctx.Err()
@@ -269,7 +278,8 @@ func (r *streamReader) emit(rec runtime.Record, c change) error {
 			}
 		}
 	}
-	r.held, r.heldAt = &rec, c
+	r.heldRec = rec
+	r.held, r.heldAt = &r.heldRec, c
 	return nil
 }
 
@@ -437,7 +447,13 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		return nil
 	}
 	tr, ok := r.maps[e.TableID]
-	if !ok || tr.m != e.Table {
+	switch {
+	case ok && tr.m == e.Table:
+	case ok && sameTableMap(tr.m, e.Table):
+		// Each transaction's map of an unchanged table.
+		tr.m = e.Table
+		r.maps[e.TableID] = tr
+	default:
 		bt := tableOf(e.Table)
 		rel, err := s.relationOf(r.rels, bt)
 		if err != nil {
@@ -467,6 +483,10 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 	if op == runtime.OpUpdate {
 		step = 2 // before and after images
 	}
+	// The event's records share their metadata's source, and their
+	// values and metadata are allocated a chunk at a time
+	// (eventrecords.go).
+	ev := newEventRecords(rel, tr.bt, at, r.tx.gtid, len(e.Rows), len(e.Rows)/step)
 	for i := 0; i+step <= len(e.Rows); i += step {
 		c := change{ev: r.tx.ev, row: uint32(i/step + 1)}
 		if r.tx.skip != (change{}) && !c.after(r.tx.skip) {
@@ -483,18 +503,18 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		var err error
 		switch op {
 		case runtime.OpInsert:
-			rec.After, err = rel.row(tr.bt, e.Rows[i])
+			rec.After, err = ev.row(e.Rows[i])
 		case runtime.OpDelete:
-			rec.Before, err = rel.row(tr.bt, e.Rows[i])
+			rec.Before, err = ev.row(e.Rows[i])
 		default:
-			if rec.Before, err = rel.row(tr.bt, e.Rows[i]); err == nil {
-				rec.After, err = rel.row(tr.bt, e.Rows[i+1])
+			if rec.Before, err = ev.row(e.Rows[i]); err == nil {
+				rec.After, err = ev.row(e.Rows[i+1])
 			}
 		}
 		if err != nil {
 			return err
 		}
-		rec.Meta = s.meta(rel, rec.After, rec.Before, at, r.tx.gtid, false)
+		rec.Meta = ev.meta(rec.After, rec.Before)
 		if err := r.emit(rec, c); err != nil {
 			return err
 		}
@@ -550,31 +570,4 @@ func (s *Source) relationOf(cache map[string]*relation, t *binlogTable) (*relati
 	}
 	cache[sig.String()] = r
 	return r, nil
-}
-
-// row converts a binlog row image decoded with the table map t.
-func (r *relation) row(t *binlogTable, vals []any) ([]runtime.Value, error) {
-	if len(vals) != len(r.cols) || len(t.cols) != len(r.cols) {
-		return nil, fmt.Errorf("mysql-cdc: table %s: a binlog row of %d values for %d columns", r.t, len(vals), len(r.cols))
-	}
-	row := make([]runtime.Value, len(r.cols))
-	for i := range r.cols {
-		v, err := binlogValue(&t.cols[i], vals[i])
-		if err != nil {
-			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", r.t, quoteIdent(r.cols[i].name), err)
-		}
-		if b, ok := v.([]byte); ok && r.cols[i].latin1 {
-			u, err := fromLatin1(b)
-			if err != nil {
-				return nil, err
-			}
-			v = u
-		}
-		x, err := r.cols[i].value(v)
-		if err != nil {
-			return nil, fmt.Errorf("mysql-cdc: table %s: %w", r.t, err)
-		}
-		row[i] = x
-	}
-	return row, nil
 }

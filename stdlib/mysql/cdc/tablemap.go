@@ -1,6 +1,9 @@
 package cdc
 
 import (
+	"bytes"
+	"slices"
+
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 )
@@ -68,3 +71,23 @@ func tableOf(m *replication.TableMapEvent) *binlogTable {
 
 // bits is a BIT column's width.
 func (c *binlogColumn) bits() int { return int(c.meta>>8)*8 + int(c.meta&0xff) }
+
+// sameTableMap reports whether the table maps a and b hold the same in
+// every field go-mysql exports (tablemap_test.go checks that none is
+// left out). Each transaction has table map events of its own, equal
+// while the table does not change: tableOf and relationOf of an equal
+// map give what they gave before.
+func sameTableMap(a, b *replication.TableMapEvent) bool {
+	return a.TableID == b.TableID && a.Flags == b.Flags && a.ColumnCount == b.ColumnCount &&
+		bytes.Equal(a.Schema, b.Schema) && bytes.Equal(a.Table, b.Table) &&
+		bytes.Equal(a.ColumnType, b.ColumnType) && slices.Equal(a.ColumnMeta, b.ColumnMeta) &&
+		bytes.Equal(a.NullBitmap, b.NullBitmap) && bytes.Equal(a.SignednessBitmap, b.SignednessBitmap) &&
+		slices.Equal(a.DefaultCharset, b.DefaultCharset) && slices.Equal(a.ColumnCharset, b.ColumnCharset) &&
+		slices.EqualFunc(a.SetStrValue, b.SetStrValue, sameNames) && slices.EqualFunc(a.EnumStrValue, b.EnumStrValue, sameNames) &&
+		sameNames(a.ColumnName, b.ColumnName) && slices.Equal(a.GeometryType, b.GeometryType) &&
+		slices.Equal(a.PrimaryKey, b.PrimaryKey) && slices.Equal(a.PrimaryKeyPrefix, b.PrimaryKeyPrefix) &&
+		slices.Equal(a.EnumSetDefaultCharset, b.EnumSetDefaultCharset) && slices.Equal(a.EnumSetColumnCharset, b.EnumSetColumnCharset) &&
+		bytes.Equal(a.VisibilityBitmap, b.VisibilityBitmap)
+}
+
+func sameNames(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equal) }

@@ -193,11 +193,9 @@ func (c *column) value(v any) (runtime.Value, error) {
 	case kFloat32:
 		switch x := v.(type) {
 		case float32:
-			f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
-			return runtime.Float(f), nil
+			return runtime.Float(shortestFloat32(float64(x))), nil
 		case float64:
-			f, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', -1, 32), 64)
-			return runtime.Float(f), nil
+			return runtime.Float(shortestFloat32(x)), nil
 		}
 	case kFloat64:
 		switch x := v.(type) {
@@ -279,6 +277,14 @@ func trimFrac(s string) string {
 		return s[:i+1] + f
 	}
 	return s
+}
+
+// shortestFloat32 is f as a FLOAT: the float64 of the shortest decimal
+// that reads back as f's float32 (1.2345678, not 1.2345677614212036).
+func shortestFloat32(f float64) float64 {
+	var buf [32]byte
+	g, _ := strconv.ParseFloat(string(strconv.AppendFloat(buf[:0], f, 'g', -1, 32)), 64)
+	return g
 }
 
 func beBytes(b []byte) uint64 {
