@@ -379,20 +379,12 @@ func (r *streamReader) deliverChunk() error {
 	c := rs.chunk
 	rs.chunk = nil
 	prefix := r.last.String() + resnapMark + c.rel.t.String() + changeMark
-	for _, row := range c.rows {
+	recs := make([]runtime.Record, len(c.rows))
+	for i, row := range c.rows {
 		rs.rows++
-		rec := runtime.Record{Stream: c.rel.t.name, Namespace: c.rel.t.db, Op: runtime.OpSnapshot, Schema: c.rel.rs,
+		recs[i] = runtime.Record{Stream: c.rel.t.name, Namespace: c.rel.t.db, Op: runtime.OpSnapshot, Schema: c.rel.rs,
 			After: row, Time: s.now(), Position: runtime.Position{Offset: s.seq.Add(1), Token: prefix + strconv.FormatUint(rs.rows, 10)},
 			Meta: s.meta(c.rel, row, nil, c.at, "", true)}
-		r.out = append(r.out, rec)
-		if len(r.out) >= streamBatch {
-			if err := r.sendOut(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := r.sendOut(); err != nil {
-		return err
 	}
 	if len(c.rows) > 0 {
 		rs.after = c.last
@@ -403,12 +395,25 @@ func (r *streamReader) deliverChunk() error {
 		rs.known = append(rs.known, t.String())
 		rs.queue, rs.after, rs.rows = rs.queue[1:], nil, 0
 	}
-	sel := rs.selection()
+	// The selection is recorded before the records go out: the driver
+	// may save their positions (and call Saved for the last time, at a
+	// stop) before this goroutine runs again.
+	if err := s.milestone(s.seq.Load(), rs.selection()); err != nil {
+		return err
+	}
 	if len(rs.queue) == 0 {
 		r.resnap = nil
 	}
+	for len(recs) > 0 {
+		k := min(len(recs), streamBatch)
+		r.out = append(r.out, recs[:k]...)
+		recs = recs[k:]
+		if err := r.sendOut(); err != nil {
+			return err
+		}
+	}
 	s.streamed(r.last)
-	return s.milestone(s.seq.Load(), sel)
+	return nil
 }
 
 // binlogBefore reports whether position a comes before b in the binlog:

@@ -73,18 +73,49 @@ type saver struct {
 // last position.
 func (sv *saver) next() []runtime.Record {
 	sv.t.Helper()
+	recs := sv.poll(time.Minute)
+	if recs == nil {
+		sv.t.Fatal("Read: no record in a minute")
+	}
+	return recs
+}
+
+// poll is next, returning nil when no record comes within d.
+func (sv *saver) poll(d time.Duration) []runtime.Record {
+	sv.t.Helper()
 	if sv.batch == nil {
 		sv.batch = make([]runtime.Record, 300)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	n, err := sv.s.Read(ctx, sv.batch)
-	if err != nil {
+	if err != nil && (n > 0 || ctx.Err() == nil) {
 		sv.t.Fatalf("Read: %v", err)
+	}
+	if n == 0 {
+		return nil
 	}
 	recs := slices.Clone(sv.batch[:n])
 	sv.save(recs[n-1].Position)
 	return recs
+}
+
+// untilCaptured reads (and saves) records, passing each to f, until the
+// selection in b holds table: the source writes it once the re-snapshot's
+// last records are saved, which may be just after the test saved them
+// (so the test must not wait for another record). It fails the test
+// after a minute.
+func (sv *saver) untilCaptured(b *memBlob, table string, f func(runtime.Record)) {
+	sv.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !slices.Contains(b.selection(sv.t).Tables, table) {
+		if time.Now().After(deadline) {
+			sv.t.Fatalf("the selection does not hold %s after a minute: %+v", table, b.selection(sv.t))
+		}
+		for _, r := range sv.poll(100 * time.Millisecond) {
+			f(r)
+		}
+	}
 }
 
 func (sv *saver) save(pos runtime.Position) {
@@ -235,22 +266,20 @@ func TestTableAddedToTablesIsReSnapshottedWhileStreaming(t *testing.T) {
 	m := &resnapModel{t: t, tbl: "b", rows: map[int64]uint64{}}
 	began := time.Now()
 	var during int64
-	for !slices.Contains(blob.selection(t).Tables, "`"+db+"`.`b`") {
-		for _, r := range sv.next() {
-			if r.Stream == "a" {
-				t.Fatalf("a record of table a, which did not change: %s %s", r.Op, r.Position.Token)
-			}
-			if r.Op == runtime.OpSnapshot {
-				if _, err := parseToken(r.Position.Token); err != nil {
-					t.Fatal(err)
-				}
-				if m.snaps == 0 {
-					during = w.ops.Load()
-				}
-			}
-			m.apply(r)
+	sv.untilCaptured(blob, "`"+db+"`.`b`", func(r runtime.Record) {
+		if r.Stream == "a" {
+			t.Fatalf("a record of table a, which did not change: %s %s", r.Op, r.Position.Token)
 		}
-	}
+		if r.Op == runtime.OpSnapshot {
+			if _, err := parseToken(r.Position.Token); err != nil {
+				t.Fatal(err)
+			}
+			if m.snaps == 0 {
+				during = w.ops.Load()
+			}
+		}
+		m.apply(r)
+	})
 	during = w.ops.Load() - during
 	took := time.Since(began)
 	if err := w.halt(); err != nil {
@@ -326,21 +355,19 @@ func TestReSnapshotGoesOnAfterACrash(t *testing.T) {
 	s2, rec := openState(t, cfg, blob, &sv.saved)
 	sv2 := &saver{t: t, s: s2}
 	first := true
-	for !slices.Contains(blob.selection(t).Tables, "`"+db+"`.`b`") {
-		for _, r := range sv2.next() {
-			if r.Op == runtime.OpSnapshot && first {
-				first = false
-				id, _ := longRecordRow(t, r.Schema, r.After)
-				tok := mustParse(t, r.Position.Token)
-				if id != snapshotChunk+1 || !tok.resnap || tok.row != snapshotChunk+1 {
-					t.Fatalf("the second run's re-snapshot starts at id %d (%s); want id %d, ordinal %d", id, r.Position.Token, snapshotChunk+1, snapshotChunk+1)
-				}
-				// Rows 1,001–1,400 come again: the model forgets them.
-				m.covered = snapshotChunk
+	sv2.untilCaptured(blob, "`"+db+"`.`b`", func(r runtime.Record) {
+		if r.Op == runtime.OpSnapshot && first {
+			first = false
+			id, _ := longRecordRow(t, r.Schema, r.After)
+			tok := mustParse(t, r.Position.Token)
+			if id != snapshotChunk+1 || !tok.resnap || tok.row != snapshotChunk+1 {
+				t.Fatalf("the second run's re-snapshot starts at id %d (%s); want id %d, ordinal %d", id, r.Position.Token, snapshotChunk+1, snapshotChunk+1)
 			}
-			m.apply(r)
+			// Rows 1,001–1,400 come again: the model forgets them.
+			m.covered = snapshotChunk
 		}
-	}
+		m.apply(r)
+	})
 	if first {
 		t.Fatal("the second run delivered no re-snapshot record")
 	}
