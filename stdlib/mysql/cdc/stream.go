@@ -429,7 +429,13 @@ func (r *streamReader) idle(file string, h *replication.EventHeader) {
 	if h.LogPos == 0 || r.tx != (txState{}) || r.held != nil {
 		return
 	}
-	r.at = token{file: file, pos: h.LogPos}
+	at := token{file: file, pos: h.LogPos}
+	if binlogBefore(at, r.at) {
+		// The headers a new dump starts with (its file's format
+		// description, GTID list): before where the stream stands.
+		return
+	}
+	r.at = at
 	r.s.streamed(r.at)
 }
 
