@@ -277,15 +277,9 @@ func (s *mysqlSoak) finish(t *testing.T, cfg string, ta *tally, last int64) (mis
 	return missing, dups
 }
 
-// streamCycles stops and starts the binary n times with sig while it
-// streams under the insert load.
-func (s *mysqlSoak) streamCycles(t *testing.T, n int, sig syscall.Signal) {
-	db := s.srv.NewDatabase(t)
-	// Row 0 gives the first run's snapshot a record, so its end is
-	// acknowledged and the cycles resume the stream.
-	s.srv.Exec(t, db, "CREATE TABLE w (id BIGINT PRIMARY KEY, v VARCHAR(16))", "INSERT INTO w VALUES (0, 'v')")
-	dir := t.TempDir()
-	cfg, out := s.config(t, db, dir), filepath.Join(dir, "out.jsonl")
+// firstRun runs cfg until the state in dir holds a finished snapshot,
+// then stops it with SIGTERM (exit 0), its records appended to out.
+func (s *mysqlSoak) firstRun(t *testing.T, cfg, dir, out string) {
 	var stderr syncBuffer
 	cmd := s.start(t, cfg, out, &stderr)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
@@ -302,6 +296,18 @@ func (s *mysqlSoak) streamCycles(t *testing.T, n int, sig syscall.Signal) {
 	if code := exitCode(cmd); code != 0 {
 		t.Fatalf("first run: exit %d:\n%s", code, stderr.String())
 	}
+}
+
+// streamCycles stops and starts the binary n times with sig while it
+// streams under the insert load.
+func (s *mysqlSoak) streamCycles(t *testing.T, n int, sig syscall.Signal) {
+	db := s.srv.NewDatabase(t)
+	// Row 0 gives the first run's snapshot a record, so its end is
+	// acknowledged and the cycles resume the stream.
+	s.srv.Exec(t, db, "CREATE TABLE w (id BIGINT PRIMARY KEY, v VARCHAR(16))", "INSERT INTO w VALUES (0, 'v')")
+	dir := t.TempDir()
+	cfg, out := s.config(t, db, dir), filepath.Join(dir, "out.jsonl")
+	s.firstRun(t, cfg, dir, out)
 	stop := make(chan struct{})
 	w := s.writer(t, db, 1, stop)
 	ta := &tally{path: out}
@@ -370,23 +376,7 @@ func (s *mysqlSoak) snapshotCycles(t *testing.T, n int, resnap bool) {
 	if resnap {
 		what = "re-snapshot"
 		s.srv.Exec(t, db, "CREATE TABLE w0 (id BIGINT PRIMARY KEY, v VARCHAR(16))", "INSERT INTO w0 VALUES (-1, 'v')")
-		first := s.config(t, db, dir, "w0")
-		var stderr syncBuffer
-		cmd := s.start(t, first, out, &stderr)
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-			if tok, ok := s.stateToken(t, dir); ok && !strings.HasPrefix(tok, "snapshot ") {
-				break
-			}
-			if time.Now().After(deadline) {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-				t.Fatalf("the first run did not finish its snapshot of w0:\n%s", stderr.String())
-			}
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if code := exitCode(cmd); code != 0 {
-			t.Fatalf("first run: exit %d:\n%s", code, stderr.String())
-		}
+		s.firstRun(t, s.config(t, db, dir, "w0"), dir, out)
 		cfg = s.config(t, db, dir, "w0", "w")
 	}
 	stop := make(chan struct{})
