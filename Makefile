@@ -96,7 +96,7 @@ soak:
 	RIVVEN_SOAK=$(SOAK_SECONDS) $(GO) test ./runtime -run Soak -v -count=1
 	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/postgres/cdc -run 'TestBigTransaction' -v -count=1 -timeout 30m
 	RIVVEN_SOAK_CDC=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestCDCStopStartSoak' -v -count=1 -timeout 60m
-	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/mysql/cdc -run 'TestLong' -v -count=1 -timeout 30m
+	RIVVEN_LONG_TESTS=1 $(GO) test ./stdlib/mysql/cdc -run 'TestLong|TestTableAddedToTablesIsReSnapshottedWhileStreaming' -v -count=1 -timeout 30m
 	RIVVEN_SOAK_MYSQL=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestMySQLCDCStopStartSoak' -v -count=1 -timeout 60m
 	RIVVEN_SOAK_FAILOVER=$(SOAK_CDC_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestDistributedMySQLSingletonFailover' -v -count=1 -timeout 30m
 	RIVVEN_SOAK_S3=$(SOAK_S3_CYCLES) $(GO) test ./cmd/internal/cli -run 'TestS3Kill9Soak' -v -count=1 -timeout 60m
