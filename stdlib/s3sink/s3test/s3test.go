@@ -96,7 +96,9 @@ func Binary() (string, error) {
 }
 
 // Start starts a server on a free loopback port with a fresh data
-// directory, and waits until it answers.
+// directory, and waits until it answers. It keeps connections alive, as
+// S3 does (versitygw closes each one after its response unless told
+// otherwise, and a client then dials for every request).
 func Start() (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
@@ -118,7 +120,7 @@ func Start() (*Server, error) {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s := &Server{Endpoint: "http://" + addr, Dir: data, done: make(chan error, 1), log: &lockedBuffer{}}
-	s.cmd = exec.Command(bin, "--port", addr, "posix", "--sidecar", side, data)
+	s.cmd = exec.Command(bin, "--keep-alive", "--port", addr, "posix", "--sidecar", side, data)
 	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	// Pdeathsig: if the test binary dies (a panic, kill -9), the server
