@@ -64,7 +64,8 @@ BENCHTIME ?= 1s
 PG_BULK_ROWS ?= 1000000
 PG_SINGLE_ROWS ?= 100000
 # MySQL binlog drains: one op is one row; the baseline is mariadb-binlog (mysqlbinlog)
-# reading the same binlog to /dev/null.
+# reading the same binlog to /dev/null, raw (copying the row events as base64) and
+# decoded (--verbose: decoding every row too).
 MYSQL_BINLOG_ROWS ?= 1000000
 # mysql-cdc commit-to-sink latency: single-row commits at 5,000/s for 10 s (one op = one run),
 # with and without a state_dir; latencies swing with other load on the cores.

@@ -19,11 +19,13 @@ import (
 // BenchmarkBinlogDrain compares, on the same binlog events in the same
 // run, the server's own binlog reader draining them to /dev/null (the
 // baseline: mariadb-binlog, or mysqlbinlog, reading from the server over
-// the replication protocol like the source, -R, writing the row events as
-// its default base64 BINLOG statements) with this source decoding every
-// row into typed records and acknowledging them through the runtime into
-// a discarding sink. One op is one row; run it with -benchtime Nx (N
-// rows), e.g.
+// the replication protocol like the source, -R) with this source decoding
+// every row into typed records and acknowledging them through the runtime
+// into a discarding sink. The baseline runs twice: raw, writing the row
+// events as its default base64 BINLOG statements (it copies their bytes
+// and decodes no row), and decoded, --verbose, also decoding every row
+// and printing its values as SQL comments (the work closest to the
+// source's). One op is one row; run it with -benchtime Nx (N rows), e.g.
 //
 //	go test ./stdlib/mysql/cdc -run '^$' -bench BinlogDrain -benchtime 1000000x | go run ./cmd/benchratio
 //
@@ -33,8 +35,9 @@ import (
 // new binlog file, and both sides read its events: the baseline from the
 // position before it to the binlog's end after it, the source from the
 // same position until its N rows reached the sink. Sub-benchmarks are
-// <workload>/baseline and <workload>/source (cmd/benchratio compares
-// them). Besides rows/s, each side reports cpu-ns/row: the CPU time
+// <workload>/<raw|decoded>/baseline and <workload>/<raw|decoded>/source
+// (cmd/benchratio compares each source run with the baseline run just
+// before it; the source runs once per baseline). Besides rows/s, each side reports cpu-ns/row: the CPU time
 // (user+sys) of the draining process per row (the mariadb-binlog child
 // for the baseline, this test process for the source).
 func BenchmarkBinlogDrain(b *testing.B) {
@@ -63,22 +66,29 @@ func BenchmarkBinlogDrain(b *testing.B) {
 				ranges[b.N] = r
 				return r
 			}
-			b.Run("baseline", func(b *testing.B) {
-				r := workload(b)
-				b.ResetTimer()
-				cpu := runBinlogTool(b, tool, r)
-				b.StopTimer()
-				reportDrain(b, cpu)
-			})
-			b.Run("source", func(b *testing.B) {
-				r := workload(b)
-				b.ResetTimer()
-				start := benchProcessCPU()
-				drainBinlog(b, db, r)
-				cpu := benchProcessCPU() - start
-				b.StopTimer()
-				reportDrain(b, cpu)
-			})
+			for _, base := range []struct {
+				name    string
+				verbose bool
+			}{{"raw", false}, {"decoded", true}} {
+				b.Run(base.name, func(b *testing.B) {
+					b.Run("baseline", func(b *testing.B) {
+						r := workload(b)
+						b.ResetTimer()
+						cpu := runBinlogTool(b, tool, r, base.verbose)
+						b.StopTimer()
+						reportDrain(b, cpu)
+					})
+					b.Run("source", func(b *testing.B) {
+						r := workload(b)
+						b.ResetTimer()
+						start := benchProcessCPU()
+						drainBinlog(b, db, r)
+						cpu := benchProcessCPU() - start
+						b.StopTimer()
+						reportDrain(b, cpu)
+					})
+				})
+			}
 		})
 	}
 }
@@ -143,8 +153,9 @@ func binlogTool(b *testing.B) string {
 }
 
 // runBinlogTool reads r's binlog range from the server with tool to
-// /dev/null and returns the tool's CPU time.
-func runBinlogTool(b *testing.B, tool string, r binlogRange) time.Duration {
+// /dev/null and returns the tool's CPU time. verbose (--verbose) has it
+// decode every row and print its values as SQL comments.
+func runBinlogTool(b *testing.B, tool string, r binlogRange, verbose bool) time.Duration {
 	// The password in an option file, not on the command line.
 	opts := filepath.Join(b.TempDir(), "client.cnf")
 	text := fmt.Sprintf("[client]\nhost=127.0.0.1\nport=%d\nuser=%s\npassword=%s\n", server.Port, mysqltest.Superuser, server.Password)
@@ -155,6 +166,9 @@ func runBinlogTool(b *testing.B, tool string, r binlogRange) time.Duration {
 		"--start-position=" + strconv.FormatUint(uint64(r.from.pos), 10),
 		"--stop-position=" + strconv.FormatUint(uint64(r.end.pos), 10),
 		"--result-file=/dev/null"}
+	if verbose {
+		args = append(args, "--verbose")
+	}
 	cmd := exec.Command(tool, append(args, r.files...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("%s: %v\n%s", filepath.Base(tool), err, out)
