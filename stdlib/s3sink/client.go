@@ -87,15 +87,32 @@ func newClient(ctx context.Context, cfg *Config, retried func(error)) (*s3.Clien
 // (postgres-cdc, the rivven source): their objects are then kept side by
 // side, at-least-once, as the source delivers them. Bodies larger than
 // PartSize go in a multipart upload, aborted when a part fails.
+//
+// A body of one PUT goes as a conditional PUT (If-None-Match: *, which
+// the server refuses with 412 when the key exists) once the server has
+// shown it honours the condition (condPut): one request per object
+// instead of a HEAD and a PUT. Until then, and at servers that ignore or
+// refuse the condition, each variant is looked at with a HEAD first.
 func (s *Sink) put(ctx context.Context, key string, body []byte, contentType string) error {
 	sum := sha256.Sum256(body)
 	digest := hex.EncodeToString(sum[:])
 	base := key
+	single := len(body) <= s.cfg.PartSize
 	for n := 1; ; n++ {
 		if n > maxVariants {
 			return fmt.Errorf("s3 sink: s3://%s/%s and its %d variants all exist with other content: not writing a %dth", s.cfg.Bucket, base, maxVariants-1, n)
 		}
 		key = variant(base, n)
+		if single && s.cond.state.Load() == condHonoured {
+			err := s.putObject(ctx, key, body, contentType, digest, true)
+			if err == nil {
+				return nil
+			}
+			if !isConditionFailed(err) {
+				return fmt.Errorf("s3 sink: PUT s3://%s/%s: %s", s.cfg.Bucket, key, reason(err))
+			}
+			// the key exists: the same body (a replay), or another
+		}
 		head, err := s.cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
 		if err == nil {
 			if head.Metadata[metaSHA256] == digest {
@@ -108,17 +125,26 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, contentType str
 		}
 		break
 	}
-	where := "s3://" + s.cfg.Bucket + "/" + key
-	meta := map[string]string{metaSHA256: digest}
-	if len(body) <= s.cfg.PartSize {
-		_, err := s.cl.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))), ContentType: &contentType, Metadata: meta}, withPayloadHash(digest))
-		if err != nil {
-			return fmt.Errorf("s3 sink: PUT %s: %s", where, reason(err))
+	if single {
+		if err := s.putObject(ctx, key, body, contentType, digest, false); err != nil {
+			return fmt.Errorf("s3 sink: PUT s3://%s/%s: %s", s.cfg.Bucket, key, reason(err))
 		}
+		s.cond.learn(ctx, s, key, body, contentType, digest)
 		return nil
 	}
-	return s.putMultipart(ctx, key, body, contentType, meta)
+	return s.putMultipart(ctx, key, body, contentType, map[string]string{metaSHA256: digest})
+}
+
+// putObject PUTs body under key with its SHA-256 (hex digest) in the
+// metadata; ifNone: only if the key does not exist (If-None-Match: *).
+func (s *Sink) putObject(ctx context.Context, key string, body []byte, contentType, digest string, ifNone bool) error {
+	in := &s3.PutObjectInput{Bucket: &s.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))), ContentType: &contentType, Metadata: map[string]string{metaSHA256: digest}}
+	if ifNone {
+		in.IfNoneMatch = aws.String("*")
+	}
+	_, err := s.cl.PutObject(ctx, in, withPayloadHash(digest))
+	return err
 }
 
 // maxVariants bounds the variants of one key put tries.

@@ -35,6 +35,7 @@ type Sink struct {
 	cl       *s3.Client
 	target   string      // the bucket (and endpoint) as messages name it
 	retried  func(error) // runtime.RetryReported; nil: not reported
+	cond     condPut     // whether the server honours conditional PUTs
 
 	// the open unit; used by the Hold goroutine only
 	objs      map[group]*object

@@ -1,12 +1,18 @@
 package s3test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // FaultProxy is a reverse proxy in front of a Server that answers the
@@ -16,8 +22,10 @@ type FaultProxy struct {
 	// Endpoint is the proxy's http://127.0.0.1:PORT.
 	Endpoint string
 
-	mu   sync.Mutex
-	fail func(r *http.Request) int
+	mu     sync.Mutex
+	fail   func(r *http.Request) int
+	strip  bool
+	resign error // the first failure to sign a stripped request again
 }
 
 // NewFaultProxy starts a proxy in front of s, closed in t.Cleanup.
@@ -28,7 +36,22 @@ func NewFaultProxy(t testing.TB, s *Server) *FaultProxy {
 		t.Fatal(err)
 	}
 	p := &FaultProxy{}
-	rp := httputil.NewSingleHostReverseProxy(u)
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(u)
+		pr.Out.Host = pr.In.Host // the host the client signed
+		p.mu.Lock()
+		strip := p.strip
+		p.mu.Unlock()
+		if strip && pr.Out.Header.Get("If-None-Match") != "" {
+			if err := stripIfNoneMatch(pr.Out); err != nil {
+				p.mu.Lock()
+				if p.resign == nil {
+					p.resign = err
+				}
+				p.mu.Unlock()
+			}
+		}
+	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		f := p.fail
@@ -54,4 +77,42 @@ func (p *FaultProxy) Fail(f func(r *http.Request) int) {
 	p.mu.Lock()
 	p.fail = f
 	p.mu.Unlock()
+}
+
+// IgnoreIfNoneMatch has the proxy pass requests on without their
+// If-None-Match header, signed again with the server's credentials: the
+// server then behaves as an S3-compatible one that ignores conditional
+// PUTs. Err reports a request the proxy could not sign again.
+func (p *FaultProxy) IgnoreIfNoneMatch() {
+	p.mu.Lock()
+	p.strip = true
+	p.mu.Unlock()
+}
+
+// Err returns the first failure to sign a request again (see
+// IgnoreIfNoneMatch), or nil.
+func (p *FaultProxy) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.resign
+}
+
+// stripIfNoneMatch removes r's If-None-Match header and signs r again
+// (AWS SigV4, with the region and time of its signature and its signed
+// payload hash).
+func stripIfNoneMatch(r *http.Request) error {
+	auth := r.Header.Get("Authorization")
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	scope := strings.Split(strings.SplitN(cred, ",", 2)[0], "/")
+	if !ok || len(scope) < 4 {
+		return &url.Error{Op: "sign", URL: r.URL.String(), Err: http.ErrNotSupported}
+	}
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return err
+	}
+	r.Header.Del("If-None-Match")
+	r.Header.Del("Authorization")
+	creds := aws.Credentials{AccessKeyID: AccessKey, SecretAccessKey: SecretKey}
+	return v4.NewSigner().SignHTTP(context.Background(), creds, r, r.Header.Get("X-Amz-Content-Sha256"), "s3", scope[2], at)
 }
