@@ -29,8 +29,9 @@ type parquetSchema struct {
 	timeC  int                    // column of _event_time
 	opts   []parquet.WriterOption // the writers'
 
-	mu   sync.Mutex
-	idle []*pqFile // writers of finished files, for the next (at most keepBuffers)
+	mu    sync.Mutex
+	idle  []*pqFile         // writers of finished files, for the next (at most keepBuffers)
+	pends [][]parquet.Value // emptied pqWriter.pend arrays, for the next objects (at most keepBuffers)
 }
 
 func (c *codecs) parquetOf(sch *runtime.Schema, stream string) (*parquetSchema, error) {
@@ -158,7 +159,29 @@ const pqPendingRows = 16 * pqRowsPerWrite
 
 // writer returns the writer of a new object's file, written to out.
 func (ps *parquetSchema) writer(out *bytes.Buffer) *pqWriter {
-	return &pqWriter{ps: ps, out: out}
+	pw := &pqWriter{ps: ps, out: out}
+	ps.mu.Lock()
+	if n := len(ps.pends); n > 0 {
+		pw.pend = ps.pends[n-1]
+		ps.pends[n-1] = nil
+		ps.pends = ps.pends[:n-1]
+	}
+	ps.mu.Unlock()
+	if pw.pend == nil {
+		pw.pend = make([]parquet.Value, 0, pqPendingRows*ps.ncols)
+	}
+	return pw
+}
+
+// releasePend takes back the pend array of a writer that has started
+// its file.
+func (ps *parquetSchema) releasePend(pend []parquet.Value) {
+	clear(pend[:cap(pend)]) // the records' strings
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.pends) < keepBuffers {
+		ps.pends = append(ps.pends, pend[:0])
+	}
 }
 
 // file returns a parquet writer of ps's schema writing to out: an idle
@@ -281,6 +304,7 @@ func (pw *pqWriter) start() {
 			}
 		}
 	}
+	pw.ps.releasePend(pw.pend)
 	pw.pend, pw.bytes, pw.rows = nil, pw.bytes[:0], 0
 }
 
