@@ -28,11 +28,17 @@ func init() {
 	})
 }
 
-// s3SinkMisfits refuses envelope with a format other than jsonl.
+// s3SinkMisfits refuses envelope with a format other than jsonl, and
+// compression snappy with format jsonl (the default).
 func s3SinkMisfits(n *config.Node) []Misfit {
+	var out []Misfit
 	f := n.Get("format")
-	if n.Get("envelope") == nil || f == nil || f.Kind != config.String || f.Text == s3sink.FormatJSONL {
-		return nil
+	jsonl := f == nil || f.Kind == config.String && f.Text == s3sink.FormatJSONL
+	if n.Get("envelope") != nil && f != nil && f.Kind == config.String && !jsonl {
+		out = append(out, Misfit{Key: []string{"envelope"}, Why: "envelope applies to format jsonl; format " + Shown(f) + " writes the row's fields as columns: remove envelope"})
 	}
-	return []Misfit{{Key: []string{"envelope"}, Why: "envelope applies to format jsonl; format " + Shown(f) + " writes the row's fields as columns: remove envelope"}}
+	if c := n.Get("compression"); c != nil && c.Kind == config.String && c.Text == "snappy" && jsonl {
+		out = append(out, Misfit{Key: []string{"compression"}, Why: s3sink.SnappyJSONL})
+	}
+	return out
 }

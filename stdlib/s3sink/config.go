@@ -25,7 +25,8 @@ type Config struct {
 	Prefix string `json:"prefix"`
 	// Format is FormatJSONL, FormatAvro or FormatParquet.
 	Format string `json:"format"`
-	// Compression is "none", "gzip" or "zstd" (see the formats).
+	// Compression is "none", "gzip", "zstd" or "snappy" (avro and
+	// parquet only; see the formats).
 	Compression string `json:"compression"`
 	// Envelope is what a JSON line holds: "source_event", "debezium" or
 	// "row" (format jsonl only).
@@ -104,9 +105,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("format %q: want jsonl, avro or parquet", c.Format))
 	}
 	switch c.Compression {
-	case "none", "gzip", "zstd":
+	case "none", "gzip", "zstd", "snappy": // snappy with jsonl: New refuses it
 	default:
-		errs = append(errs, fmt.Errorf("compression %q: want none, gzip or zstd", c.Compression))
+		errs = append(errs, fmt.Errorf("compression %q: want none, gzip, zstd or snappy", c.Compression))
 	}
 	switch c.Envelope {
 	case "source_event", "debezium", "row":
@@ -154,3 +155,6 @@ func Defaults() Config {
 		PartSize: 16 << 20,
 	}
 }
+
+// SnappyJSONL is why compression snappy is refused with format jsonl.
+const SnappyJSONL = "compression snappy compresses avro blocks and parquet column chunks; JSON lines objects take none, gzip or zstd"

@@ -8,8 +8,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"slices"
 
+	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -299,6 +301,8 @@ func (c *codecs) finishAvro(o *object, key string) ([]byte, error) {
 		codec = "deflate"
 	case "zstd":
 		codec = "zstandard"
+	case "snappy":
+		codec = "snappy"
 	}
 	out := append(slices.Grow(c.bufs.get(), len(o.data)+len(o.avro.json)+256), 'O', 'b', 'j', 1)
 	out = appendAvroLong(out, 2)
@@ -325,6 +329,10 @@ func (c *codecs) finishAvro(o *object, key string) ([]byte, error) {
 			data = buf.Bytes()
 		case "zstandard":
 			data = c.zenc.EncodeAll(data, nil)
+		case "snappy":
+			// the Avro spec's snappy: the block, then the CRC-32 (IEEE,
+			// big-endian) of its uncompressed bytes
+			data = binary.BigEndian.AppendUint32(snappy.Encode(nil, data), crc32.ChecksumIEEE(data))
 		}
 		out = appendAvroLong(out, int64(b.count))
 		out = appendAvroBytes(out, data)

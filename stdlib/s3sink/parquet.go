@@ -9,6 +9,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	pqgzip "github.com/parquet-go/parquet-go/compress/gzip"
+	pqsnappy "github.com/parquet-go/parquet-go/compress/snappy"
 	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/rivven/rivven-connect/runtime"
@@ -86,6 +87,8 @@ func (c *codecs) parquetOf(sch *runtime.Schema, stream string) (*parquetSchema, 
 		ps.opts = append(ps.opts, parquet.Compression(&pqgzip.Codec{}))
 	case "zstd":
 		ps.opts = append(ps.opts, parquet.Compression(&pqzstd.Codec{}))
+	case "snappy":
+		ps.opts = append(ps.opts, parquet.Compression(&pqsnappy.Codec{}))
 	}
 	c.parquet[sch] = ps
 	return ps, nil

@@ -33,7 +33,7 @@ func TestParquetWriterWritesAsRows(t *testing.T) {
 		}
 		recs = append(recs, r)
 	}
-	for _, comp := range []string{"none", "gzip", "zstd"} {
+	for _, comp := range []string{"none", "gzip", "zstd", "snappy"} {
 		t.Run(comp, func(t *testing.T) {
 			cfg := Defaults()
 			cfg.Format, cfg.Compression = FormatParquet, comp

@@ -77,7 +77,7 @@ func checkAvro(t *testing.T, key string, data []byte, comp string, from, end int
 		t.Fatalf("%s: twmb/avro cannot open it: %v", key, err)
 	}
 	defer rd.Close()
-	wantCodec := map[string]string{"none": "null", "gzip": "deflate", "zstd": "zstandard"}[comp]
+	wantCodec := map[string]string{"none": "null", "gzip": "deflate", "zstd": "zstandard", "snappy": "snappy"}[comp]
 	if got := string(rd.Metadata()["avro.codec"]); got != wantCodec && (got != "" || wantCodec != "null") {
 		t.Errorf("%s: codec %q, want %q", key, got, wantCodec)
 	}

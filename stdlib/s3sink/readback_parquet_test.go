@@ -82,7 +82,7 @@ func checkParquet(t *testing.T, key string, data []byte, comp string, from, end 
 			t.Errorf("%s: column %s: max definition level %d, repetition level %d; want optional=%v, not repeated", key, name, c.MaxDefinitionLevel(), c.MaxRepetitionLevel(), want.optional)
 		}
 	}
-	wantCodec := map[string]compress.Compression{"none": compress.Codecs.Uncompressed, "gzip": compress.Codecs.Gzip, "zstd": compress.Codecs.Zstd}[comp]
+	wantCodec := map[string]compress.Compression{"none": compress.Codecs.Uncompressed, "gzip": compress.Codecs.Gzip, "zstd": compress.Codecs.Zstd, "snappy": compress.Codecs.Snappy}[comp]
 	cols := map[string][]any{}
 	pages := 0
 	for g := range rdr.NumRowGroups() {

@@ -98,6 +98,9 @@ func New(cfg Config, now func() time.Time) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("s3 sink: %w", err)
 	}
+	if cfg.Compression == "snappy" && cfg.Format == FormatJSONL {
+		return nil, errors.New("s3 sink: " + SnappyJSONL) // the compiler refuses it at its position
+	}
 	tmpl, _ := parseTemplate(cfg.KeyTemplate)
 	iv, _ := cfg.interval()
 	c, err := newCodecs(&cfg)

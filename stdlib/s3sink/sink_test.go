@@ -564,3 +564,19 @@ func TestSDKRetriesAreReported(t *testing.T) {
 		t.Fatalf("objects stored: %v", keys(objs))
 	}
 }
+
+// snappy compresses avro blocks and parquet column chunks; New refuses
+// it for JSON lines (the compiler refuses it at its position first).
+func TestSnappyIsRefusedForJSONLines(t *testing.T) {
+	cfg := testConfig("bkt")
+	cfg.Compression = "snappy"
+	if _, err := New(cfg, nil); err == nil || !strings.Contains(err.Error(), "JSON lines objects take none, gzip or zstd") {
+		t.Fatalf("New(jsonl, snappy) = %v, want the refusal", err)
+	}
+	for _, f := range []string{FormatAvro, FormatParquet} {
+		cfg.Format = f
+		if _, err := New(cfg, nil); err != nil {
+			t.Errorf("New(%s, snappy): %v", f, err)
+		}
+	}
+}
