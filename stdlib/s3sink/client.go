@@ -89,29 +89,30 @@ func newClient(ctx context.Context, cfg *Config, retried func(error)) (*s3.Clien
 // PartSize go in a multipart upload, aborted when a part fails.
 //
 // A body of one PUT goes as a conditional PUT (If-None-Match: *, which
-// the server refuses with 412 when the key exists) once the server has
-// shown it honours the condition (condPut): one request per object
-// instead of a HEAD and a PUT. Until then, and at servers that ignore or
-// refuse the condition, each variant is looked at with a HEAD first.
+// the server refuses when the key exists) once the server has shown it
+// honours the condition (condPut, learnt before the first such body):
+// one request per object instead of a HEAD and a PUT. At servers that
+// ignore or refuse the condition, and until the sink knows, each variant
+// is looked at with a HEAD first.
 func (s *Sink) put(ctx context.Context, key string, body []byte, contentType string) error {
 	sum := sha256.Sum256(body)
 	digest := hex.EncodeToString(sum[:])
 	base := key
 	single := len(body) <= s.cfg.PartSize
+	if single {
+		s.cond.learn(ctx, s)
+	}
 	for n := 1; ; n++ {
 		if n > maxVariants {
 			return fmt.Errorf("s3 sink: s3://%s/%s and its %d variants all exist with other content: not writing a %dth", s.cfg.Bucket, base, maxVariants-1, n)
 		}
 		key = variant(base, n)
 		if single && s.cond.state.Load() == condHonoured {
-			err := s.putObject(ctx, key, body, contentType, digest, true)
-			if err == nil {
-				return nil
+			stored, err := s.putIfAbsent(ctx, key, body, contentType, digest)
+			if err != nil || stored {
+				return err
 			}
-			if !isConditionFailed(err) {
-				return fmt.Errorf("s3 sink: PUT s3://%s/%s: %s", s.cfg.Bucket, key, reason(err))
-			}
-			// the key exists: the same body (a replay), or another
+			continue // other content under key
 		}
 		head, err := s.cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
 		if err == nil {
@@ -129,10 +130,48 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, contentType str
 		if err := s.putObject(ctx, key, body, contentType, digest, false); err != nil {
 			return fmt.Errorf("s3 sink: PUT s3://%s/%s: %s", s.cfg.Bucket, key, reason(err))
 		}
-		s.cond.learn(ctx, s, key, body, contentType, digest)
 		return nil
 	}
 	return s.putMultipart(ctx, key, body, contentType, map[string]string{metaSHA256: digest})
+}
+
+// condRetries is how many times putIfAbsent tries a key that the server
+// says exists and a HEAD then does not find.
+const condRetries = 3
+
+// putIfAbsent stores body under key with a conditional PUT, and reports
+// whether the key now holds body (stored, or there already: a replay);
+// false: the key holds other content. A refused PUT is followed by a
+// HEAD; a key refused as existing (412, or 409 for a write to it in
+// flight) that the HEAD does not find is tried again, conditionally —
+// never with a plain PUT, which could overwrite another writer's object.
+func (s *Sink) putIfAbsent(ctx context.Context, key string, body []byte, contentType, digest string) (bool, error) {
+	where := "s3://" + s.cfg.Bucket + "/" + key
+	for try := 1; ; try++ {
+		err := s.putObject(ctx, key, body, contentType, digest, true)
+		if err == nil {
+			return true, nil
+		}
+		if !isConditionFailed(err) {
+			return false, fmt.Errorf("s3 sink: PUT %s: %s", where, reason(err))
+		}
+		refused := reason(err)
+		head, err := s.cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+		if err == nil {
+			return head.Metadata[metaSHA256] == digest, nil
+		}
+		if !isNotFound(err) {
+			return false, fmt.Errorf("s3 sink: HEAD %s: %s", where, reason(err))
+		}
+		if try == condRetries {
+			return false, fmt.Errorf("s3 sink: PUT %s: refused %d times as existing (last: %s), yet a HEAD does not find it", where, try, refused)
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("s3 sink: PUT %s: %w", where, ctx.Err())
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		}
+	}
 }
 
 // putObject PUTs body under key with its SHA-256 (hex digest) in the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,7 @@ type Sink struct {
 	target   string      // the bucket (and endpoint) as messages name it
 	retried  func(error) // runtime.RetryReported; nil: not reported
 	cond     condPut     // whether the server honours conditional PUTs
+	log      atomic.Pointer[slog.Logger]
 
 	// the open unit; used by the Hold goroutine only
 	objs      map[group]*object
@@ -368,4 +370,16 @@ func (s *Sink) Close() error {
 	s.order, s.pieces = nil, nil
 	clear(s.objs)
 	return nil
+}
+
+// UseLogger implements runtime.Logged: the sink logs what it learns of
+// the server (conditional PUTs). Called before Open.
+func (s *Sink) UseLogger(l *slog.Logger) { s.log.Store(l) }
+
+// logger is the pipeline's logger, or slog's default before UseLogger.
+func (s *Sink) logger() *slog.Logger {
+	if l := s.log.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
 }

@@ -540,15 +540,16 @@ func childMain() int {
 	return 0
 }
 
-// TestSDKRetriesAreReported: the server answers the first PUT with 503;
-// the AWS SDK retries it, the retry counts in the pipeline's sink retries
-// (runtime.RetryReported), and the object is stored.
+// TestSDKRetriesAreReported: the server answers the first PUT of a
+// record's object with 503; the AWS SDK retries it, the retry counts in
+// the pipeline's sink retries (runtime.RetryReported), and the object is
+// stored.
 func TestSDKRetriesAreReported(t *testing.T) {
 	b := srv.NewBucket(t)
 	px := s3test.NewFaultProxy(t, srv)
 	var failed atomic.Bool
 	px.Fail(func(r *http.Request) int {
-		if r.Method == http.MethodPut && failed.CompareAndSwap(false, true) {
+		if r.Method == http.MethodPut && !strings.HasSuffix(r.URL.Path, condProbeKey) && failed.CompareAndSwap(false, true) {
 			return http.StatusServiceUnavailable
 		}
 		return 0

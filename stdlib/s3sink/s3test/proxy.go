@@ -24,6 +24,7 @@ type FaultProxy struct {
 
 	mu     sync.Mutex
 	fail   func(r *http.Request) int
+	codes  map[int]string // the error code of a failure status; default InternalError
 	strip  bool
 	resign error // the first failure to sign a stripped request again
 }
@@ -57,10 +58,16 @@ func NewFaultProxy(t testing.TB, s *Server) *FaultProxy {
 		f := p.fail
 		p.mu.Unlock()
 		if f != nil {
-			if code := f(r); code != 0 {
+			if status := f(r); status != 0 {
+				p.mu.Lock()
+				code := p.codes[status]
+				p.mu.Unlock()
+				if code == "" {
+					code = "InternalError"
+				}
 				w.Header().Set("Content-Type", "application/xml")
-				w.WriteHeader(code)
-				_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected failure</Message></Error>`))
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>` + code + `</Code><Message>injected failure</Message></Error>`))
 				return
 			}
 		}
@@ -77,6 +84,17 @@ func (p *FaultProxy) Fail(f func(r *http.Request) int) {
 	p.mu.Lock()
 	p.fail = f
 	p.mu.Unlock()
+}
+
+// ErrorCode sets the S3 error code of the failures with HTTP status
+// status (default InternalError).
+func (p *FaultProxy) ErrorCode(status int, code string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.codes == nil {
+		p.codes = map[int]string{}
+	}
+	p.codes[status] = code
 }
 
 // IgnoreIfNoneMatch has the proxy pass requests on without their
