@@ -57,3 +57,35 @@ func (b *buffers) put(buf []byte) {
 		b.free = b.free[1:]
 	}
 }
+
+// freeList keeps up to keepBuffers things of one kind for reuse (a
+// parquet schema's idle writers and pending-row arrays), the last kept
+// taken first. Safe for concurrent use; the zero value is empty.
+type freeList[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+// take returns a kept item, or false when there is none.
+func (l *freeList[T]) take() (T, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var zero T
+	n := len(l.items)
+	if n == 0 {
+		return zero, false
+	}
+	it := l.items[n-1]
+	l.items[n-1] = zero
+	l.items = l.items[:n-1]
+	return it, true
+}
+
+// keep keeps it for a later take, unless keepBuffers are kept already.
+func (l *freeList[T]) keep(it T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.items) < keepBuffers {
+		l.items = append(l.items, it)
+	}
+}

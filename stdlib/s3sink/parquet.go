@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sync"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -30,9 +29,8 @@ type parquetSchema struct {
 	timeC  int                    // column of _event_time
 	opts   []parquet.WriterOption // the writers'
 
-	mu    sync.Mutex
-	idle  []*pqFile         // writers of finished files, for the next (at most keepBuffers)
-	pends [][]parquet.Value // emptied pqWriter.pend arrays, for the next objects (at most keepBuffers)
+	idle  freeList[*pqFile]         // writers of finished files, for the next
+	pends freeList[[]parquet.Value] // emptied pqWriter.pend arrays, for the next objects
 }
 
 func (c *codecs) parquetOf(sch *runtime.Schema, stream string) (*parquetSchema, error) {
@@ -162,44 +160,27 @@ const pqPendingRows = 16 * pqRowsPerWrite
 
 // writer returns the writer of a new object's file, written to out.
 func (ps *parquetSchema) writer(out *bytes.Buffer) *pqWriter {
-	pw := &pqWriter{ps: ps, out: out}
-	ps.mu.Lock()
-	if n := len(ps.pends); n > 0 {
-		pw.pend = ps.pends[n-1]
-		ps.pends[n-1] = nil
-		ps.pends = ps.pends[:n-1]
+	pend, ok := ps.pends.take()
+	if !ok {
+		pend = make([]parquet.Value, 0, pqPendingRows*ps.ncols)
 	}
-	ps.mu.Unlock()
-	if pw.pend == nil {
-		pw.pend = make([]parquet.Value, 0, pqPendingRows*ps.ncols)
-	}
-	return pw
+	return &pqWriter{ps: ps, out: out, pend: pend}
 }
 
 // releasePend takes back the pend array of a writer that has started
 // its file.
 func (ps *parquetSchema) releasePend(pend []parquet.Value) {
 	clear(pend[:cap(pend)]) // the records' strings
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if len(ps.pends) < keepBuffers {
-		ps.pends = append(ps.pends, pend[:0])
-	}
+	ps.pends.keep(pend[:0])
 }
 
 // file returns a parquet writer of ps's schema writing to out: an idle
 // one if there is one.
 func (ps *parquetSchema) file(out *bytes.Buffer) *pqFile {
-	ps.mu.Lock()
-	if n := len(ps.idle); n > 0 {
-		f := ps.idle[n-1]
-		ps.idle[n-1] = nil
-		ps.idle = ps.idle[:n-1]
-		ps.mu.Unlock()
+	if f, ok := ps.idle.take(); ok {
 		f.w.Reset(out)
 		return f
 	}
-	ps.mu.Unlock()
 	w := parquet.NewGenericWriter[any](out, ps.opts...)
 	return &pqFile{w: w, cws: w.ColumnWriters(), chunk: make([]parquet.Value, ps.ncols*pqRowsPerWrite)}
 }
@@ -207,11 +188,7 @@ func (ps *parquetSchema) file(out *bytes.Buffer) *pqFile {
 // release takes back f, whose file is closed.
 func (ps *parquetSchema) release(f *pqFile) {
 	clear(f.chunk) // the records' strings
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if len(ps.idle) < keepBuffers {
-		ps.idle = append(ps.idle, f)
-	}
+	ps.idle.keep(f)
 }
 
 // append writes r, which check accepted, as the next row; it returns its

@@ -84,8 +84,8 @@ func TestParquetWriterWritesAsRows(t *testing.T) {
 						t.Fatalf("schema %s, round %d: %d bytes differ from WriteRows' %d", ps.schema, round, len(got), ref.Len())
 					}
 				}
-				if len(ps.idle) != 1 {
-					t.Fatalf("%d idle writers, want the one reused", len(ps.idle))
+				if len(ps.idle.items) != 1 {
+					t.Fatalf("%d idle writers, want the one reused", len(ps.idle.items))
 				}
 			}
 		})

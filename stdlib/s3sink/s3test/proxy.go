@@ -2,6 +2,7 @@ package s3test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -123,7 +124,7 @@ func stripIfNoneMatch(r *http.Request) error {
 	_, cred, ok := strings.Cut(auth, "Credential=")
 	scope := strings.Split(strings.SplitN(cred, ",", 2)[0], "/")
 	if !ok || len(scope) < 4 {
-		return &url.Error{Op: "sign", URL: r.URL.String(), Err: http.ErrNotSupported}
+		return fmt.Errorf("sign %s again: no SigV4 credential scope in its Authorization header", r.URL)
 	}
 	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
 	if err != nil {
