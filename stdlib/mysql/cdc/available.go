@@ -30,7 +30,7 @@ func (s *Source) binlogAvailable(ctx context.Context, at token) error {
 	timeout := time.Duration(s.cfg.ConnectTimeoutSecs) * time.Second
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	st, stop, err := s.startSync(sctx, at)
+	st, _, stop, err := s.startSync(sctx, at)
 	if err != nil {
 		return err
 	}

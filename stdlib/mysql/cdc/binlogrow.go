@@ -12,8 +12,9 @@ import (
 	"github.com/rivven/rivven-connect/runtime"
 )
 
-// binlogRow converts a binlog row image decoded with the table map t
-// (newSyncer's options) into row (len(r.cols) values). Each value
+// binlogRow converts a binlog row image go-mysql decoded with the table
+// map t (newSyncer's options) into row (len(r.cols) values): the images
+// of the events the image decoder (rowimage.go) leaves to go-mysql. Each value
 // becomes what column.value makes of binlogValue's form of it; the
 // common forms (integers, DOUBLE, FLOAT, DECIMAL, dates and times, UTF-8
 // text, binary strings and blobs) are converted directly, without boxing

@@ -157,9 +157,15 @@ func TestEventRecordsAllocateOnlyTheirStrings(t *testing.T) {
 		{name: "f", kind: kFloat32}, {name: "n", kind: kInt}}, []int{0})
 	vals := []any{int32(123456), "name-123456", "185184.00", float32(1.2345678), nil}
 	const runs = 10 * rowChunk
-	e := newEventRecords(rel, bt, token{file: "bin.000001", pos: 4}, "0-1-5", runs+1, runs+1)
+	raw := make([][]any, runs+1)
+	for i := range raw {
+		raw[i] = vals
+	}
+	e := newEventRecords(rel, bt, token{file: "bin.000001", pos: 4}, "0-1-5", raw, nil, 1)
+	i := 0
 	n := testing.AllocsPerRun(runs, func() {
-		row, err := e.row(vals)
+		row, err := e.row(i)
+		i++
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,11 +41,12 @@ func (s *Source) startStream() {
 // they are (reconnect.go classifies them); errors of the events are
 // fatalError.
 func (r *streamReader) session(ctx context.Context, connected func()) error {
-	st, stop, err := r.s.startSync(ctx, r.last)
+	st, images, stop, err := r.s.startSync(ctx, r.last)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	r.images = images
 	first := true
 	for {
 		if err := r.resnapStep(ctx); err != nil {
@@ -115,18 +116,19 @@ type skipTo struct {
 // connection it made is closed when ctx ends (so nothing blocks on a
 // server that stopped answering). stop closes the syncer; the caller
 // calls it once it is done with the streamer.
-func (s *Source) startSync(ctx context.Context, at token) (st *replication.BinlogStreamer, stop func(), err error) {
+func (s *Source) startSync(ctx context.Context, at token) (st *replication.BinlogStreamer, images *imageDecoder, stop func(), err error) {
 	var gs gomysql.GTIDSet
 	if s.mariadb && at.gtid != "" {
 		if gs, err = gomysql.ParseMariadbGTIDSet(at.gtid); err != nil {
-			return nil, nil, fatalError{fmt.Errorf("mysql-cdc: position token %s: GTID position %q is not valid: %v", at, at.gtid, err)}
+			return nil, nil, nil, fatalError{fmt.Errorf("mysql-cdc: position token %s: GTID position %q is not valid: %v", at, at.gtid, err)}
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	syncer, err := s.newSyncer(ctx)
+	images = newImageDecoder(s.selected(), s.charset)
+	syncer, err := s.newSyncer(ctx, images)
 	if err != nil {
 		cancel()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	stop = func() {
 		// Cancelled first: go-mysql's Close then skips dialling the server
@@ -149,9 +151,9 @@ func (s *Source) startSync(ctx context.Context, at token) (st *replication.Binlo
 			err = fmt.Errorf("%w — the server refused to register the source as a replica: the user needs REPLICATION SLAVE (GRANT REPLICATION SLAVE ON *.* TO '%s'@'…')",
 				err, strings.ReplaceAll(s.cfg.User, "'", "''"))
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return st, stop, nil
+	return st, images, stop, nil
 }
 
 // streamReader turns binlog events into records.
@@ -191,6 +193,8 @@ type streamReader struct {
 	// resnap is the re-snapshot of tables added to `tables` (resnap.go);
 	// nil when none is under way.
 	resnap *resnap
+	// images holds the rows the session's syncer decoded (rowimage.go).
+	images *imageDecoder
 }
 
 // tableRel is a table map event, its columns and its relation.
@@ -449,6 +453,7 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		r.begin(txState{}, r.last.file, r.last.pos)
 	}
 	r.tx.ev++ // every table's: the coordinate does not depend on the selection
+	im := r.images.take(e)
 	if e.Table == nil || !r.sel[table{string(e.Table.Schema), string(e.Table.Table)}] {
 		return nil
 	}
@@ -492,8 +497,9 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 	// The event's records share their metadata's source, and their
 	// values and metadata are allocated a chunk at a time
 	// (eventrecords.go).
-	ev := newEventRecords(rel, tr.bt, at, r.tx.gtid, len(e.Rows), len(e.Rows)/step)
-	for i := 0; i+step <= len(e.Rows); i += step {
+	ev := newEventRecords(rel, tr.bt, at, r.tx.gtid, e.Rows, im, step)
+	images := ev.images()
+	for i := 0; i+step <= images; i += step {
 		c := change{ev: r.tx.ev, row: uint32(i/step + 1)}
 		if r.tx.skip != (change{}) && !c.after(r.tx.skip) {
 			// Delivered before: acknowledged by an earlier run, or handed
@@ -509,12 +515,12 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		var err error
 		switch op {
 		case runtime.OpInsert:
-			rec.After, err = ev.row(e.Rows[i])
+			rec.After, err = ev.row(i)
 		case runtime.OpDelete:
-			rec.Before, err = ev.row(e.Rows[i])
+			rec.Before, err = ev.row(i)
 		default:
-			if rec.Before, err = ev.row(e.Rows[i]); err == nil {
-				rec.After, err = ev.row(e.Rows[i+1])
+			if rec.Before, err = ev.row(i); err == nil {
+				rec.After, err = ev.row(i + 1)
 			}
 		}
 		if err != nil {

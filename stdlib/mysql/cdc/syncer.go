@@ -29,18 +29,27 @@ const syncerEventCache = 256
 // like the snapshot's time_zone '+00:00'); UseDecimal off gives DECIMAL as
 // its exact text. go-mysql's own retries are off: a broken connection
 // ends the syncer's stream with an error, and the source reconnects with
-// a new syncer (reconnect.go). Connections are dialled only while ctx
-// lasts, and closed when it ends.
-func (s *Source) newSyncer(ctx context.Context) (*replication.BinlogSyncer, error) {
-	tc, err := s.binlogTLS(ctx)
+// a new syncer (reconnect.go). The rows of the captured tables are
+// decoded by images (rowimage.go), which belongs to this syncer.
+// Connections are dialled only while ctx lasts, and closed when it ends.
+func (s *Source) newSyncer(ctx context.Context, images *imageDecoder) (*replication.BinlogSyncer, error) {
+	cfg, err := s.syncerConfig(ctx, images)
 	if err != nil {
 		return nil, err
+	}
+	return replication.NewBinlogSyncer(cfg), nil
+}
+
+// syncerConfig is newSyncer's configuration.
+func (s *Source) syncerConfig(ctx context.Context, images *imageDecoder) (replication.BinlogSyncerConfig, error) {
+	tc, err := s.binlogTLS(ctx)
+	if err != nil {
+		return replication.BinlogSyncerConfig{}, err
 	}
 	flavor := gomysql.MySQLFlavor
 	if s.mariadb {
 		flavor = gomysql.MariaDBFlavor
 	}
-	selected := s.selected()
 	cache := syncerEventCache
 	if s.eventCache > 0 {
 		cache = s.eventCache
@@ -80,21 +89,11 @@ func (s *Source) newSyncer(ctx context.Context) (*replication.BinlogSyncer, erro
 			context.AfterFunc(ctx, func() { _ = c.Close() })
 			return c, nil
 		},
-		RowsEventDecodeFunc: func(e *replication.RowsEvent, data []byte) error {
-			pos, err := e.DecodeHeader(data)
-			if err != nil {
-				return err
-			}
-			// Not decoded: tables not captured, and tables with MySQL's
-			// binary JSON columns, which relationOf refuses (go-mysql
-			// prints failures of partial JSON to stdout).
-			if !selected[table{string(e.Table.Schema), string(e.Table.Table)}] || e.Table.JsonColumnCount() > 0 {
-				return nil
-			}
-			return e.DecodeData(pos, data)
-		},
+		// Rows are decoded in go-mysql's parser goroutine, which runs
+		// beside the stream's: by images where it can (rowimage.go).
+		RowsEventDecodeFunc: images.decode,
 	}
-	return replication.NewBinlogSyncer(cfg), nil
+	return cfg, nil
 }
 
 // binlogTLS returns the binlog connection's TLS settings for tls.mode:
