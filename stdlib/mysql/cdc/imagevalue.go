@@ -114,7 +114,8 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 		return c.timestamp2(b, a)
 	case gomysql.MYSQL_TYPE_TIME2:
 		return c.time2(b, a)
-	case gomysql.MYSQL_TYPE_STRING, gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING, gomysql.MYSQL_TYPE_BLOB:
+	case gomysql.MYSQL_TYPE_STRING, gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING, gomysql.MYSQL_TYPE_BLOB,
+		gomysql.MYSQL_TYPE_GEOMETRY:
 		if len(b) < c.lenBytes {
 			break
 		}
@@ -127,8 +128,21 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 			break
 		}
 		s := b[c.lenBytes:end]
-		if c.kind == kBinary {
+		switch c.kind {
+		case kBinary:
 			return runtime.String(a.base64(s)), end, true
+		case kGeometry:
+			if len(s) < 4 {
+				break
+			}
+			o := &runtime.Object{Keys: geometryKeys[:], Values: []runtime.Value{
+				runtime.String(a.base64(s[4:])),
+				runtime.Int(int64(binary.LittleEndian.Uint32(s))),
+			}}
+			return runtime.ObjectValue(o), end, true
+		}
+		if c.kind != kText {
+			break
 		}
 		if !utf8.Valid(s) {
 			break

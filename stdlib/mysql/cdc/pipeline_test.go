@@ -19,7 +19,8 @@ type seenRecord struct {
 }
 
 // stopSink records what it receives, and calls stop once it has received
-// at least stopAt records and ready (when set) holds (once).
+// at least stopAt records and ready (when set) holds (once): the write
+// that reaches stopAt waits for ready (30 s at most).
 type stopSink struct {
 	mu     sync.Mutex
 	got    []seenRecord
@@ -36,6 +37,14 @@ func (s *stopSink) Write(_ context.Context, recs []runtime.Record) error {
 	defer s.mu.Unlock()
 	for i := range recs {
 		s.got = append(s.got, seenRecord{recs[i].After[0].AsInt(), recs[i].Position.Token})
+	}
+	if s.stop != nil && len(s.got) >= s.stopAt && s.ready != nil {
+		// Held until ready: the source may deliver the rest before the
+		// driver keeps a position ready waits for (it saves the state
+		// between writes), and no write would then come to stop.
+		for deadline := time.Now().Add(30 * time.Second); !s.ready() && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	if s.stop != nil && len(s.got) >= s.stopAt && (s.ready == nil || s.ready()) {
 		s.stop()

@@ -255,7 +255,7 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 		if c.meta >= 256 {
 			c.lenBytes = 2
 		}
-	case gomysql.MYSQL_TYPE_BLOB:
+	case gomysql.MYSQL_TYPE_BLOB, gomysql.MYSQL_TYPE_GEOMETRY:
 		if c.meta < 1 || c.meta > 4 {
 			return false
 		}
@@ -285,7 +285,8 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 		}
 	}
 	switch c.kind {
-	case kInt, kUint64, kFloat32, kFloat64, kDecimal, kDate, kDatetime, kTimestamp, kTime, kText, kBinary, kBit, kBit64:
+	case kInt, kUint64, kFloat32, kFloat64, kDecimal, kDate, kDatetime, kTimestamp, kTime, kText, kBinary, kBit, kBit64,
+		kGeometry:
 		return true
 	}
 	return false

@@ -194,6 +194,14 @@ func imageColumns() []imageColumn {
 		{"st64", "SET(" + strings.Join(bigSet, ",") + ")", []string{"''", "'s64'", "'s01,s33,s64'"},
 			func(r *rand.Rand) string { return strconv.FormatUint(r.Uint64(), 10) }},
 		bits("b1", 1), bits("b7", 7), bits("b12", 12), bits("b33", 33), bits("b64", 64),
+		{"gm", "GEOMETRY", []string{"ST_GeomFromText('POINT(1 2)', 4326)", "ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')"},
+			func(r *rand.Rand) string {
+				return fmt.Sprintf("ST_GeomFromText('LINESTRING(%g %g, %g %g)', %d)", r.NormFloat64(), r.NormFloat64(), r.NormFloat64(), r.NormFloat64(), r.IntN(5000))
+			}},
+		{"pt", "POINT", []string{"ST_GeomFromText('POINT(0 0)')"},
+			func(r *rand.Rand) string {
+				return fmt.Sprintf("POINT(%g, %g)", r.Float64()*360-180, r.Float64()*180-90)
+			}},
 	}
 }
 
@@ -230,7 +238,7 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 	var small []imageColumn // for events of many rows
 	for _, c := range cols {
 		switch c.name {
-		case "ti", "i", "bu", "d", "dec3", "dt", "dtm3", "ts2", "tm2", "va", "e", "st", "b12":
+		case "ti", "i", "bu", "d", "dec3", "dt", "dtm3", "ts2", "tm2", "va", "e", "st", "b12", "pt":
 			small = append(small, c)
 		}
 	}
@@ -430,7 +438,8 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 	for _, c := range imageColumns() {
 		switch c.name {
 		case "ti", "tu", "mi", "bu", "f", "d", "dec1", "dec4", "dec5", "dec7", "dt", "dtm", "dtm1", "dtm6", "ts", "ts2", "ts6",
-			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64":
+			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64",
+			"gm":
 			cols = append(cols, c)
 		}
 	}

@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -34,7 +35,18 @@ const (
 	kBinary                // BINARY, VARBINARY, BLOB → standard base64
 	kBit                   // BIT(1..63) → int
 	kBit64                 // BIT(64) → string holding the decimal
+	kGeometry              // GEOMETRY and its subtypes → object {wkb: base64 of the OGC WKB, srid: int}
 )
+
+// geometryKeys are the keys of a GEOMETRY value's object (Debezium's
+// geometry struct: the OGC well-known binary and the SRID).
+var geometryKeys = [...]string{"wkb", "srid"}
+
+// geometryType is the record type of GEOMETRY values.
+var geometryType = runtime.Type{Kind: runtime.KindObject, Fields: []runtime.Field{
+	{Name: geometryKeys[0], Type: runtime.Type{Kind: runtime.KindString}},
+	{Name: geometryKeys[1], Type: runtime.Type{Kind: runtime.KindInt}},
+}}
 
 // column is one column as records see it.
 type column struct {
@@ -52,6 +64,8 @@ func (k kind) runtimeType() runtime.Type {
 		return runtime.Type{Kind: runtime.KindInt}
 	case kFloat32, kFloat64:
 		return runtime.Type{Kind: runtime.KindFloat}
+	case kGeometry:
+		return geometryType
 	}
 	return runtime.Type{Kind: runtime.KindString}
 }
@@ -91,6 +105,9 @@ func kindOfSQL(dataType, columnType, charset string) (kind, bool, error) {
 		return kBit, false, nil
 	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json":
 		return textCharset(charset)
+	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+		"geometrycollection", "geomcollection":
+		return kGeometry, false, nil
 	}
 	return 0, false, fmt.Errorf("column type %s is not supported by mysql-cdc yet", columnType)
 }
@@ -149,6 +166,8 @@ func kindOfBinlog(c *binlogColumn, charsets map[uint64]string) (kind, bool, erro
 			return 0, false, fmt.Errorf("collation id %d is unknown (binlog_row_metadata is not FULL?)", c.collation)
 		}
 		return textCharset(cs)
+	case gomysql.MYSQL_TYPE_GEOMETRY:
+		return kGeometry, false, nil
 	case gomysql.MYSQL_TYPE_JSON:
 		return 0, false, errors.New("MySQL's binary JSON columns are not decoded yet")
 	}
@@ -218,6 +237,10 @@ func (c *column) value(v any) (runtime.Value, error) {
 		case []byte:
 			return runtime.String(strconv.FormatUint(beBytes(x), 10)), nil
 		}
+	case kGeometry:
+		if x, ok := v.([]byte); ok {
+			return geometry(c, x)
+		}
 	case kBinary:
 		switch x := v.(type) {
 		case []byte:
@@ -240,6 +263,20 @@ func (c *column) value(v any) (runtime.Value, error) {
 		return c.text(s)
 	}
 	return bad()
+}
+
+// geometry maps a GEOMETRY value as the server stores it (and sends it,
+// in the snapshot and the binlog): the SRID, four bytes little-endian,
+// then the OGC well-known binary.
+func geometry(c *column, b []byte) (runtime.Value, error) {
+	if len(b) < 4 {
+		return runtime.Value{}, fmt.Errorf("column %s: a GEOMETRY value of %d bytes has no SRID", c.name, len(b))
+	}
+	o := &runtime.Object{Keys: geometryKeys[:], Values: []runtime.Value{
+		runtime.String(base64.StdEncoding.EncodeToString(b[4:])),
+		runtime.Int(int64(binary.LittleEndian.Uint32(b))),
+	}}
+	return runtime.ObjectValue(o), nil
 }
 
 // text maps the text form of a value of a text-like kind.
