@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"golang.org/x/text/encoding/charmap"
 
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -144,6 +145,9 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 		if c.kind != kText {
 			break
 		}
+		if c.latin1 {
+			return runtime.String(a.latin1(s)), end, true
+		}
 		if !utf8.Valid(s) {
 			break
 		}
@@ -197,6 +201,37 @@ func (a *textArena) base64(b []byte) string {
 	}
 	d := a.reserve(n)
 	return a.take(base64.StdEncoding.AppendEncode(d, b))
+}
+
+// latin1Runes maps MySQL's latin1 (cp1252) bytes to runes, as fromLatin1
+// converts them.
+var latin1Runes = func() (m [256]rune) {
+	for i := range m {
+		m[i] = charmap.Windows1252.DecodeByte(byte(i))
+	}
+	return m
+}()
+
+// latin1 returns the latin1 text b in UTF-8.
+func (a *textArena) latin1(b []byte) string {
+	n := len(b) * utf8.UTFMax
+	var d []byte
+	if n > arenaChunk/4 {
+		d = make([]byte, 0, n)
+	} else {
+		d = a.reserve(n)
+	}
+	for _, x := range b {
+		if x < utf8.RuneSelf {
+			d = append(d, x)
+		} else {
+			d = utf8.AppendRune(d, latin1Runes[x])
+		}
+	}
+	if n > arenaChunk/4 {
+		return string(d)
+	}
+	return a.take(d)
 }
 
 // setNames is setNames of binlogvalue.go: the members of a SET value,

@@ -163,6 +163,7 @@ type imageCol struct {
 	meta     uint16
 	unsigned bool
 	kind     kind
+	latin1   bool // text in latin1 (cp1252), converted to UTF-8
 	// lenBytes is the size of a string's length (STRING, VARCHAR,
 	// VAR_STRING, BLOB); width the bytes of a fixed-size value, or the
 	// fractional digits of a temporal one.
@@ -174,8 +175,8 @@ type imageCol struct {
 }
 
 // planOf returns the plan of m, with nil columns when one of them is not
-// decoded here: its type, or its kind (latin1 text), is left to
-// binlogRow, or its metadata is outside what a server writes.
+// decoded here: its type is left to binlogRow, or its metadata is
+// outside what a server writes.
 func planOf(m *replication.TableMapEvent, charsets map[uint64]string) *imagePlan {
 	p := &imagePlan{m: m}
 	bt := tableOf(m)
@@ -186,10 +187,10 @@ func planOf(m *replication.TableMapEvent, charsets map[uint64]string) *imagePlan
 	for i := range bt.cols {
 		bc := &bt.cols[i]
 		k, latin1, err := kindOfBinlog(bc, charsets)
-		if err != nil || latin1 {
+		if err != nil {
 			return p
 		}
-		c := imageCol{typ: bc.typ, meta: bc.meta, unsigned: bc.unsigned, kind: k}
+		c := imageCol{typ: bc.typ, meta: bc.meta, unsigned: bc.unsigned, kind: k, latin1: latin1}
 		if !c.plan(bc) {
 			return p
 		}
