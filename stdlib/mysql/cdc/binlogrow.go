@@ -132,7 +132,7 @@ func (c *column) binlogString(bc *binlogColumn, x string) (runtime.Value, bool) 
 		// go-mysql's string shares the event's buffer: copied.
 		switch {
 		case c.kind == kBinary:
-			return runtime.String(base64.StdEncoding.EncodeToString([]byte(x))), true
+			return runtime.String(base64.StdEncoding.EncodeToString(padBinary([]byte(x), bc.binaryPad()))), true
 		case c.kind == kText && !c.latin1 && utf8.ValidString(x):
 			return runtime.String(strings.Clone(x)), true
 		}

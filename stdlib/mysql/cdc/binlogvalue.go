@@ -14,8 +14,9 @@ import (
 // YEAR); uint64 (unsigned integers, BIT); float32 (FLOAT); float64
 // (DOUBLE); string (DECIMAL as its exact text; DATE, DATETIME, TIMESTAMP
 // in UTC and TIME as the server prints them; ENUM and SET as their member
-// names; character strings, copied out of the event); []byte (blobs, and
-// character strings in latin1).
+// names; character strings, copied out of the event); []byte (blobs,
+// binary strings, BINARY(n) padded to n bytes, and character strings in
+// latin1).
 func binlogValue(c *binlogColumn, v any) (any, error) {
 	switch x := v.(type) {
 	case nil:
@@ -55,8 +56,9 @@ func binlogValue(c *binlogColumn, v any) (any, error) {
 		case gomysql.MYSQL_TYPE_TIME:
 			return time1(x)
 		case gomysql.MYSQL_TYPE_STRING, gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
-			// go-mysql's string shares the event's buffer.
-			return []byte(x), nil
+			// go-mysql's string shares the event's buffer: copied (and a
+			// BINARY's trailing zeros put back).
+			return padBinary([]byte(x), c.binaryPad()), nil
 		}
 		return v, nil // v, not x: a string is not boxed again
 	case []byte:

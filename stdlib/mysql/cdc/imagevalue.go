@@ -131,7 +131,7 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 		s := b[c.lenBytes:end]
 		switch c.kind {
 		case kBinary:
-			return runtime.String(a.base64(s)), end, true
+			return runtime.String(a.base64(padBinary(s, c.pad))), end, true
 		case kGeometry:
 			if len(s) < 4 {
 				break

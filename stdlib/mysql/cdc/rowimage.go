@@ -169,6 +169,8 @@ type imageCol struct {
 	// fractional digits of a temporal one.
 	lenBytes int
 	width    int
+	// pad is the length BINARY values are padded to (binaryPad).
+	pad int
 	// prec and scale are a DECIMAL's.
 	prec, scale int
 	names       []string // ENUM and SET members
@@ -232,25 +234,15 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 		}
 		c.width = int(c.meta) // fractional digits
 	case gomysql.MYSQL_TYPE_STRING:
-		// go-mysql's reading of a CHAR's metadata: its real type and
-		// length (decodeValue).
-		n := int(c.meta)
-		if c.meta >= 256 {
-			b0, b1 := byte(c.meta>>8), int(c.meta&0xff)
-			if b0&0x30 != 0x30 {
-				n = b1 | int((b0&0x30)^0x30)<<4
-				b0 |= 0x30
-			} else {
-				n = b1
-			}
-			if b0 != gomysql.MYSQL_TYPE_STRING {
-				return false
-			}
+		n, typ := stringLen(c.meta)
+		if typ != gomysql.MYSQL_TYPE_STRING {
+			return false
 		}
 		c.lenBytes = 1
 		if n >= 256 {
 			c.lenBytes = 2
 		}
+		c.pad = bc.binaryPad()
 	case gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
 		c.lenBytes = 1
 		if c.meta >= 256 {

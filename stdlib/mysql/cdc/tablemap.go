@@ -72,6 +72,45 @@ func tableOf(m *replication.TableMapEvent) *binlogTable {
 // bits is a BIT column's width.
 func (c *binlogColumn) bits() int { return int(c.meta>>8)*8 + int(c.meta&0xff) }
 
+// stringLen reads the metadata of a CHAR (MYSQL_TYPE_STRING) column as
+// go-mysql's decodeValue does: its length in bytes and its real type
+// (MYSQL_TYPE_STRING for CHAR and BINARY).
+func stringLen(meta uint16) (n int, typ byte) {
+	if meta < 256 {
+		return int(meta), gomysql.MYSQL_TYPE_STRING
+	}
+	b0, b1 := byte(meta>>8), int(meta&0xff)
+	if b0&0x30 != 0x30 {
+		return b1 | int((b0&0x30)^0x30)<<4, b0 | 0x30
+	}
+	return b1, b0
+}
+
+// binaryPad is the length a BINARY(n) value is padded to: the server
+// pads it with zero bytes (and the snapshot reads it so), but the binlog
+// holds it without its trailing zeros. 0 for other columns.
+func (c *binlogColumn) binaryPad() int {
+	if c.typ != gomysql.MYSQL_TYPE_STRING || c.collation != 63 {
+		return 0
+	}
+	n, typ := stringLen(c.meta)
+	if typ != gomysql.MYSQL_TYPE_STRING {
+		return 0
+	}
+	return n
+}
+
+// padBinary returns b padded with zero bytes to n (b itself when it is
+// as long).
+func padBinary(b []byte, n int) []byte {
+	if len(b) >= n {
+		return b
+	}
+	p := make([]byte, n)
+	copy(p, b)
+	return p
+}
+
 // sameTableMap reports whether the table maps a and b hold the same in
 // every field go-mysql exports (tablemap_test.go checks that none is
 // left out). Each transaction has table map events of its own, equal
