@@ -69,8 +69,16 @@ func binlogValue(c *binlogColumn, v any) (any, error) {
 
 // negativeZero reports whether the DECIMAL text s is a negative zero
 // ("-0.00"), which the server prints without its sign.
-func negativeZero(s string) bool {
-	return strings.HasPrefix(s, "-") && strings.Trim(s, "-0.") == ""
+func negativeZero[T string | []byte](s T) bool {
+	if len(s) == 0 || s[0] != '-' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; c != '0' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // integer gives a signed binlog integer of the given width its column's

@@ -94,7 +94,7 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 		if !ok {
 			break
 		}
-		if t := d[len(start):]; t[0] == '-' && negativeZeroBytes(t) {
+		if t := d[len(start):]; negativeZero(t) {
 			// The server prints a negative zero without its sign.
 			copy(t, t[1:])
 			d = d[:len(d)-1]
@@ -136,11 +136,7 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 			if len(s) < 4 {
 				break
 			}
-			o := &runtime.Object{Keys: geometryKeys[:], Values: []runtime.Value{
-				runtime.String(a.base64(s[4:])),
-				runtime.Int(int64(binary.LittleEndian.Uint32(s))),
-			}}
-			return runtime.ObjectValue(o), end, true
+			return geometryValue(a.base64(s[4:]), binary.LittleEndian.Uint32(s)), end, true
 		}
 		if c.kind != kText {
 			break
@@ -260,16 +256,6 @@ func (c *imageCol) setNames(bits uint64, a *textArena) (string, bool) {
 		return only, true
 	}
 	return a.take(d), true
-}
-
-// negativeZeroBytes is negativeZero of DECIMAL text.
-func negativeZeroBytes(t []byte) bool {
-	for _, c := range t[1:] {
-		if c != '0' && c != '.' && c != '-' {
-			return false
-		}
-	}
-	return true
 }
 
 // appendPadded appends x in decimal with at least width digits (x ≥ 0:

@@ -160,7 +160,6 @@ func (p *imagePlan) ok() *imagePlan {
 // it).
 type imageCol struct {
 	typ      byte // the real type (tableOf: ENUM and SET are theirs)
-	meta     uint16
 	unsigned bool
 	kind     kind
 	latin1   bool // text in latin1 (cp1252), converted to UTF-8
@@ -192,7 +191,7 @@ func planOf(m *replication.TableMapEvent, charsets map[uint64]string) *imagePlan
 		if err != nil {
 			return p
 		}
-		c := imageCol{typ: bc.typ, meta: bc.meta, unsigned: bc.unsigned, kind: k, latin1: latin1}
+		c := imageCol{typ: bc.typ, unsigned: bc.unsigned, kind: k, latin1: latin1}
 		if !c.plan(bc) {
 			return p
 		}
@@ -206,9 +205,10 @@ func planOf(m *replication.TableMapEvent, charsets map[uint64]string) *imagePlan
 	return p
 }
 
-// plan fills in how c's values are stored, and reports whether they are
-// decoded here.
+// plan fills in how c's values are stored (bc: its table map column),
+// and reports whether they are decoded here.
 func (c *imageCol) plan(bc *binlogColumn) bool {
+	meta := bc.meta
 	switch c.typ {
 	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_YEAR:
 		c.width = 1
@@ -221,7 +221,7 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 	case gomysql.MYSQL_TYPE_LONGLONG, gomysql.MYSQL_TYPE_DOUBLE:
 		c.width = 8
 	case gomysql.MYSQL_TYPE_NEWDECIMAL:
-		c.prec, c.scale = int(c.meta>>8), int(c.meta&0xff)
+		c.prec, c.scale = int(meta>>8), int(meta&0xff)
 		if c.prec < 1 || c.prec > 65 || c.scale > 38 || c.scale > c.prec {
 			return false
 		}
@@ -229,12 +229,12 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 	case gomysql.MYSQL_TYPE_DATE:
 		c.width = 3
 	case gomysql.MYSQL_TYPE_DATETIME2, gomysql.MYSQL_TYPE_TIMESTAMP2, gomysql.MYSQL_TYPE_TIME2:
-		if c.meta > 6 {
+		if meta > 6 {
 			return false
 		}
-		c.width = int(c.meta) // fractional digits
+		c.width = int(meta) // fractional digits
 	case gomysql.MYSQL_TYPE_STRING:
-		n, typ := stringLen(c.meta)
+		n, typ := stringLen(meta)
 		if typ != gomysql.MYSQL_TYPE_STRING {
 			return false
 		}
@@ -245,21 +245,21 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 		c.pad = bc.binaryPad()
 	case gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING:
 		c.lenBytes = 1
-		if c.meta >= 256 {
+		if meta >= 256 {
 			c.lenBytes = 2
 		}
 	case gomysql.MYSQL_TYPE_BLOB, gomysql.MYSQL_TYPE_GEOMETRY:
-		if c.meta < 1 || c.meta > 4 {
+		if meta < 1 || meta > 4 {
 			return false
 		}
-		c.lenBytes = int(c.meta)
+		c.lenBytes = int(meta)
 	case gomysql.MYSQL_TYPE_ENUM:
-		c.width, c.names = int(c.meta&0xff), bc.enum
+		c.width, c.names = int(meta&0xff), bc.enum
 		if c.width != 1 && c.width != 2 {
 			return false
 		}
 	case gomysql.MYSQL_TYPE_SET:
-		c.width, c.names = int(c.meta&0xff), bc.set
+		c.width, c.names = int(meta&0xff), bc.set
 		if c.width < 1 || c.width > 8 {
 			return false
 		}
@@ -270,19 +270,14 @@ func (c *imageCol) plan(bc *binlogColumn) bool {
 		}
 		c.width = (bits + 7) / 8
 	default:
-		return false // old DATETIME, TIMESTAMP and TIME, JSON, GEOMETRY …
+		return false // old DATETIME, TIMESTAMP and TIME, MySQL's JSON …
 	}
 	for _, n := range c.names {
 		if !utf8.ValidString(n) {
 			return false
 		}
 	}
-	switch c.kind {
-	case kInt, kUint64, kFloat32, kFloat64, kDecimal, kDate, kDatetime, kTimestamp, kTime, kText, kBinary, kBit, kBit64,
-		kGeometry:
-		return true
-	}
-	return false
+	return true
 }
 
 // size is the least bytes a value of c takes.

@@ -272,11 +272,14 @@ func geometry(c *column, b []byte) (runtime.Value, error) {
 	if len(b) < 4 {
 		return runtime.Value{}, fmt.Errorf("column %s: a GEOMETRY value of %d bytes has no SRID", c.name, len(b))
 	}
-	o := &runtime.Object{Keys: geometryKeys[:], Values: []runtime.Value{
-		runtime.String(base64.StdEncoding.EncodeToString(b[4:])),
-		runtime.Int(int64(binary.LittleEndian.Uint32(b))),
-	}}
-	return runtime.ObjectValue(o), nil
+	return geometryValue(base64.StdEncoding.EncodeToString(b[4:]), binary.LittleEndian.Uint32(b)), nil
+}
+
+// geometryValue is the object of a GEOMETRY value: wkb, its well-known
+// binary in base64, and its SRID.
+func geometryValue(wkb string, srid uint32) runtime.Value {
+	return runtime.ObjectValue(&runtime.Object{Keys: geometryKeys[:],
+		Values: []runtime.Value{runtime.String(wkb), runtime.Int(int64(srid))}})
 }
 
 // text maps the text form of a value of a text-like kind.
