@@ -26,6 +26,17 @@ func (r *relation) binlogRow(t *binlogTable, vals []any, row []runtime.Value) er
 	row = row[:len(r.cols)]
 	for i := range r.cols {
 		c, bc := &r.cols[i], &t.cols[i]
+		if c.kind.fixedSize() != 0 && vals[i] != nil {
+			// Its bytes, which c.value would take for the text the
+			// snapshot reads.
+			b, err := fixedBinBytes(c.kind, vals[i])
+			if err != nil {
+				return fmt.Errorf("mysql-cdc: table %s, column %s: %w", r.t, quoteIdent(c.name), err)
+			}
+			var text [48]byte
+			row[i] = runtime.String(string(appendFixedBin(text[:0], c.kind, b)))
+			continue
+		}
 		if x, ok := c.binlogDirect(bc, vals[i]); ok {
 			row[i] = x
 			continue

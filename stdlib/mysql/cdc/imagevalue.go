@@ -132,6 +132,11 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 		switch c.kind {
 		case kBinary:
 			return runtime.String(a.base64(padBinary(s, c.pad))), end, true
+		case kUUID, kInet6, kInet4:
+			if len(s) > c.kind.fixedSize() {
+				break
+			}
+			return runtime.String(a.take(appendFixedBin(a.reserve(39), c.kind, s))), end, true
 		case kGeometry:
 			if len(s) < 4 {
 				break

@@ -32,6 +32,9 @@ import (
 type imageDecoder struct {
 	selected map[table]bool
 	charsets map[uint64]string
+	// catalog reads a table's columns of fixed-size binary types
+	// (fixedBinAliases), in the parser goroutine.
+	catalog func(table) (map[string]kind, error)
 	// plans holds each table id's plan of its last table map (parser
 	// goroutine only).
 	plans map[uint64]*imagePlan
@@ -42,24 +45,34 @@ type imageDecoder struct {
 }
 
 // newImageDecoder returns a decoder of the rows events of the selected
-// tables; charsets maps collation ids to character sets.
-func newImageDecoder(selected map[table]bool, charsets map[uint64]string) *imageDecoder {
-	return &imageDecoder{selected: selected, charsets: charsets, plans: map[uint64]*imagePlan{},
+// tables; charsets maps collation ids to character sets, and catalog
+// reads a table's columns of fixed-size binary types (Source.fixedBinColumns).
+func newImageDecoder(selected map[table]bool, charsets map[uint64]string, catalog func(table) (map[string]kind, error)) *imageDecoder {
+	return &imageDecoder{selected: selected, charsets: charsets, catalog: catalog, plans: map[uint64]*imagePlan{},
 		done: map[*replication.RowsEvent]*imageRows{}}
 }
 
 // imageRows are the row images of one rows event, each a row of the
-// table map's columns, two per update (before, after). An image has len
-// == cap: appending to it copies.
+// table map's columns, two per update (before, after), when the decoder
+// decoded them; and, decoded or not, the kinds of the table map's
+// columns of fixed-size binary types, which the stream's relation must
+// have. An image has len == cap: appending to it copies.
 type imageRows struct {
-	images [][]runtime.Value
+	images  [][]runtime.Value
+	decoded bool // images holds the rows (else go-mysql's e.Rows do)
+	// alias and aliasErr are the plan's (fixedBinAliases).
+	alias    []kind
+	aliasErr error
 }
 
 // decode is newSyncer's RowsEventDecodeFunc: it decodes the header, and
-// the rows of a captured table either itself (take returns them) or
-// with go-mysql (e.Rows). Tables not captured, and tables with MySQL's
-// binary JSON columns (relationOf refuses them; go-mysql prints failures
-// of partial JSON to stdout), are not decoded.
+// the rows of a captured table either itself or with go-mysql (e.Rows);
+// take returns which, with the kinds of the table's fixed-size binary
+// columns, decided here, in the events' order, so that the kinds of the
+// rows' values and of the stream's relation are the same. Tables not
+// captured, and tables with MySQL's binary JSON columns (relationOf
+// refuses them; go-mysql prints failures of partial JSON to stdout), are
+// not decoded.
 func (d *imageDecoder) decode(e *replication.RowsEvent, data []byte) error {
 	pos, err := e.DecodeHeader(data)
 	if err != nil {
@@ -68,23 +81,30 @@ func (d *imageDecoder) decode(e *replication.RowsEvent, data []byte) error {
 	if !d.selected[table{string(e.Table.Schema), string(e.Table.Table)}] || e.Table.JsonColumnCount() > 0 {
 		return nil
 	}
+	p := d.plan(e.TableID, e.Table)
+	var im *imageRows
 	// DecodeHeader does not check that the event holds its bitmaps (pos
 	// may be past data's end): DecodeData then finds no rows.
-	if pos <= len(data) && plainRowsEvent(e) {
-		if p := d.planOf(e.TableID, e.Table); p != nil {
-			if im, ok := p.decode(e, data[pos:], &d.text); ok {
-				d.mu.Lock()
-				d.done[e] = im
-				d.mu.Unlock()
-				return nil
-			}
-		}
+	if pos <= len(data) && plainRowsEvent(e) && p.cols != nil {
+		im, _ = p.decode(e, data[pos:], &d.text)
+	}
+	if im == nil {
+		im = &imageRows{}
+	} else {
+		im.decoded = true
+	}
+	im.alias, im.aliasErr = p.alias, p.aliasErr
+	d.mu.Lock()
+	d.done[e] = im
+	d.mu.Unlock()
+	if im.decoded {
+		return nil
 	}
 	return e.DecodeData(pos, data)
 }
 
-// take returns the rows decode decoded of e, and forgets them; nil when
-// e was left to go-mysql (or d is nil).
+// take returns what decode made of e, and forgets it; nil when decode
+// did not see it (a table not captured; d is nil).
 func (d *imageDecoder) take(e *replication.RowsEvent) *imageRows {
 	if d == nil {
 		return nil
@@ -99,16 +119,27 @@ func (d *imageDecoder) take(e *replication.RowsEvent) *imageRows {
 }
 
 // planOf returns the plan of a table map, nil when its columns are not
-// all decoded here. A table id's map is the same in every transaction
-// while the table does not change: its plan is kept.
+// all decoded here.
 func (d *imageDecoder) planOf(id uint64, m *replication.TableMapEvent) *imagePlan {
+	return d.plan(id, m).ok()
+}
+
+// plan returns the plan of a table map. A table id's map is the same in
+// every transaction while the table does not change: its plan is kept,
+// and the catalog is read (for fixed-size binary columns) once per new
+// map.
+func (d *imageDecoder) plan(id uint64, m *replication.TableMapEvent) *imagePlan {
 	if p, ok := d.plans[id]; ok && (p.m == m || sameTableMap(p.m, m)) {
 		p.m = m
-		return p.ok()
+		return p
 	}
-	p := planOf(m, d.charsets)
-	d.plans[id] = p
-	return p.ok()
+	p := planOf(m, d.charsets, d.catalog)
+	if p.aliasErr == nil {
+		d.plans[id] = p // else read the catalog again at the next event
+	} else {
+		delete(d.plans, id)
+	}
+	return p
 }
 
 // rowsEventType is the index of go-mysql's unexported RowsEvent field
@@ -146,6 +177,11 @@ type imagePlan struct {
 	// minSize is the size of an image without NULLs and with empty
 	// strings: no image is smaller, but for its NULLs.
 	minSize int
+	// alias holds the kinds of the map's fixed-size binary columns
+	// (fixedBinAliases), nil when it has none; aliasErr is the error of
+	// reading them from the catalog (then cols is nil).
+	alias    []kind
+	aliasErr error
 }
 
 func (p *imagePlan) ok() *imagePlan {
@@ -177,12 +213,16 @@ type imageCol struct {
 
 // planOf returns the plan of m, with nil columns when one of them is not
 // decoded here: its type is left to binlogRow, or its metadata is
-// outside what a server writes.
-func planOf(m *replication.TableMapEvent, charsets map[uint64]string) *imagePlan {
+// outside what a server writes; catalog reads the table's fixed-size
+// binary columns (fixedBinAliases).
+func planOf(m *replication.TableMapEvent, charsets map[uint64]string, catalog func(table) (map[string]kind, error)) *imagePlan {
 	p := &imagePlan{m: m}
 	bt := tableOf(m)
 	if !bt.hasNames {
 		return p // relationOf refuses it
+	}
+	if p.alias, p.aliasErr = fixedBinAliases(bt, catalog); p.aliasErr != nil {
+		return p
 	}
 	cols := make([]imageCol, len(bt.cols))
 	for i := range bt.cols {
@@ -190,6 +230,9 @@ func planOf(m *replication.TableMapEvent, charsets map[uint64]string) *imagePlan
 		k, latin1, err := kindOfBinlog(bc, charsets)
 		if err != nil {
 			return p
+		}
+		if p.alias != nil && p.alias[i] != 0 {
+			k = p.alias[i]
 		}
 		c := imageCol{typ: bc.typ, unsigned: bc.unsigned, kind: k, latin1: latin1}
 		if !c.plan(bc) {

@@ -92,6 +92,54 @@ func dateLit(r *rand.Rand) string {
 	return fmt.Sprintf("%04d-%02d-%02d", 1000+r.IntN(9000), 1+r.IntN(12), 1+r.IntN(28))
 }
 
+// uuidLit is a random UUID the server takes (not one of version 8 or
+// more with variant 0), some with trailing zero bytes.
+func uuidLit(r *rand.Rand) string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if b[6]&-b[8]&0x80 != 0 {
+		b[6] &^= 0x80
+	}
+	if r.IntN(4) == 0 {
+		b[14], b[15] = 0, 0
+	}
+	h := hex.EncodeToString(b[:])
+	return "'" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:] + "'"
+}
+
+// inet6Lit is a random IPv6 address with runs of zero groups, some
+// IPv4-mapped or IPv4-compatible.
+func inet6Lit(r *rand.Rand) string {
+	switch r.IntN(8) {
+	case 0:
+		return "'::ffff:" + inet4Text(r) + "'"
+	case 1:
+		return "'::" + inet4Text(r) + "'"
+	}
+	g := make([]string, 8)
+	for i := range g {
+		switch r.IntN(3) {
+		case 0:
+			g[i] = "0"
+		case 1:
+			g[i] = strconv.FormatUint(uint64(r.IntN(16)), 16)
+		default:
+			g[i] = strconv.FormatUint(uint64(r.Uint32()&0xffff), 16)
+		}
+	}
+	return "'" + strings.Join(g, ":") + "'"
+}
+
+func inet4Text(r *rand.Rand) string {
+	b := [4]uint32{r.Uint32() & 0xff, r.Uint32() & 0xff, r.Uint32() & 0xff, 0}
+	if r.IntN(2) == 0 {
+		b[3] = r.Uint32() & 0xff
+	}
+	return fmt.Sprintf("%d.%d.%d.%d", b[0], b[1], b[2], b[3])
+}
+
 func clockLit(r *rand.Rand) string {
 	return fmt.Sprintf("%02d:%02d:%02d", r.IntN(24), r.IntN(60), r.IntN(60))
 }
@@ -204,6 +252,13 @@ func imageColumns() []imageColumn {
 			func(r *rand.Rand) string {
 				return fmt.Sprintf("POINT(%g, %g)", r.Float64()*360-180, r.Float64()*180-90)
 			}},
+		{"uu", "UUID", []string{"'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'",
+			"'6ccd780c-baba-1026-9564-5b8c656024db'", "'123e4567-e89b-42d3-a456-426614174000'"}, uuidLit},
+		{"i6", "INET6", []string{"'::'", "'::1'", "'::ffff:1.2.3.4'", "'::1.2.3.4'", "'1:0:2:0:0:3:0:0'", "'2001:db8::'",
+			"'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'", "'::0.1.0.0'", "'0:0:0:0:0:1:0:0'", "'1::'"}, inet6Lit},
+		{"i4", "INET4", []string{"'0.0.0.0'", "'255.255.255.255'", "'10.0.0.0'"},
+			func(r *rand.Rand) string { return "'" + inet4Text(r) + "'" }},
+		binary("b16", "BINARY(16)", 16), binary("b4", "BINARY(4)", 4),
 	}
 }
 
@@ -289,7 +344,7 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 
 	var mu sync.Mutex
 	decoded, images, most := 0, 0, 0
-	d := newImageDecoder(s.selected(), s.charset)
+	d := newImageDecoder(s.selected(), s.charset, func(t table) (map[string]kind, error) { return s.fixedBinColumns(ctx, t) })
 	compare := func(e *replication.RowsEvent, data []byte) error {
 		pos, err := e.DecodeHeader(data)
 		if err != nil || !d.selected[table{string(e.Table.Schema), string(e.Table.Table)}] {
@@ -297,8 +352,8 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 		}
 		var im *imageRows
 		ok := false
-		p := d.planOf(e.TableID, e.Table)
-		if p != nil && plainRowsEvent(e) {
+		p := d.plan(e.TableID, e.Table)
+		if p.ok() != nil && plainRowsEvent(e) {
 			im, ok = p.decode(e, data[pos:], &d.text)
 		}
 		if err := e.DecodeData(pos, data); err != nil {
@@ -317,7 +372,18 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 			return nil
 		}
 		bt := tableOf(e.Table)
-		rel := testRelation(t, bt, s.charset)
+		if string(e.Table.Table) == "im" {
+			got := map[string]kind{}
+			for i, k := range p.alias {
+				if k != 0 {
+					got[bt.cols[i].name] = k
+				}
+			}
+			if len(got) != 3 || got["uu"] != kUUID || got["i6"] != kInet6 || got["i4"] != kInet4 {
+				t.Errorf("the fixed-size binary columns of im are %v", got)
+			}
+		}
+		rel := testRelation(t, bt, s.charset, p.alias)
 		for i, raw := range e.Rows {
 			images++
 			want := make([]runtime.Value, len(rel.cols))
@@ -342,12 +408,15 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 }
 
 // testRelation is the relation of bt (relationOf without a source).
-func testRelation(t *testing.T, bt *binlogTable, charsets map[uint64]string) *relation {
+func testRelation(t *testing.T, bt *binlogTable, charsets map[uint64]string, alias []kind) *relation {
 	cols := make([]column, len(bt.cols))
 	for i := range bt.cols {
 		k, latin1, err := kindOfBinlog(&bt.cols[i], charsets)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if alias != nil && alias[i] != 0 {
+			k = alias[i]
 		}
 		cols[i] = column{name: bt.cols[i].name, kind: k, latin1: latin1}
 	}
@@ -405,6 +474,7 @@ func TestPlainRowsEventReadsGoMySQLsEventType(t *testing.T) {
 // its checksum) with its rows as seeds.
 type imageFuzzTemplates struct {
 	charsets map[uint64]string
+	fixedBin map[string]kind // the catalog's fixed-size binary columns
 	fde, tm  []byte
 	heads    [3][]byte // write, update, delete: header to the rows
 	sums     [3][]byte
@@ -431,7 +501,7 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		switch c.name {
 		case "ti", "tu", "mi", "bu", "f", "d", "dec1", "dec4", "dec5", "dec7", "dt", "dtm", "dtm1", "dtm6", "ts", "ts2", "ts6",
 			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64",
-			"gm", "l1", "lx":
+			"gm", "l1", "lx", "uu", "i6", "i4", "b16":
 			cols = append(cols, c)
 		}
 	}
@@ -469,6 +539,9 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		t.Fatal(err)
 	}
 	ft := &imageFuzzTemplates{charsets: s.charset}
+	if ft.fixedBin, err = s.fixedBinColumns(ctx, table{db, "fz"}); err != nil || len(ft.fixedBin) != 3 {
+		t.Fatalf("fixed-size binary columns of fz: %v %v", ft.fixedBin, err)
+	}
 	var mu sync.Mutex
 	rowsAt := map[*replication.RowsEvent]int{} // where the rows start
 	decode := func(e *replication.RowsEvent, data []byte) error {
@@ -516,12 +589,12 @@ func FuzzImageDecoder(f *testing.F) {
 	for _, s := range ft.seeds {
 		f.Add(s[0][0], s[1])
 	}
-	f.Fuzz(func(t *testing.T, kind byte, rows []byte) {
+	f.Fuzz(func(t *testing.T, evType byte, rows []byte) {
 		// A server writes events of 8 KB of rows; and go-mysql formats
 		// every row it read (%#v) into the error of an event it fails on,
 		// which takes seconds for megabytes.
 		rows = rows[:min(len(rows), 1<<14)]
-		k := int(kind % 3)
+		k := int(evType % 3)
 		p := replication.NewBinlogParser()
 		p.SetFlavor(gomysql.MariaDBFlavor)
 		p.SetTimestampStringLocation(time.UTC)
@@ -539,7 +612,8 @@ func FuzzImageDecoder(f *testing.F) {
 			if err != nil {
 				return err
 			}
-			d := newImageDecoder(map[table]bool{{string(e.Table.Schema), string(e.Table.Table)}: true}, ft.charsets)
+			d := newImageDecoder(map[table]bool{{string(e.Table.Schema), string(e.Table.Table)}: true}, ft.charsets,
+				func(table) (map[string]kind, error) { return ft.fixedBin, nil })
 			if d.planOf(e.TableID, e.Table) == nil || !plainRowsEvent(e) {
 				t.Fatal("the table's events are not planned")
 			}
@@ -549,7 +623,7 @@ func FuzzImageDecoder(f *testing.F) {
 				return err
 			}
 			im := d.take(e)
-			ok := im != nil
+			ok := im.decoded
 			e.Rows = nil
 			theirs := e.DecodeData(pos, data)
 			if !ok {
@@ -563,7 +637,7 @@ func FuzzImageDecoder(f *testing.F) {
 				t.Fatalf("%d images, go-mysql decoded %d", len(im.images), len(e.Rows))
 			}
 			bt := tableOf(e.Table)
-			rel := testRelation(t, bt, ft.charsets)
+			rel := testRelation(t, bt, ft.charsets, im.alias)
 			for i, raw := range e.Rows {
 				want := make([]runtime.Value, len(rel.cols))
 				if err := rel.binlogRow(bt, raw, want); err != nil {

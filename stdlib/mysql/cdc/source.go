@@ -81,6 +81,9 @@ type Source struct {
 
 	// budget replaces reconnectBudget when set (tests: nanoseconds).
 	budget atomic.Int64
+	// catalogHook replaces fixedBinColumns when set (tests; called in a
+	// syncer's parser goroutine).
+	catalogHook func(context.Context, table) (map[string]kind, error)
 	// eventCache replaces syncerEventCache when set (tests; before the
 	// stream starts).
 	eventCache int

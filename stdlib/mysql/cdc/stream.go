@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,10 @@ func (r *streamReader) session(ctx context.Context, connected func()) error {
 			connected()
 		}
 		if err := r.event(ev.Header, ev.Event); err != nil {
+			var ce catalogError
+			if errors.As(err, &ce) {
+				return ce.error // reconnect.go classifies it
+			}
 			return fatalError{err}
 		}
 	}
@@ -124,7 +129,19 @@ func (s *Source) startSync(ctx context.Context, at token) (st *replication.Binlo
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	images = newImageDecoder(s.selected(), s.charset)
+	images = newImageDecoder(s.selected(), s.charset, func(t table) (map[string]kind, error) {
+		cctx, cancel := context.WithTimeout(ctx, catalogTimeout)
+		defer cancel()
+		read := s.fixedBinColumns
+		if s.catalogHook != nil {
+			read = s.catalogHook
+		}
+		m, err := read(cctx, t)
+		if err != nil {
+			return nil, fixedBinError(t, err)
+		}
+		return m, nil
+	})
 	syncer, err := s.newSyncer(ctx, images)
 	if err != nil {
 		cancel()
@@ -197,12 +214,23 @@ type streamReader struct {
 	images *imageDecoder
 }
 
-// tableRel is a table map event, its columns and its relation.
+// tableRel is a table map event, its columns, the kinds of its
+// fixed-size binary columns and its relation.
 type tableRel struct {
-	m   *replication.TableMapEvent
-	bt  *binlogTable
-	rel *relation
+	m     *replication.TableMapEvent
+	bt    *binlogTable
+	alias []kind
+	rel   *relation
 }
+
+// catalogError is an error of reading the catalog while streaming: the
+// stream reconnects when it is transient, as after a lost connection.
+type catalogError struct{ error }
+
+func (e catalogError) Unwrap() error { return e.error }
+
+// catalogTimeout bounds a catalog query the stream makes.
+const catalogTimeout = 30 * time.Second
 
 // readError words an error that ended reading the binlog.
 func (r *streamReader) readError(err error) error {
@@ -457,20 +485,30 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 	if e.Table == nil || !r.sel[table{string(e.Table.Schema), string(e.Table.Table)}] {
 		return nil
 	}
+	var alias []kind
+	if im != nil {
+		if im.aliasErr != nil {
+			return catalogError{im.aliasErr}
+		}
+		alias = im.alias
+	}
 	tr, ok := r.maps[e.TableID]
 	switch {
+	case ok && !slices.Equal(tr.alias, alias):
+		ok = false
 	case ok && tr.m == e.Table:
 	case ok && sameTableMap(tr.m, e.Table):
 		// Each transaction's map of an unchanged table.
 		tr.m = e.Table
 		r.maps[e.TableID] = tr
-	default:
+	}
+	if !ok {
 		bt := tableOf(e.Table)
-		rel, err := s.relationOf(r.rels, bt)
+		rel, err := s.relationOf(r.rels, bt, alias)
 		if err != nil {
 			return err
 		}
-		tr = tableRel{m: e.Table, bt: bt, rel: rel}
+		tr = tableRel{m: e.Table, bt: bt, alias: alias, rel: rel}
 		r.maps[e.TableID] = tr
 	}
 	rel := tr.rel
@@ -497,6 +535,9 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 	// The event's records share their metadata's source, and their
 	// values and metadata are allocated a chunk at a time
 	// (eventrecords.go).
+	if im != nil && !im.decoded {
+		im = nil // go-mysql's e.Rows
+	}
 	ev := newEventRecords(rel, tr.bt, at, r.tx.gtid, e.Rows, im, step)
 	images := ev.images()
 	for i := 0; i+step <= images; i += step {
@@ -547,8 +588,9 @@ func (s *Source) selected() map[table]bool {
 // names and types them (binlog_row_metadata=FULL), so rows written before
 // a DDL decode with the columns they were written with. With a schema
 // lock, a relation whose columns differ from the lock is a fatalError
-// (checkLock).
-func (s *Source) relationOf(cache map[string]*relation, t *binlogTable) (*relation, error) {
+// (checkLock). alias holds the kinds of t's fixed-size binary columns
+// (fixedBinAliases; nil: none).
+func (s *Source) relationOf(cache map[string]*relation, t *binlogTable, alias []kind) (*relation, error) {
 	if !t.hasNames {
 		return nil, fmt.Errorf("mysql-cdc: the binlog's table map of %s has no column names: SET GLOBAL binlog_row_metadata = 'FULL'", t.t)
 	}
@@ -559,6 +601,9 @@ func (s *Source) relationOf(cache map[string]*relation, t *binlogTable) (*relati
 		k, latin1, err := kindOfBinlog(&t.cols[i], s.charset)
 		if err != nil {
 			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", t.t, quoteIdent(t.cols[i].name), err)
+		}
+		if alias != nil && alias[i] != 0 {
+			k = alias[i]
 		}
 		cols[i] = column{name: t.cols[i].name, kind: k, latin1: latin1}
 		fmt.Fprintf(&sig, "\x00%s\x01%d\x01%t", cols[i].name, k, latin1)

@@ -36,6 +36,9 @@ const (
 	kBit                   // BIT(1..63) → int
 	kBit64                 // BIT(64) → string holding the decimal
 	kGeometry              // GEOMETRY and its subtypes → object {wkb: base64 of the OGC WKB, srid: int}
+	kUUID                  // MariaDB UUID → "123e4567-e89b-12d3-a456-426614174000" (fixedbin.go)
+	kInet6                 // MariaDB INET6 → the server's text of the address ("2001:db8::1", "::ffff:192.0.2.1")
+	kInet4                 // MariaDB INET4 → "192.0.2.1"
 )
 
 // geometryKeys are the keys of a GEOMETRY value's object (Debezium's
@@ -108,6 +111,8 @@ func kindOfSQL(dataType, columnType, charset string) (kind, bool, error) {
 	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
 		"geometrycollection", "geomcollection":
 		return kGeometry, false, nil
+	case "uuid", "inet6", "inet4":
+		return kindOfFixedBin(strings.ToLower(dataType)), false, nil
 	}
 	return 0, false, fmt.Errorf("column type %s is not supported by mysql-cdc yet", columnType)
 }
