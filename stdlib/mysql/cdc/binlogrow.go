@@ -45,12 +45,8 @@ func (r *relation) binlogRow(t *binlogTable, vals []any, row []runtime.Value) er
 		if err != nil {
 			return fmt.Errorf("mysql-cdc: table %s, column %s: %w", r.t, quoteIdent(c.name), err)
 		}
-		if b, ok := v.([]byte); ok && c.latin1 {
-			u, err := fromLatin1(b)
-			if err != nil {
-				return err
-			}
-			v = u
+		if b, ok := v.([]byte); ok && c.cs != nil {
+			v = c.cs.appendUTF8(make([]byte, 0, len(b)*c.cs.most), b)
 		}
 		x, err := c.value(v)
 		if err != nil {
@@ -122,7 +118,7 @@ func (c *column) binlogDirect(bc *binlogColumn, v any) (runtime.Value, bool) {
 		switch {
 		case c.kind == kBinary:
 			return runtime.String(base64.StdEncoding.EncodeToString(x)), true
-		case c.kind == kText && !c.latin1 && utf8.Valid(x):
+		case c.kind == kText && c.cs == nil && utf8.Valid(x):
 			return runtime.String(string(x)), true
 		}
 	}
@@ -144,7 +140,7 @@ func (c *column) binlogString(bc *binlogColumn, x string) (runtime.Value, bool) 
 		switch {
 		case c.kind == kBinary:
 			return runtime.String(base64.StdEncoding.EncodeToString(padBinary([]byte(x), bc.binaryPad()))), true
-		case c.kind == kText && !c.latin1 && utf8.ValidString(x):
+		case c.kind == kText && c.cs == nil && utf8.ValidString(x):
 			return runtime.String(strings.Clone(x)), true
 		}
 	case gomysql.MYSQL_TYPE_DATE, gomysql.MYSQL_TYPE_NEWDATE, gomysql.MYSQL_TYPE_DATETIME, gomysql.MYSQL_TYPE_DATETIME2,

@@ -17,10 +17,8 @@ func viaForms(c *column, bc *binlogColumn, v any) (runtime.Value, error) {
 	if err != nil {
 		return runtime.Value{}, err
 	}
-	if b, ok := f.([]byte); ok && c.latin1 {
-		if f, err = fromLatin1(b); err != nil {
-			return runtime.Value{}, err
-		}
+	if b, ok := f.([]byte); ok && c.cs != nil {
+		f = c.cs.appendUTF8(nil, b)
 	}
 	return c.value(f)
 }
@@ -29,7 +27,7 @@ func viaForms(c *column, bc *binlogColumn, v any) (runtime.Value, error) {
 // the common binlog forms to the general one (binlogValue, then
 // column.value), and that it takes the forms it is meant for.
 func TestBinlogDirectIsTheGeneralConversion(t *testing.T) {
-	charsets := map[uint64]string{33: "utf8mb3", 45: "utf8mb4", 8: "latin1"}
+	charsets := testCharsets(t)
 	col := func(typ byte, unsigned bool, collation uint64) *binlogColumn {
 		return &binlogColumn{name: "c", typ: typ, unsigned: unsigned, collation: collation}
 	}
@@ -83,11 +81,11 @@ func TestBinlogDirectIsTheGeneralConversion(t *testing.T) {
 		{set, []any{int64(0), int64(5)}, general},
 	}
 	for _, tc := range cases {
-		k, latin1, err := kindOfBinlog(tc.c, charsets)
+		k, cs, err := kindOfBinlog(tc.c, charsets)
 		if err != nil {
 			t.Fatalf("type %d: %v", tc.c.typ, err)
 		}
-		c := &column{name: "c", kind: k, latin1: latin1}
+		c := &column{name: "c", kind: k, cs: cs}
 		for _, in := range append(tc.in, nil) {
 			want, err := viaForms(c, tc.c, in)
 			if err != nil {

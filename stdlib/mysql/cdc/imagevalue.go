@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
-	"golang.org/x/text/encoding/charmap"
 
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -146,8 +145,8 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 		if c.kind != kText {
 			break
 		}
-		if c.latin1 {
-			return runtime.String(a.latin1(s)), end, true
+		if c.cs != nil {
+			return runtime.String(a.charsetText(s, c.cs)), end, true
 		}
 		if !utf8.Valid(s) {
 			break
@@ -204,35 +203,14 @@ func (a *textArena) base64(b []byte) string {
 	return a.take(base64.StdEncoding.AppendEncode(d, b))
 }
 
-// latin1Runes maps MySQL's latin1 (cp1252) bytes to runes, as fromLatin1
-// converts them.
-var latin1Runes = func() (m [256]rune) {
-	for i := range m {
-		m[i] = charmap.Windows1252.DecodeByte(byte(i))
-	}
-	return m
-}()
-
-// latin1 returns the latin1 text b in UTF-8.
-func (a *textArena) latin1(b []byte) string {
-	n := len(b) * utf8.UTFMax
-	var d []byte
+// charsetText returns the text b, in the single-byte character set cs,
+// in UTF-8.
+func (a *textArena) charsetText(b []byte, cs *byteCharset) string {
+	n := len(b) * cs.most
 	if n > arenaChunk/4 {
-		d = make([]byte, 0, n)
-	} else {
-		d = a.reserve(n)
+		return string(cs.appendUTF8(make([]byte, 0, n), b))
 	}
-	for _, x := range b {
-		if x < utf8.RuneSelf {
-			d = append(d, x)
-		} else {
-			d = utf8.AppendRune(d, latin1Runes[x])
-		}
-	}
-	if n > arenaChunk/4 {
-		return string(d)
-	}
-	return a.take(d)
+	return a.take(cs.appendUTF8(a.reserve(n), b))
 }
 
 // setNames is setNames of binlogvalue.go: the members of a SET value,

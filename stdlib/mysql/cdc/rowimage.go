@@ -31,7 +31,7 @@ import (
 // and take in the stream goroutine.
 type imageDecoder struct {
 	selected map[table]bool
-	charsets map[uint64]string
+	charsets *serverCharsets
 	// catalog reads a table's columns of fixed-size binary types
 	// (fixedBinAliases), in the parser goroutine.
 	catalog func(table) (map[string]kind, error)
@@ -47,7 +47,7 @@ type imageDecoder struct {
 // newImageDecoder returns a decoder of the rows events of the selected
 // tables; charsets maps collation ids to character sets, and catalog
 // reads a table's columns of fixed-size binary types (Source.fixedBinColumns).
-func newImageDecoder(selected map[table]bool, charsets map[uint64]string, catalog func(table) (map[string]kind, error)) *imageDecoder {
+func newImageDecoder(selected map[table]bool, charsets *serverCharsets, catalog func(table) (map[string]kind, error)) *imageDecoder {
 	return &imageDecoder{selected: selected, charsets: charsets, catalog: catalog, plans: map[uint64]*imagePlan{},
 		done: map[*replication.RowsEvent]*imageRows{}}
 }
@@ -198,7 +198,7 @@ type imageCol struct {
 	typ      byte // the real type (tableOf: ENUM and SET are theirs)
 	unsigned bool
 	kind     kind
-	latin1   bool // text in latin1 (cp1252), converted to UTF-8
+	cs       *byteCharset // text in a single-byte character set, converted to UTF-8
 	// lenBytes is the size of a string's length (STRING, VARCHAR,
 	// VAR_STRING, BLOB); width the bytes of a fixed-size value, or the
 	// fractional digits of a temporal one.
@@ -215,7 +215,7 @@ type imageCol struct {
 // decoded here: its type is left to binlogRow, or its metadata is
 // outside what a server writes; catalog reads the table's fixed-size
 // binary columns (fixedBinAliases).
-func planOf(m *replication.TableMapEvent, charsets map[uint64]string, catalog func(table) (map[string]kind, error)) *imagePlan {
+func planOf(m *replication.TableMapEvent, charsets *serverCharsets, catalog func(table) (map[string]kind, error)) *imagePlan {
 	p := &imagePlan{m: m}
 	bt := tableOf(m)
 	if !bt.hasNames {
@@ -227,14 +227,14 @@ func planOf(m *replication.TableMapEvent, charsets map[uint64]string, catalog fu
 	cols := make([]imageCol, len(bt.cols))
 	for i := range bt.cols {
 		bc := &bt.cols[i]
-		k, latin1, err := kindOfBinlog(bc, charsets)
+		k, cs, err := kindOfBinlog(bc, charsets)
 		if err != nil {
 			return p
 		}
 		if p.alias != nil && p.alias[i] != 0 {
 			k = p.alias[i]
 		}
-		c := imageCol{typ: bc.typ, unsigned: bc.unsigned, kind: k, latin1: latin1}
+		c := imageCol{typ: bc.typ, unsigned: bc.unsigned, kind: k, cs: cs}
 		if !c.plan(bc) {
 			return p
 		}

@@ -242,7 +242,8 @@ func imageColumns() []imageColumn {
 		{"st64", "SET(" + strings.Join(bigSet, ",") + ")", []string{"''", "'s64'", "'s01,s33,s64'"},
 			func(r *rand.Rand) string { return strconv.FormatUint(r.Uint64(), 10) }},
 		binary("l1", "VARCHAR(20) CHARACTER SET latin1", 20), binary("lc", "CHAR(10) CHARACTER SET latin1", 10),
-		text("lx", "TEXT CHARACTER SET latin1", 2000, "'café €'"),
+		text("lx", "TEXT CHARACTER SET latin1", 2000, "'café €'"), binary("cy", "VARCHAR(20) CHARACTER SET cp1251", 20),
+		binary("ko", "CHAR(8) CHARACTER SET koi8r", 8),
 		bits("b1", 1), bits("b7", 7), bits("b12", 12), bits("b33", 33), bits("b64", 64),
 		{"gm", "GEOMETRY", []string{"ST_GeomFromText('POINT(1 2)', 4326)", "ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')"},
 			func(r *rand.Rand) string {
@@ -408,17 +409,17 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 }
 
 // testRelation is the relation of bt (relationOf without a source).
-func testRelation(t *testing.T, bt *binlogTable, charsets map[uint64]string, alias []kind) *relation {
+func testRelation(t *testing.T, bt *binlogTable, charsets *serverCharsets, alias []kind) *relation {
 	cols := make([]column, len(bt.cols))
 	for i := range bt.cols {
-		k, latin1, err := kindOfBinlog(&bt.cols[i], charsets)
+		k, cs, err := kindOfBinlog(&bt.cols[i], charsets)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if alias != nil && alias[i] != 0 {
 			k = alias[i]
 		}
-		cols[i] = column{name: bt.cols[i].name, kind: k, latin1: latin1}
+		cols[i] = column{name: bt.cols[i].name, kind: k, cs: cs}
 	}
 	return newRelation(bt.t, cols, nil)
 }
@@ -473,7 +474,7 @@ func TestPlainRowsEventReadsGoMySQLsEventType(t *testing.T) {
 // many types, and one rows event of each type (its bytes up to the rows,
 // its checksum) with its rows as seeds.
 type imageFuzzTemplates struct {
-	charsets map[uint64]string
+	charsets *serverCharsets
 	fixedBin map[string]kind // the catalog's fixed-size binary columns
 	fde, tm  []byte
 	heads    [3][]byte // write, update, delete: header to the rows
@@ -501,7 +502,7 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		switch c.name {
 		case "ti", "tu", "mi", "bu", "f", "d", "dec1", "dec4", "dec5", "dec7", "dt", "dtm", "dtm1", "dtm6", "ts", "ts2", "ts6",
 			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64",
-			"gm", "l1", "lx", "uu", "i6", "i4", "b16":
+			"gm", "l1", "lx", "cy", "uu", "i6", "i4", "b16":
 			cols = append(cols, c)
 		}
 	}

@@ -95,25 +95,6 @@ func (st serverState) requirements(cfg Config) []string {
 	return bad
 }
 
-// charsets maps collation ids to character set names.
-func charsets(ctx context.Context, db *sql.DB) (map[uint64]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")
-	if err != nil {
-		return nil, fmt.Errorf("mysql-cdc: list collations: %w", err)
-	}
-	defer rows.Close()
-	m := map[uint64]string{}
-	for rows.Next() {
-		var id uint64
-		var cs string
-		if err := rows.Scan(&id, &cs); err != nil {
-			return nil, fmt.Errorf("mysql-cdc: list collations: %w", err)
-		}
-		m[id] = cs
-	}
-	return m, rows.Err()
-}
-
 // currentPosition is the binlog's end now, with its GTID position on
 // MariaDB (snapshot_mode never).
 func currentPosition(ctx context.Context, db *sql.DB, mariadb bool) (token, error) {

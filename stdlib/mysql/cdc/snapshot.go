@@ -163,25 +163,30 @@ type queryer interface {
 
 // describe reads a table's columns and primary key from the catalog.
 func describe(ctx context.Context, q queryer, t table) (*relation, error) {
-	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE = 'NO'
-FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, t.db, t.name)
+	rows, err := q.QueryContext(ctx, `SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''),
+COALESCE(s.MAXLEN, 0), c.IS_NULLABLE = 'NO'
+FROM information_schema.COLUMNS c LEFT JOIN information_schema.CHARACTER_SETS s ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME
+WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION`, t.db, t.name)
 	if err != nil {
 		return nil, fmt.Errorf("mysql-cdc: describe %s: %w", t, err)
 	}
 	var cols []column
 	for rows.Next() {
 		var name, dt, ct, cs string
+		var maxLen int
 		var notNull bool
-		if err := rows.Scan(&name, &dt, &ct, &cs, &notNull); err != nil {
+		if err := rows.Scan(&name, &dt, &ct, &cs, &maxLen, &notNull); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("mysql-cdc: describe %s: %w", t, err)
 		}
-		k, latin1, err := kindOfSQL(dt, ct, cs)
+		// The snapshot reads text in UTF-8: a column's character set only
+		// says whether the stream can convert it too.
+		k, err := kindOfSQL(dt, ct, cs, maxLen)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", t, quoteIdent(name), err)
 		}
-		cols = append(cols, column{name: name, kind: k, latin1: latin1, display: ct, notNull: notNull})
+		cols = append(cols, column{name: name, kind: k, display: ct, notNull: notNull})
 	}
 	rows.Close()
 	if len(cols) == 0 {

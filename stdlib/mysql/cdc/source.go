@@ -63,7 +63,7 @@ type Source struct {
 	// logged (once each).
 	drifted sync.Map
 	seq     atomic.Uint64
-	charset map[uint64]string
+	charset *serverCharsets
 
 	recs chan []runtime.Record
 	cur  []runtime.Record

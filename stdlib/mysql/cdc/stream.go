@@ -598,15 +598,19 @@ func (s *Source) relationOf(cache map[string]*relation, t *binlogTable, alias []
 	var sig strings.Builder
 	sig.WriteString(t.t.db + "\x00" + t.t.name)
 	for i := range t.cols {
-		k, latin1, err := kindOfBinlog(&t.cols[i], s.charset)
+		k, cs, err := kindOfBinlog(&t.cols[i], s.charset)
 		if err != nil {
 			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", t.t, quoteIdent(t.cols[i].name), err)
 		}
 		if alias != nil && alias[i] != 0 {
 			k = alias[i]
 		}
-		cols[i] = column{name: t.cols[i].name, kind: k, latin1: latin1}
-		fmt.Fprintf(&sig, "\x00%s\x01%d\x01%t", cols[i].name, k, latin1)
+		cols[i] = column{name: t.cols[i].name, kind: k, cs: cs}
+		csName := ""
+		if cs != nil {
+			csName = cs.name
+		}
+		fmt.Fprintf(&sig, "\x00%s\x01%d\x01%s", cols[i].name, k, csName)
 	}
 	for _, k := range t.pk {
 		fmt.Fprintf(&sig, "\x00pk%d", k)

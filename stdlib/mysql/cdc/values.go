@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
-	"golang.org/x/text/encoding/charmap"
 
 	"github.com/rivven/rivven-connect/runtime"
 )
@@ -55,7 +54,7 @@ var geometryType = runtime.Type{Kind: runtime.KindObject, Fields: []runtime.Fiel
 type column struct {
 	name    string
 	kind    kind
-	latin1  bool // text in latin1 (cp1252): converted to UTF-8 from the binlog
+	cs      *byteCharset // text in a single-byte character set: converted to UTF-8 from the binlog
 	key     bool
 	display string // the type for messages and discover (COLUMN_TYPE; empty from the binlog)
 	notNull bool   // NOT NULL (known from the catalog only)
@@ -74,109 +73,97 @@ func (k kind) runtimeType() runtime.Type {
 }
 
 // kindOfSQL maps an information_schema column (DATA_TYPE, COLUMN_TYPE,
-// CHARACTER_SET_NAME) to its kind.
-func kindOfSQL(dataType, columnType, charset string) (kind, bool, error) {
+// CHARACTER_SET_NAME and its MAXLEN) to its kind.
+func kindOfSQL(dataType, columnType, charset string, maxLen int) (kind, error) {
 	unsigned := strings.Contains(strings.ToLower(columnType), "unsigned")
 	switch strings.ToLower(dataType) {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "year":
-		return kInt, false, nil
+		return kInt, nil
 	case "bigint":
 		if unsigned {
-			return kUint64, false, nil
+			return kUint64, nil
 		}
-		return kInt, false, nil
+		return kInt, nil
 	case "float":
-		return kFloat32, false, nil
+		return kFloat32, nil
 	case "double", "real":
-		return kFloat64, false, nil
+		return kFloat64, nil
 	case "decimal", "numeric":
-		return kDecimal, false, nil
+		return kDecimal, nil
 	case "date":
-		return kDate, false, nil
+		return kDate, nil
 	case "datetime":
-		return kDatetime, false, nil
+		return kDatetime, nil
 	case "timestamp":
-		return kTimestamp, false, nil
+		return kTimestamp, nil
 	case "time":
-		return kTime, false, nil
+		return kTime, nil
 	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return kBinary, false, nil
+		return kBinary, nil
 	case "bit":
 		if strings.TrimSpace(strings.ToLower(columnType)) == "bit(64)" {
-			return kBit64, false, nil
+			return kBit64, nil
 		}
-		return kBit, false, nil
+		return kBit, nil
 	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json":
-		return textCharset(charset)
+		return sqlTextKind(charset, maxLen)
 	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
 		"geometrycollection", "geomcollection":
-		return kGeometry, false, nil
+		return kGeometry, nil
 	case "uuid", "inet6", "inet4":
-		return kindOfFixedBin(strings.ToLower(dataType)), false, nil
+		return kindOfFixedBin(strings.ToLower(dataType)), nil
 	}
-	return 0, false, fmt.Errorf("column type %s is not supported by mysql-cdc yet", columnType)
+	return 0, fmt.Errorf("column type %s is not supported by mysql-cdc yet", columnType)
 }
 
-func textCharset(cs string) (kind, bool, error) {
-	switch strings.ToLower(cs) {
-	case "", "utf8", "utf8mb3", "utf8mb4", "ascii":
-		return kText, false, nil
-	case "latin1":
-		return kText, true, nil
-	case "binary":
-		return kBinary, false, nil
-	}
-	return 0, false, fmt.Errorf("character set %s is not supported by mysql-cdc yet (utf8mb4, utf8mb3, ascii, latin1, binary are)", cs)
-}
-
-// kindOfBinlog maps a table map column to its kind; charsets maps
-// collation ids to character set names.
-func kindOfBinlog(c *binlogColumn, charsets map[uint64]string) (kind, bool, error) {
+// kindOfBinlog maps a table map column to its kind and, for text in a
+// single-byte character set, that set.
+func kindOfBinlog(c *binlogColumn, charsets *serverCharsets) (kind, *byteCharset, error) {
 	switch c.typ {
 	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24, gomysql.MYSQL_TYPE_LONG, gomysql.MYSQL_TYPE_YEAR:
-		return kInt, false, nil
+		return kInt, nil, nil
 	case gomysql.MYSQL_TYPE_LONGLONG:
 		if c.unsigned {
-			return kUint64, false, nil
+			return kUint64, nil, nil
 		}
-		return kInt, false, nil
+		return kInt, nil, nil
 	case gomysql.MYSQL_TYPE_FLOAT:
-		return kFloat32, false, nil
+		return kFloat32, nil, nil
 	case gomysql.MYSQL_TYPE_DOUBLE:
-		return kFloat64, false, nil
+		return kFloat64, nil, nil
 	case gomysql.MYSQL_TYPE_NEWDECIMAL:
-		return kDecimal, false, nil
+		return kDecimal, nil, nil
 	case gomysql.MYSQL_TYPE_DATE, gomysql.MYSQL_TYPE_NEWDATE:
-		return kDate, false, nil
+		return kDate, nil, nil
 	case gomysql.MYSQL_TYPE_DATETIME, gomysql.MYSQL_TYPE_DATETIME2:
-		return kDatetime, false, nil
+		return kDatetime, nil, nil
 	case gomysql.MYSQL_TYPE_TIMESTAMP, gomysql.MYSQL_TYPE_TIMESTAMP2:
-		return kTimestamp, false, nil
+		return kTimestamp, nil, nil
 	case gomysql.MYSQL_TYPE_TIME, gomysql.MYSQL_TYPE_TIME2:
-		return kTime, false, nil
+		return kTime, nil, nil
 	case gomysql.MYSQL_TYPE_BIT:
 		if c.bits() == 64 {
-			return kBit64, false, nil
+			return kBit64, nil, nil
 		}
-		return kBit, false, nil
+		return kBit, nil, nil
 	case gomysql.MYSQL_TYPE_ENUM, gomysql.MYSQL_TYPE_SET:
-		return kText, false, nil
+		return kText, nil, nil
 	case gomysql.MYSQL_TYPE_STRING, gomysql.MYSQL_TYPE_VARCHAR, gomysql.MYSQL_TYPE_VAR_STRING, gomysql.MYSQL_TYPE_BLOB,
 		gomysql.MYSQL_TYPE_TINY_BLOB, gomysql.MYSQL_TYPE_MEDIUM_BLOB, gomysql.MYSQL_TYPE_LONG_BLOB:
 		if c.collation == 63 {
-			return kBinary, false, nil
+			return kBinary, nil, nil
 		}
-		cs, ok := charsets[c.collation]
+		cs, ok := charsets.names[c.collation]
 		if !ok {
-			return 0, false, fmt.Errorf("collation id %d is unknown (binlog_row_metadata is not FULL?)", c.collation)
+			return 0, nil, fmt.Errorf("collation id %d is unknown (binlog_row_metadata is not FULL?)", c.collation)
 		}
-		return textCharset(cs)
+		return charsets.textKind(cs)
 	case gomysql.MYSQL_TYPE_GEOMETRY:
-		return kGeometry, false, nil
+		return kGeometry, nil, nil
 	case gomysql.MYSQL_TYPE_JSON:
-		return 0, false, errors.New("MySQL's binary JSON columns are not decoded yet")
+		return 0, nil, errors.New("MySQL's binary JSON columns are not decoded yet")
 	}
-	return 0, false, fmt.Errorf("binlog column type %d is not supported by mysql-cdc yet", c.typ)
+	return 0, nil, fmt.Errorf("binlog column type %d is not supported by mysql-cdc yet", c.typ)
 }
 
 // value turns a snapshot value (go-sql-driver, binary protocol) or a
@@ -338,9 +325,4 @@ func beBytes(b []byte) uint64 {
 		v = v<<8 | uint64(x)
 	}
 	return v
-}
-
-// fromLatin1 converts latin1 (MySQL's latin1 is cp1252) bytes to UTF-8.
-func fromLatin1(b []byte) ([]byte, error) {
-	return charmap.Windows1252.NewDecoder().Bytes(b)
 }

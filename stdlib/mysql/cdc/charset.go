@@ -1,0 +1,175 @@
+package cdc
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// serverCharsets are a server's character sets as the stream reads text
+// in them. The snapshot reads text in UTF-8 (the server converts it);
+// the binlog holds the bytes of the column's character set, which the
+// stream converts as the server would: UTF-8 and ascii text is kept as
+// it is, and the text of a single-byte character set is mapped byte by
+// byte with the server's own table, read from the server (so the two
+// agree on every byte, the ones the server turns into '?' too).
+type serverCharsets struct {
+	// names maps collation ids to character set names.
+	names map[uint64]string
+	// bytes holds the single-byte character sets but binary and ascii.
+	bytes map[string]*byteCharset
+}
+
+// byteCharset is a single-byte character set: the UTF-8 text the server
+// converts each byte to. Read only once loaded.
+type byteCharset struct {
+	name string
+	text [256]string
+	// asciiSame: the bytes below 0x80 are themselves.
+	asciiSame bool
+	// most is the longest text of a byte.
+	most int
+}
+
+// appendUTF8 appends the text b, in cs, in UTF-8.
+func (cs *byteCharset) appendUTF8(d, b []byte) []byte {
+	for _, x := range b {
+		if x < utf8.RuneSelf && cs.asciiSame {
+			d = append(d, x)
+			continue
+		}
+		d = append(d, cs.text[x]...)
+	}
+	return d
+}
+
+// charsetName is what a character set name the server lists must look
+// like to be written into a query (CONVERT … USING takes no parameter).
+var charsetName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+
+// charsets reads the server's collations and the tables of its
+// single-byte character sets.
+func charsets(ctx context.Context, db *sql.DB) (*serverCharsets, error) {
+	cs := &serverCharsets{names: map[uint64]string{}, bytes: map[string]*byteCharset{}}
+	rows, err := db.QueryContext(ctx, "SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")
+	if err != nil {
+		return nil, fmt.Errorf("mysql-cdc: list collations: %w", err)
+	}
+	for rows.Next() {
+		var id uint64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mysql-cdc: list collations: %w", err)
+		}
+		cs.names[id] = name
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mysql-cdc: list collations: %w", err)
+	}
+	rows, err = db.QueryContext(ctx, `SELECT CHARACTER_SET_NAME FROM information_schema.CHARACTER_SETS
+WHERE MAXLEN = 1 AND CHARACTER_SET_NAME NOT IN ('binary', 'ascii') ORDER BY CHARACTER_SET_NAME`)
+	if err != nil {
+		return nil, fmt.Errorf("mysql-cdc: list character sets: %w", err)
+	}
+	var single []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mysql-cdc: list character sets: %w", err)
+		}
+		if charsetName.MatchString(name) {
+			single = append(single, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(single) == 0 {
+		return cs, err
+	}
+	// Every byte in each set, converted by the server: one row, one
+	// column a set.
+	var all strings.Builder
+	for i := range 256 {
+		fmt.Fprintf(&all, "%02X", i)
+	}
+	exprs := make([]string, len(single))
+	for i, name := range single {
+		exprs[i] = "CONVERT(X'" + all.String() + "' USING " + name + ")"
+	}
+	texts := make([]sql.NullString, len(single))
+	dst := make([]any, len(single))
+	for i := range texts {
+		dst[i] = &texts[i]
+	}
+	if err := db.QueryRowContext(ctx, "SELECT "+strings.Join(exprs, ", ")).Scan(dst...); err != nil {
+		return nil, fmt.Errorf("mysql-cdc: read the single-byte character sets' tables: %w", err)
+	}
+	for i, name := range single {
+		if t := byteCharsetOf(name, texts[i].String); t != nil {
+			cs.bytes[name] = t
+		}
+	}
+	return cs, nil
+}
+
+// byteCharsetOf returns the set whose 256 bytes convert to the 256
+// characters of text, nil when text is not that (the set is then
+// refused, as one not supported).
+func byteCharsetOf(name, text string) *byteCharset {
+	t := &byteCharset{name: name, asciiSame: true}
+	i := 0
+	for _, r := range text {
+		if i == 256 {
+			return nil
+		}
+		t.text[i] = string(r)
+		t.most = max(t.most, len(t.text[i]))
+		if i < utf8.RuneSelf && r != rune(i) {
+			t.asciiSame = false
+		}
+		i++
+	}
+	if i != 256 || !utf8.ValidString(text) {
+		return nil
+	}
+	return t
+}
+
+// textKind maps the character set of a binlog text column to the kind
+// of its values and, for a single-byte set, its table.
+func (s *serverCharsets) textKind(name string) (kind, *byteCharset, error) {
+	switch strings.ToLower(name) {
+	case "utf8", "utf8mb3", "utf8mb4", "ascii":
+		return kText, nil, nil
+	case "binary":
+		return kBinary, nil, nil
+	}
+	if t := s.bytes[strings.ToLower(name)]; t != nil {
+		return kText, t, nil
+	}
+	return 0, nil, unsupportedCharset(name)
+}
+
+// sqlTextKind maps the character set of a catalog text column (maxLen:
+// its bytes per character) to the kind of its values.
+func sqlTextKind(name string, maxLen int) (kind, error) {
+	switch strings.ToLower(name) {
+	case "", "utf8", "utf8mb3", "utf8mb4", "ascii":
+		return kText, nil
+	case "binary":
+		return kBinary, nil
+	}
+	if maxLen == 1 {
+		return kText, nil
+	}
+	return 0, unsupportedCharset(name)
+}
+
+func unsupportedCharset(name string) error {
+	return fmt.Errorf("character set %s is not supported by mysql-cdc yet (utf8mb4, utf8mb3, ascii, binary and the single-byte ones such as latin1, latin2, cp1251 and koi8r are)", name)
+}
