@@ -146,7 +146,11 @@ func (c *imageCol) value(b []byte, a *textArena) (runtime.Value, int, bool) {
 			break
 		}
 		if c.cs != nil {
-			return runtime.String(a.charsetText(s, c.cs)), end, true
+			t := a.charsetText(s, c.cs)
+			if c.cs.unit != 0 && !utf8.ValidString(t) {
+				break // a surrogate: binlogRow's error
+			}
+			return runtime.String(t), end, true
 		}
 		if !utf8.Valid(s) {
 			break
@@ -205,7 +209,7 @@ func (a *textArena) base64(b []byte) string {
 
 // charsetText returns the text b, in the single-byte character set cs,
 // in UTF-8.
-func (a *textArena) charsetText(b []byte, cs *byteCharset) string {
+func (a *textArena) charsetText(b []byte, cs *charset) string {
 	n := len(b) * cs.most
 	if n > arenaChunk/4 {
 		return string(cs.appendUTF8(make([]byte, 0, n), b))

@@ -198,7 +198,7 @@ type imageCol struct {
 	typ      byte // the real type (tableOf: ENUM and SET are theirs)
 	unsigned bool
 	kind     kind
-	cs       *byteCharset // text in a single-byte character set, converted to UTF-8
+	cs       *charset // text in another character set than UTF-8, converted to UTF-8
 	// lenBytes is the size of a string's length (STRING, VARCHAR,
 	// VAR_STRING, BLOB); width the bytes of a fixed-size value, or the
 	// fractional digits of a temporal one.

@@ -243,7 +243,8 @@ func imageColumns() []imageColumn {
 			func(r *rand.Rand) string { return strconv.FormatUint(r.Uint64(), 10) }},
 		binary("l1", "VARCHAR(20) CHARACTER SET latin1", 20), binary("lc", "CHAR(10) CHARACTER SET latin1", 10),
 		text("lx", "TEXT CHARACTER SET latin1", 2000, "'café €'"), binary("cy", "VARCHAR(20) CHARACTER SET cp1251", 20),
-		binary("ko", "CHAR(8) CHARACTER SET koi8r", 8),
+		binary("ko", "CHAR(8) CHARACTER SET koi8r", 8), text("w16", "VARCHAR(10) CHARACTER SET utf16", 10),
+		text("w32", "TEXT CHARACTER SET utf32", 40), text("w2", "CHAR(6) CHARACTER SET ucs2", 6),
 		bits("b1", 1), bits("b7", 7), bits("b12", 12), bits("b33", 33), bits("b64", 64),
 		{"gm", "GEOMETRY", []string{"ST_GeomFromText('POINT(1 2)', 4326)", "ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')"},
 			func(r *rand.Rand) string {
@@ -502,7 +503,7 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		switch c.name {
 		case "ti", "tu", "mi", "bu", "f", "d", "dec1", "dec4", "dec5", "dec7", "dt", "dtm", "dtm1", "dtm6", "ts", "ts2", "ts6",
 			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64",
-			"gm", "l1", "lx", "cy", "uu", "i6", "i4", "b16":
+			"gm", "l1", "lx", "cy", "w16", "w32", "uu", "i6", "i4", "b16":
 			cols = append(cols, c)
 		}
 	}

@@ -54,7 +54,7 @@ var geometryType = runtime.Type{Kind: runtime.KindObject, Fields: []runtime.Fiel
 type column struct {
 	name    string
 	kind    kind
-	cs      *byteCharset // text in a single-byte character set: converted to UTF-8 from the binlog
+	cs      *charset // text in another character set than UTF-8: converted to UTF-8 from the binlog
 	key     bool
 	display string // the type for messages and discover (COLUMN_TYPE; empty from the binlog)
 	notNull bool   // NOT NULL (known from the catalog only)
@@ -118,7 +118,7 @@ func kindOfSQL(dataType, columnType, charset string, maxLen int) (kind, error) {
 
 // kindOfBinlog maps a table map column to its kind and, for text in a
 // single-byte character set, that set.
-func kindOfBinlog(c *binlogColumn, charsets *serverCharsets) (kind, *byteCharset, error) {
+func kindOfBinlog(c *binlogColumn, charsets *serverCharsets) (kind, *charset, error) {
 	switch c.typ {
 	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24, gomysql.MYSQL_TYPE_LONG, gomysql.MYSQL_TYPE_YEAR:
 		return kInt, nil, nil
