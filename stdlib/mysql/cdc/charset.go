@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,8 +22,15 @@ import (
 type serverCharsets struct {
 	// names maps collation ids to character set names.
 	names map[uint64]string
-	// bytes holds the character sets but UTF-8, ascii and binary.
+	// bytes holds the character sets but UTF-8, ascii, binary and the
+	// East Asian ones.
 	bytes map[string]*charset
+	// db reads the tables of the East Asian sets (widecharset.go), which
+	// wide holds once read; mu guards wide (the stream and a syncer's
+	// parser goroutine read them).
+	db   *sql.DB
+	mu   sync.Mutex
+	wide map[string]*charset
 }
 
 // charset is a character set other than UTF-8 the stream converts text
@@ -39,6 +47,9 @@ type charset struct {
 	le   bool
 	// most is the most bytes of UTF-8 a byte of text becomes.
 	most int
+	// wide is the table of an East Asian multi-byte set, whose single
+	// bytes text maps.
+	wide *wideTable
 }
 
 // unicodeCharsets are the Unicode encodings other than UTF-8 the
@@ -52,8 +63,11 @@ var unicodeCharsets = map[string]*charset{
 
 // appendUTF8 appends the text b, in cs, in UTF-8.
 func (cs *charset) appendUTF8(d, b []byte) []byte {
-	if cs.unit != 0 {
+	switch {
+	case cs.unit != 0:
 		return cs.appendUnicode(d, b)
+	case cs.wide != nil:
+		return cs.appendWide(d, b)
 	}
 	for _, x := range b {
 		if x < utf8.RuneSelf && cs.asciiSame {
@@ -118,7 +132,7 @@ var charsetName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 // charsets reads the server's collations and the tables of its
 // single-byte character sets.
 func charsets(ctx context.Context, db *sql.DB) (*serverCharsets, error) {
-	cs := &serverCharsets{names: map[uint64]string{}, bytes: map[string]*charset{}}
+	cs := &serverCharsets{names: map[uint64]string{}, bytes: map[string]*charset{}, db: db}
 	rows, err := db.QueryContext(ctx, "SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")
 	if err != nil {
 		return nil, fmt.Errorf("mysql-cdc: list collations: %w", err)
@@ -223,6 +237,13 @@ func (s *serverCharsets) textKind(name string) (kind, *charset, error) {
 	if t := s.bytes[strings.ToLower(name)]; t != nil {
 		return kText, t, nil
 	}
+	if wideCharsets[strings.ToLower(name)] {
+		t, err := s.wideCharset(strings.ToLower(name))
+		if err != nil {
+			return 0, nil, catalogError{fmt.Errorf("mysql-cdc: %w", err)}
+		}
+		return kText, t, nil
+	}
 	return 0, nil, unsupportedCharset(name)
 }
 
@@ -235,12 +256,12 @@ func sqlTextKind(name string, maxLen int) (kind, error) {
 	case "binary":
 		return kBinary, nil
 	}
-	if maxLen == 1 || unicodeCharsets[strings.ToLower(name)] != nil {
+	if maxLen == 1 || unicodeCharsets[strings.ToLower(name)] != nil || wideCharsets[strings.ToLower(name)] {
 		return kText, nil
 	}
 	return 0, unsupportedCharset(name)
 }
 
 func unsupportedCharset(name string) error {
-	return fmt.Errorf("character set %s is not supported by mysql-cdc yet (utf8mb4, utf8mb3, ascii, binary, ucs2, utf16, utf16le, utf32 and the single-byte ones such as latin1, latin2, cp1251 and koi8r are)", name)
+	return fmt.Errorf("character set %s is not supported by mysql-cdc yet (utf8mb4, utf8mb3, ascii, binary, ucs2, utf16, utf16le, utf32, the East Asian ones and the single-byte ones are)", name)
 }

@@ -156,3 +156,99 @@ func TestUnicodeCharsetsAreTheServersText(t *testing.T) {
 		t.Errorf("c16 = %s", got)
 	}
 }
+
+// TestEastAsianCharsetsAreTheServersText writes random CJK ideographs,
+// kana (full and half width), hangul, full-width forms, symbols and ASCII
+// into a column of each East Asian set (what a set lacks becomes '?'),
+// before the snapshot and while streaming: the stream, which converts
+// with the tables it reads from the server, must give the snapshot's
+// text.
+func TestEastAsianCharsetsAreTheServersText(t *testing.T) {
+	db := server.NewDatabase(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	ranges := [][2]rune{{0x20, 0x7e}, {0x4e00, 0x9fff}, {0x3040, 0x309f}, {0x30a0, 0x30ff}, {0xff61, 0xff9f}, {0xac00, 0xd7a3},
+		{0xff01, 0xff5e}, {0x2460, 0x24ff}, {0x2500, 0x257f}, {0x3000, 0x303f}, {0xa1, 0xff}, {0x391, 0x3c9}, {0x410, 0x44f}}
+	var names []string
+	for name := range wideCharsets {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	defs := []string{"id INT PRIMARY KEY"}
+	for _, name := range names {
+		defs = append(defs, "c_"+name+" VARCHAR(300) CHARACTER SET "+name)
+	}
+	defs = append(defs, "tx TEXT CHARACTER SET sjis", "ch CHAR(10) CHARACTER SET ujis")
+	var rows []string
+	for id := 1; id <= 20; id++ {
+		vals := []string{fmt.Sprint(id)}
+		for range len(defs) - 1 {
+			n := 1 + r.IntN(200)
+			if len(vals) == len(defs)-1 {
+				n = 1 + r.IntN(10)
+			}
+			rs := make([]rune, n)
+			for i := range rs {
+				g := ranges[r.IntN(len(ranges))]
+				rs[i] = g[0] + rune(r.IntN(int(g[1]-g[0]+1)))
+			}
+			vals = append(vals, "CONVERT(X'"+hex.EncodeToString([]byte(strings.TrimRight(string(rs), " ")))+"' USING utf8mb4)")
+		}
+		rows = append(rows, "("+strings.Join(vals, ", ")+")")
+	}
+	insert := "SET sql_mode = ''; INSERT INTO ea VALUES " + strings.Join(rows, ", ")
+	server.Exec(t, db, "CREATE TABLE ea ("+strings.Join(defs, ", ")+")", insert)
+	s := open(t, config(db, "ea"), nil)
+	snap := read(t, s, len(rows))
+	server.Exec(t, db, "DELETE FROM ea", insert)
+	stream := read(t, s, 2*len(rows))[len(rows):]
+	mapped := 0
+	for k := range snap {
+		fs := snap[k].Schema.Fields
+		for i := 1; i < len(fs); i++ {
+			a, b := snap[k].After[i], stream[k].After[i]
+			if !a.Equal(b) {
+				x, y := []rune(a.AsString()), []rune(b.AsString())
+				j := 0
+				for j < min(len(x), len(y)) && x[j] == y[j] {
+					j++
+				}
+				t.Errorf("row %d, %s: snapshot and stream differ at character %d: %q and %q", k, fs[i].Name, j, x[j:min(j+3, len(x))], y[j:min(j+3, len(y))])
+			}
+			mapped += utf8.RuneCountInString(a.AsString()) - strings.Count(a.AsString(), "?")
+		}
+	}
+	if mapped < 5000 {
+		t.Errorf("only %d characters were not '?': the sets took too few of the text's", mapped)
+	}
+	t.Logf("%d characters compared that the sets have", mapped)
+}
+
+// TestEveryCharsetOfTheServerIsRead asks the stream for the kind of text
+// in each character set the server has: none may be refused.
+func TestEveryCharsetOfTheServerIsRead(t *testing.T) {
+	sets := testCharsets(t)
+	rows, err := sets.db.Query("SELECT CHARACTER_SET_NAME, MAXLEN FROM information_schema.CHARACTER_SETS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var name string
+		var maxLen int
+		if err := rows.Scan(&name, &maxLen); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if _, _, err := sets.textKind(name); err != nil {
+			t.Errorf("the stream refuses %s: %v", name, err)
+		}
+		if _, err := sqlTextKind(name, maxLen); err != nil {
+			t.Errorf("the snapshot refuses %s: %v", name, err)
+		}
+	}
+	if n < 40 {
+		t.Errorf("the server lists %d character sets", n)
+	}
+	t.Logf("%d character sets", n)
+}

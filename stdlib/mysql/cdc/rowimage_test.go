@@ -140,6 +140,17 @@ func inet4Text(r *rand.Rand) string {
 	return fmt.Sprintf("%d.%d.%d.%d", b[0], b[1], b[2], b[3])
 }
 
+// cjkLit is random text of CJK ideographs, kana, hangul and ASCII.
+func cjkLit(r *rand.Rand, max int) string {
+	ranges := [][2]rune{{0x21, 0x7e}, {0x4e00, 0x9fff}, {0x3040, 0x30ff}, {0xff61, 0xff9f}, {0xac00, 0xd7a3}}
+	rs := make([]rune, r.IntN(max+1))
+	for i := range rs {
+		g := ranges[r.IntN(len(ranges))]
+		rs[i] = g[0] + rune(r.IntN(int(g[1]-g[0]+1)))
+	}
+	return "CONVERT(X'" + hex.EncodeToString([]byte(string(rs))) + "' USING utf8mb4)"
+}
+
 func clockLit(r *rand.Rand) string {
 	return fmt.Sprintf("%02d:%02d:%02d", r.IntN(24), r.IntN(60), r.IntN(60))
 }
@@ -245,6 +256,9 @@ func imageColumns() []imageColumn {
 		text("lx", "TEXT CHARACTER SET latin1", 2000, "'café €'"), binary("cy", "VARCHAR(20) CHARACTER SET cp1251", 20),
 		binary("ko", "CHAR(8) CHARACTER SET koi8r", 8), text("w16", "VARCHAR(10) CHARACTER SET utf16", 10),
 		text("w32", "TEXT CHARACTER SET utf32", 40), text("w2", "CHAR(6) CHARACTER SET ucs2", 6),
+		{"gk", "VARCHAR(20) CHARACTER SET gbk", []string{"''", "'漢字'"}, func(r *rand.Rand) string { return cjkLit(r, 20) }},
+		{"sj", "TEXT CHARACTER SET sjis", []string{"''", "'ｶﾀｶﾅ\\~'"}, func(r *rand.Rand) string { return cjkLit(r, 30) }},
+		{"uj", "CHAR(5) CHARACTER SET ujis", []string{"'丂'"}, func(r *rand.Rand) string { return cjkLit(r, 5) }},
 		bits("b1", 1), bits("b7", 7), bits("b12", 12), bits("b33", 33), bits("b64", 64),
 		{"gm", "GEOMETRY", []string{"ST_GeomFromText('POINT(1 2)', 4326)", "ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')"},
 			func(r *rand.Rand) string {
@@ -503,7 +517,7 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		switch c.name {
 		case "ti", "tu", "mi", "bu", "f", "d", "dec1", "dec4", "dec5", "dec7", "dt", "dtm", "dtm1", "dtm6", "ts", "ts2", "ts6",
 			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64",
-			"gm", "l1", "lx", "cy", "w16", "w32", "uu", "i6", "i4", "b16":
+			"gm", "l1", "lx", "cy", "w16", "w32", "gk", "uj", "uu", "i6", "i4", "b16":
 			cols = append(cols, c)
 		}
 	}
@@ -541,6 +555,11 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		t.Fatal(err)
 	}
 	ft := &imageFuzzTemplates{charsets: s.charset}
+	for _, name := range []string{"gbk", "ujis"} {
+		if _, err := s.charset.wideCharset(name); err != nil { // read before s.db closes
+			t.Fatal(err)
+		}
+	}
 	if ft.fixedBin, err = s.fixedBinColumns(ctx, table{db, "fz"}); err != nil || len(ft.fixedBin) != 3 {
 		t.Fatalf("fixed-size binary columns of fz: %v %v", ft.fixedBin, err)
 	}
