@@ -252,3 +252,26 @@ func TestEveryCharsetOfTheServerIsRead(t *testing.T) {
 	}
 	t.Logf("%d character sets", n)
 }
+
+// TestEnumAndSetMembersInOtherCharsets: the table map names ENUM and
+// SET members in the column's character set; the stream must give them
+// in UTF-8, as the snapshot does.
+func TestEnumAndSetMembersInOtherCharsets(t *testing.T) {
+	db := server.NewDatabase(t)
+	server.Exec(t, db, `CREATE TABLE en (id INT PRIMARY KEY, e ENUM('café','naïve') CHARACTER SET latin1,
+s SET('щука','рыба') CHARACTER SET cp1251, g ENUM('漢字','x') CHARACTER SET gbk, u ENUM('ü😀','y') CHARACTER SET utf16)`)
+	row := "(%d, 'naïve', 'щука,рыба', '漢字', 'ü😀')"
+	server.Exec(t, db, "INSERT INTO en VALUES "+fmt.Sprintf(row, 1))
+	s := open(t, config(db, "en"), nil)
+	snap := read(t, s, 1)[0]
+	server.Exec(t, db, "INSERT INTO en VALUES "+fmt.Sprintf(row, 2))
+	ins := read(t, s, 1)[0]
+	for i, want := range []string{"", `"naïve"`, `"щука,рыба"`, `"漢字"`, `"ü😀"`} {
+		if i == 0 {
+			continue
+		}
+		if a, b := show(snap.After[i]), show(ins.After[i]); a != want || b != want {
+			t.Errorf("%s: snapshot %s, stream %s, want %s", snap.Schema.Fields[i].Name, a, b, want)
+		}
+	}
+}

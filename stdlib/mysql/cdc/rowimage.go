@@ -217,8 +217,8 @@ type imageCol struct {
 // binary columns (fixedBinAliases).
 func planOf(m *replication.TableMapEvent, charsets *serverCharsets, catalog func(table) (map[string]kind, error)) *imagePlan {
 	p := &imagePlan{m: m}
-	bt := tableOf(m)
-	if !bt.hasNames {
+	bt, err := tableOf(m, charsets)
+	if err != nil || !bt.hasNames {
 		return p // relationOf refuses it
 	}
 	if p.alias, p.aliasErr = fixedBinAliases(bt, catalog); p.aliasErr != nil {

@@ -259,6 +259,12 @@ func imageColumns() []imageColumn {
 		{"gk", "VARCHAR(20) CHARACTER SET gbk", []string{"''", "'漢字'"}, func(r *rand.Rand) string { return cjkLit(r, 20) }},
 		{"sj", "TEXT CHARACTER SET sjis", []string{"''", "'ｶﾀｶﾅ\\~'"}, func(r *rand.Rand) string { return cjkLit(r, 30) }},
 		{"uj", "CHAR(5) CHARACTER SET ujis", []string{"'丂'"}, func(r *rand.Rand) string { return cjkLit(r, 5) }},
+		{"el", "ENUM('café','naïve','ü') CHARACTER SET latin1", []string{"'café'", "''"},
+			func(r *rand.Rand) string { return []string{"'café'", "'naïve'", "'ü'"}[r.IntN(3)] }},
+		{"sc", "SET('щука','рыба') CHARACTER SET cp1251", []string{"'щука,рыба'", "''"},
+			func(r *rand.Rand) string {
+				return []string{"'щука'", "'рыба'", "'щука,рыба'"}[r.IntN(3)]
+			}},
 		bits("b1", 1), bits("b7", 7), bits("b12", 12), bits("b33", 33), bits("b64", 64),
 		{"gm", "GEOMETRY", []string{"ST_GeomFromText('POINT(1 2)', 4326)", "ST_GeomFromText('GEOMETRYCOLLECTION EMPTY')"},
 			func(r *rand.Rand) string {
@@ -387,7 +393,10 @@ func TestImageDecoderIsBinlogRow(t *testing.T) {
 			t.Errorf("%d images, go-mysql decoded %d", len(im.images), len(e.Rows))
 			return nil
 		}
-		bt := tableOf(e.Table)
+		bt, err := tableOf(e.Table, s.charset)
+		if err != nil {
+			return err
+		}
 		if string(e.Table.Table) == "im" {
 			got := map[string]kind{}
 			for i, k := range p.alias {
@@ -517,7 +526,7 @@ func captureImageFuzzTemplates(t testing.TB) *imageFuzzTemplates {
 		switch c.name {
 		case "ti", "tu", "mi", "bu", "f", "d", "dec1", "dec4", "dec5", "dec7", "dt", "dtm", "dtm1", "dtm6", "ts", "ts2", "ts6",
 			"tm", "tm2", "tm4", "tm6", "y", "c", "c255", "vc", "tt", "bin", "tb", "bl", "e", "e2", "st", "st64", "b1", "b12", "b64",
-			"gm", "l1", "lx", "cy", "w16", "w32", "gk", "uj", "uu", "i6", "i4", "b16":
+			"gm", "l1", "lx", "cy", "w16", "w32", "gk", "uj", "el", "sc", "uu", "i6", "i4", "b16":
 			cols = append(cols, c)
 		}
 	}
@@ -657,7 +666,10 @@ func FuzzImageDecoder(f *testing.F) {
 			if len(im.images) != len(e.Rows) {
 				t.Fatalf("%d images, go-mysql decoded %d", len(im.images), len(e.Rows))
 			}
-			bt := tableOf(e.Table)
+			bt, err := tableOf(e.Table, ft.charsets)
+			if err != nil {
+				return err
+			}
 			rel := testRelation(t, bt, ft.charsets, im.alias)
 			for i, raw := range e.Rows {
 				want := make([]runtime.Value, len(rel.cols))

@@ -503,7 +503,10 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		r.maps[e.TableID] = tr
 	}
 	if !ok {
-		bt := tableOf(e.Table)
+		bt, err := tableOf(e.Table, s.charset)
+		if err != nil {
+			return fmt.Errorf("mysql-cdc: table %s: %w", table{string(e.Table.Schema), string(e.Table.Table)}, err)
+		}
 		rel, err := s.relationOf(r.rels, bt, alias)
 		if err != nil {
 			return err

@@ -39,14 +39,16 @@ type binlogColumn struct {
 	enum, set []string
 }
 
-// tableOf converts go-mysql's table map event.
-func tableOf(m *replication.TableMapEvent) *binlogTable {
+// tableOf converts go-mysql's table map event. ENUM and SET member
+// names come in the column's character set: charsets converts them to
+// UTF-8 (its error is textKind's, reading an East Asian set's table).
+func tableOf(m *replication.TableMapEvent, charsets *serverCharsets) (*binlogTable, error) {
 	n := int(m.ColumnCount)
 	t := &binlogTable{t: table{string(m.Schema), string(m.Table)}, cols: make([]binlogColumn, n)}
 	names := m.ColumnNameString()
 	t.hasNames = len(names) == n
 	unsigned := m.UnsignedMap()
-	collations := m.CollationMap()
+	collations, enumSet := m.CollationMap(), m.EnumSetCollationMap()
 	enums, sets := m.EnumStrValueMap(), m.SetStrValueMap()
 	for i := range t.cols {
 		c := &t.cols[i]
@@ -62,11 +64,39 @@ func tableOf(m *replication.TableMapEvent) *binlogTable {
 		c.unsigned = unsigned[i]
 		c.collation = collations[i]
 		c.enum, c.set = enums[i], sets[i]
+		if c.typ == gomysql.MYSQL_TYPE_ENUM || c.typ == gomysql.MYSQL_TYPE_SET {
+			c.collation = enumSet[i]
+			if err := c.namesInUTF8(charsets); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, k := range m.PrimaryKey {
 		t.pk = append(t.pk, int(k))
 	}
-	return t
+	return t, nil
+}
+
+// namesInUTF8 converts the member names of an ENUM or SET column from
+// its character set (FULL metadata) to UTF-8.
+func (c *binlogColumn) namesInUTF8(charsets *serverCharsets) error {
+	name, ok := charsets.names[c.collation]
+	if !ok || c.collation == 63 {
+		return nil // names not read (binlog_row_metadata is not FULL)
+	}
+	_, cs, err := charsets.textKind(name)
+	if err != nil || cs == nil {
+		return err
+	}
+	conv := func(names []string) []string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = string(cs.appendUTF8(nil, []byte(n)))
+		}
+		return out
+	}
+	c.enum, c.set = conv(c.enum), conv(c.set)
+	return nil
 }
 
 // bits is a BIT column's width.
