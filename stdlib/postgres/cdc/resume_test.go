@@ -66,54 +66,72 @@ func TestStopInsideATransactionResumesAfterIt(t *testing.T) {
 		{"whole-then-streamed", 1, 2, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			db := cluster.NewDatabase(t)
-			cluster.Exec(t, db, `CREATE TABLE r (id bigint PRIMARY KEY, v text)`)
-			cfg := config(db, "r")
-			// Status updates (each answered by a keepalive, which lets an idle
-			// slot advance to the WAL end) only when prompted: one during the
-			// INSERT would confirm a position inside the transaction, and the
-			// server streams only the part of it decoded after that position.
-			cfg.HeartbeatIntervalSecs = 60
-			blob := newBlob(t)
-			s := openResume(t, cfg, blob, c.proto1, c.streamed1)
-			quiet(t, s, 200*time.Millisecond) // empty snapshot
-			cluster.Exec(t, db,
-				`INSERT INTO r SELECT g, repeat('v', 50) FROM generate_series(1, 1000) g`,
-				`INSERT INTO r VALUES (1001, 'after')`)
-			// 300 handed out, 250 acknowledged: the stop is inside the
-			// transaction, and not at the end of what was handed out.
-			got := read(t, s, 300)
-			if c.streamed1 && s.spilled.Load() == 0 {
-				t.Fatal("the transaction was not streamed")
-			}
-			ackAll(t, s, got[:250])
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			p := partialOf(t, blob)
-			if p == nil || p.Delivered != 250 {
-				t.Fatalf("marker partial %+v; want 250 delivered", p)
-			}
-			s = openResume(t, cfg, blob, c.proto2, c.stream2)
-			rest := read(t, s, 751)
-			if c.stream2 && s.spilled.Load() == 0 {
-				t.Fatal("the transaction was not streamed")
-			}
-			for i, id := range ids(rest) {
-				if id != int64(251+i) {
-					t.Fatalf("after the stop, record %d has id %d; want %d (ids 1..250 were acknowledged)", i, id, 251+i)
+			// streamedRun reports false when the server did not stream a
+			// transaction the case needs streamed: it streams only what it
+			// decodes past the slot's confirmed position, which a status
+			// update answering a keepalive sent while the INSERT was being
+			// written (the WAL writer flushes it under load) may have moved
+			// into the transaction. That is the server's timing, not the
+			// source's behaviour: the case is run again on a new database.
+			streamedRun := func() bool {
+				db := cluster.NewDatabase(t)
+				cluster.Exec(t, db, `CREATE TABLE r (id bigint PRIMARY KEY, v text)`)
+				cfg := config(db, "r")
+				// Status updates (each answered by a keepalive, which lets an idle
+				// slot advance to the WAL end) only when prompted: one during the
+				// INSERT would confirm a position inside the transaction, and the
+				// server streams only the part of it decoded after that position.
+				cfg.HeartbeatIntervalSecs = 60
+				blob := newBlob(t)
+				s := openResume(t, cfg, blob, c.proto1, c.streamed1)
+				quiet(t, s, 200*time.Millisecond) // empty snapshot
+				cluster.Exec(t, db,
+					`INSERT INTO r SELECT g, repeat('v', 50) FROM generate_series(1, 1000) g`,
+					`INSERT INTO r VALUES (1001, 'after')`)
+				// 300 handed out, 250 acknowledged: the stop is inside the
+				// transaction, and not at the end of what was handed out.
+				got := read(t, s, 300)
+				if c.streamed1 && s.spilled.Load() == 0 {
+					abandon(s)
+					return false
 				}
+				ackAll(t, s, got[:250])
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				p := partialOf(t, blob)
+				if p == nil || p.Delivered != 250 {
+					t.Fatalf("marker partial %+v; want 250 delivered", p)
+				}
+				s = openResume(t, cfg, blob, c.proto2, c.stream2)
+				rest := read(t, s, 751)
+				if c.stream2 && s.spilled.Load() == 0 {
+					abandon(s)
+					return false
+				}
+				for i, id := range ids(rest) {
+					if id != int64(251+i) {
+						t.Fatalf("after the stop, record %d has id %d; want %d (ids 1..250 were acknowledged)", i, id, 251+i)
+					}
+				}
+				quiet(t, s, 300*time.Millisecond)
+				ackAll(t, s, rest)
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if p := partialOf(t, blob); p != nil {
+					t.Errorf("marker partial %+v after the transaction was acknowledged; want none", p)
+				}
+				s = openResume(t, cfg, blob, c.proto2, c.stream2)
+				quiet(t, s, 300*time.Millisecond)
+				return true
 			}
-			quiet(t, s, 300*time.Millisecond)
-			ackAll(t, s, rest)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
+			for attempt := 1; !streamedRun(); attempt++ {
+				if attempt == 3 {
+					t.Fatal("the server did not stream the transaction in 3 attempts")
+				}
+				t.Logf("attempt %d: the server did not stream the transaction; again", attempt)
 			}
-			if p := partialOf(t, blob); p != nil {
-				t.Errorf("marker partial %+v after the transaction was acknowledged; want none", p)
-			}
-			s = openResume(t, cfg, blob, c.proto2, c.stream2)
-			quiet(t, s, 300*time.Millisecond)
 		})
 	}
 }

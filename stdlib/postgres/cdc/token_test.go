@@ -161,80 +161,98 @@ func TestTokensSurviveACrashAndResumeSkipsWhatWasAcknowledged(t *testing.T) {
 		{"whole-then-streamed", 1, 2, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			db := cluster.NewDatabase(t)
-			cluster.Exec(t, db, `CREATE TABLE r (id bigint PRIMARY KEY, v text)`)
-			cfg := config(db, "r")
-			// Status updates (each answered by a keepalive, which lets an idle
-			// slot advance to the WAL end) only when prompted: one during the
-			// INSERT would confirm a position inside the transaction, and the
-			// server streams only the part of it decoded after that position.
-			cfg.HeartbeatIntervalSecs = 60
-			blob := newBlob(t)
-			s := openAt(t, cfg, blob, c.proto1, c.streamed1, nil)
-			quiet(t, s, 200*time.Millisecond) // empty snapshot
-			cluster.Exec(t, db,
-				`INSERT INTO r SELECT g, repeat('v', 50) FROM generate_series(1, 1000) g`,
-				`INSERT INTO r VALUES (1001, 'after')`)
-			first := read(t, s, 300)
-			if c.streamed1 && s.spilled.Load() == 0 {
-				t.Fatal("the transaction was not streamed")
-			}
-			checkStreamTokens(t, first, 1)
-			acked := first[249].Position // what the driver keeps
-			ackAll(t, s, first[:250])
-			abandon(s)
-			if p := partialOf(t, blob); p != nil {
-				t.Fatalf("a crash recorded a partial transaction %+v", p)
-			}
+			// streamedRun reports false when the server did not stream a
+			// transaction the case needs streamed: it streams only what it
+			// decodes past the slot's confirmed position, which a status
+			// update answering a keepalive sent while the INSERT was being
+			// written (the WAL writer flushes it under load) may have moved
+			// into the transaction. That is the server's timing, not the
+			// source's behaviour: the case is run again on a new database.
+			streamedRun := func() bool {
+				db := cluster.NewDatabase(t)
+				cluster.Exec(t, db, `CREATE TABLE r (id bigint PRIMARY KEY, v text)`)
+				cfg := config(db, "r")
+				// Status updates (each answered by a keepalive, which lets an idle
+				// slot advance to the WAL end) only when prompted: one during the
+				// INSERT would confirm a position inside the transaction, and the
+				// server streams only the part of it decoded after that position.
+				cfg.HeartbeatIntervalSecs = 60
+				blob := newBlob(t)
+				s := openAt(t, cfg, blob, c.proto1, c.streamed1, nil)
+				quiet(t, s, 200*time.Millisecond) // empty snapshot
+				cluster.Exec(t, db,
+					`INSERT INTO r SELECT g, repeat('v', 50) FROM generate_series(1, 1000) g`,
+					`INSERT INTO r VALUES (1001, 'after')`)
+				first := read(t, s, 300)
+				if c.streamed1 && s.spilled.Load() == 0 {
+					abandon(s)
+					return false
+				}
+				checkStreamTokens(t, first, 1)
+				acked := first[249].Position // what the driver keeps
+				ackAll(t, s, first[:250])
+				abandon(s)
+				if p := partialOf(t, blob); p != nil {
+					t.Fatalf("a crash recorded a partial transaction %+v", p)
+				}
 
-			// Without the position: the transaction again in full, with
-			// the same tokens.
-			s = openAt(t, cfg, blob, c.proto2, c.stream2, nil)
-			again := read(t, s, 1001)
-			if c.stream2 && s.spilled.Load() == 0 {
-				t.Fatal("the transaction was not streamed")
-			}
-			if got := ids(again); got[0] != 1 || got[999] != 1000 {
-				t.Fatalf("without the position: ids %d..%d; want 1..1000 again", got[0], got[999])
-			}
-			checkStreamTokens(t, again[:1000], 1)
-			checkStreamTokens(t, again[1000:], 1)
-			was := tokens(first)
-			for id, tok := range tokens(again) {
-				if w, ok := was[id]; ok && w != tok {
-					t.Fatalf("id %d: token %q, before the crash %q", id, tok, w)
+				// Without the position: the transaction again in full, with
+				// the same tokens.
+				s = openAt(t, cfg, blob, c.proto2, c.stream2, nil)
+				again := read(t, s, 1001)
+				if c.stream2 && s.spilled.Load() == 0 {
+					abandon(s)
+					return false
 				}
-			}
-			abandon(s) // acknowledged nothing: the kept position is still acked
+				if got := ids(again); got[0] != 1 || got[999] != 1000 {
+					t.Fatalf("without the position: ids %d..%d; want 1..1000 again", got[0], got[999])
+				}
+				checkStreamTokens(t, again[:1000], 1)
+				checkStreamTokens(t, again[1000:], 1)
+				was := tokens(first)
+				for id, tok := range tokens(again) {
+					if w, ok := was[id]; ok && w != tok {
+						t.Fatalf("id %d: token %q, before the crash %q", id, tok, w)
+					}
+				}
+				abandon(s) // acknowledged nothing: the kept position is still acked
 
-			// Resumed at the acknowledged position: the rest of it.
-			s = openAt(t, cfg, blob, c.proto2, c.stream2, &acked)
-			rest := read(t, s, 751)
-			for i, id := range ids(rest) {
-				if id != int64(251+i) {
-					t.Fatalf("resumed at %s, record %d has id %d; want %d (ids 1..250 were acknowledged)", acked.Token, i, id, 251+i)
+				// Resumed at the acknowledged position: the rest of it.
+				s = openAt(t, cfg, blob, c.proto2, c.stream2, &acked)
+				rest := read(t, s, 751)
+				for i, id := range ids(rest) {
+					if id != int64(251+i) {
+						t.Fatalf("resumed at %s, record %d has id %d; want %d (ids 1..250 were acknowledged)", acked.Token, i, id, 251+i)
+					}
 				}
-			}
-			checkStreamTokens(t, rest[:750], 251)
-			checkStreamTokens(t, rest[750:], 1)
-			was = tokens(again)
-			for id, tok := range tokens(rest) {
-				if w := was[id]; w != tok {
-					t.Fatalf("id %d: token %q, in the full replay %q", id, tok, w)
+				checkStreamTokens(t, rest[:750], 251)
+				checkStreamTokens(t, rest[750:], 1)
+				was = tokens(again)
+				for id, tok := range tokens(rest) {
+					if w := was[id]; w != tok {
+						t.Fatalf("id %d: token %q, in the full replay %q", id, tok, w)
+					}
 				}
+				quiet(t, s, 300*time.Millisecond)
+				ackAll(t, s, rest)
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				// The slot passed the transaction: the old position skips
+				// nothing any more.
+				s = openAt(t, cfg, blob, c.proto2, c.stream2, &acked)
+				quiet(t, s, 300*time.Millisecond)
+				cluster.Exec(t, db, `INSERT INTO r VALUES (1002, 'x')`)
+				if got := read(t, s, 1); got[0].Position.Token != commitLSN(got[0])+":1" {
+					t.Fatalf("next transaction: token %q", got[0].Position.Token)
+				}
+				return true
 			}
-			quiet(t, s, 300*time.Millisecond)
-			ackAll(t, s, rest)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			// The slot passed the transaction: the old position skips
-			// nothing any more.
-			s = openAt(t, cfg, blob, c.proto2, c.stream2, &acked)
-			quiet(t, s, 300*time.Millisecond)
-			cluster.Exec(t, db, `INSERT INTO r VALUES (1002, 'x')`)
-			if got := read(t, s, 1); got[0].Position.Token != commitLSN(got[0])+":1" {
-				t.Fatalf("next transaction: token %q", got[0].Position.Token)
+			for attempt := 1; !streamedRun(); attempt++ {
+				if attempt == 3 {
+					t.Fatal("the server did not stream the transaction in 3 attempts")
+				}
+				t.Logf("attempt %d: the server did not stream the transaction; again", attempt)
 			}
 		})
 	}
