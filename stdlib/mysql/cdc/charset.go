@@ -212,11 +212,7 @@ func byteCharsetOf(name, text string) *charset {
 		if i == 256 {
 			return nil
 		}
-		t.text[i] = string(r)
-		t.most = max(t.most, len(t.text[i]))
-		if i < utf8.RuneSelf && r != rune(i) {
-			t.asciiSame = false
-		}
+		t.setByte(byte(i), string(r))
 		i++
 	}
 	if i != 256 || !utf8.ValidString(text) {
@@ -225,20 +221,39 @@ func byteCharsetOf(name, text string) *charset {
 	return t
 }
 
-// textKind maps the character set of a binlog text column to the kind
-// of its values and, for a single-byte set, its table.
-func (s *serverCharsets) textKind(name string) (kind, *charset, error) {
-	switch strings.ToLower(name) {
-	case "utf8", "utf8mb3", "utf8mb4", "ascii":
-		return kText, nil, nil
-	case "binary":
-		return kBinary, nil, nil
+// setByte makes text the UTF-8 of byte x of the single-byte part of cs.
+func (cs *charset) setByte(x byte, text string) {
+	cs.text[x] = text
+	cs.most = max(cs.most, len(text))
+	if x < utf8.RuneSelf && text != string(rune(x)) {
+		cs.asciiSame = false
 	}
-	if t := s.bytes[strings.ToLower(name)]; t != nil {
+}
+
+// plainTextKind is the kind of text in the character sets whose text is
+// read as it is (UTF-8, ascii; "" for none) or is bytes (binary).
+func plainTextKind(name string) (kind, bool) {
+	switch name {
+	case "", "utf8", "utf8mb3", "utf8mb4", "ascii":
+		return kText, true
+	case "binary":
+		return kBinary, true
+	}
+	return 0, false
+}
+
+// textKind maps the character set of a binlog text column to the kind
+// of its values and, for a set other than UTF-8, its table.
+func (s *serverCharsets) textKind(name string) (kind, *charset, error) {
+	name = strings.ToLower(name)
+	if k, ok := plainTextKind(name); ok {
+		return k, nil, nil
+	}
+	if t := s.bytes[name]; t != nil {
 		return kText, t, nil
 	}
-	if wideCharsets[strings.ToLower(name)] {
-		t, err := s.wideCharset(strings.ToLower(name))
+	if wideCharsets[name] {
+		t, err := s.wideCharset(name)
 		if err != nil {
 			return 0, nil, catalogError{fmt.Errorf("mysql-cdc: %w", err)}
 		}
@@ -250,13 +265,11 @@ func (s *serverCharsets) textKind(name string) (kind, *charset, error) {
 // sqlTextKind maps the character set of a catalog text column (maxLen:
 // its bytes per character) to the kind of its values.
 func sqlTextKind(name string, maxLen int) (kind, error) {
-	switch strings.ToLower(name) {
-	case "", "utf8", "utf8mb3", "utf8mb4", "ascii":
-		return kText, nil
-	case "binary":
-		return kBinary, nil
+	name = strings.ToLower(name)
+	if k, ok := plainTextKind(name); ok {
+		return k, nil
 	}
-	if maxLen == 1 || unicodeCharsets[strings.ToLower(name)] != nil || wideCharsets[strings.ToLower(name)] {
+	if maxLen == 1 || unicodeCharsets[name] != nil || wideCharsets[name] {
 		return kText, nil
 	}
 	return 0, unsupportedCharset(name)

@@ -50,10 +50,11 @@ func (c *binlogColumn) fixedBinCandidate() bool {
 	return n == 16 || n == 4
 }
 
-// fixedBinAliases returns the kinds of t's columns that are fixed-size
-// binary types, nil when t has none; catalog reads the table's columns
-// of those types (fixedBinColumns), and is called only when t has a
-// column that may be one. A column takes the catalog's type only when
+// fixedBinAliases sets the fixedBin kind of t's columns that are of
+// fixed-size binary types, and returns the kinds (setFixedBin gives them
+// to another binlogTable of the same map), nil when t has none; catalog
+// reads the table's columns of those types (fixedBinColumns), and is
+// called only when t has a column that may be one. A column takes the catalog's type only when
 // the table map's shape is that type's: a column the catalog no longer
 // has, or has with another type, keeps the table map's (a rows event
 // written before a DDL that changed it, read after: then the catalog
@@ -80,9 +81,18 @@ func fixedBinAliases(t *binlogTable, catalog func(table) (map[string]kind, error
 				aliases = make([]kind, len(t.cols))
 			}
 			aliases[i] = k
+			c.fixedBin = k
 		}
 	}
 	return aliases, nil
+}
+
+// setFixedBin gives t's columns the kinds fixedBinAliases found for a
+// table map of the same columns (nil: none).
+func (t *binlogTable) setFixedBin(aliases []kind) {
+	for i, k := range aliases {
+		t.cols[i].fixedBin = k
+	}
 }
 
 // fixedBinColumns reads the columns of t whose types are fixed-size

@@ -231,9 +231,6 @@ func planOf(m *replication.TableMapEvent, charsets *serverCharsets, catalog func
 		if err != nil {
 			return p
 		}
-		if p.alias != nil && p.alias[i] != 0 {
-			k = p.alias[i]
-		}
 		c := imageCol{typ: bc.typ, unsigned: bc.unsigned, kind: k, cs: cs}
 		if !c.plan(bc) {
 			return p

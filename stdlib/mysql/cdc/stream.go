@@ -507,7 +507,8 @@ func (r *streamReader) rows(h *replication.EventHeader, e *replication.RowsEvent
 		if err != nil {
 			return fmt.Errorf("mysql-cdc: table %s: %w", table{string(e.Table.Schema), string(e.Table.Table)}, err)
 		}
-		rel, err := s.relationOf(r.rels, bt, alias)
+		bt.setFixedBin(alias)
+		rel, err := s.relationOf(r.rels, bt)
 		if err != nil {
 			return err
 		}
@@ -591,9 +592,8 @@ func (s *Source) selected() map[table]bool {
 // names and types them (binlog_row_metadata=FULL), so rows written before
 // a DDL decode with the columns they were written with. With a schema
 // lock, a relation whose columns differ from the lock is a fatalError
-// (checkLock). alias holds the kinds of t's fixed-size binary columns
-// (fixedBinAliases; nil: none).
-func (s *Source) relationOf(cache map[string]*relation, t *binlogTable, alias []kind) (*relation, error) {
+// (checkLock).
+func (s *Source) relationOf(cache map[string]*relation, t *binlogTable) (*relation, error) {
 	if !t.hasNames {
 		return nil, fmt.Errorf("mysql-cdc: the binlog's table map of %s has no column names: SET GLOBAL binlog_row_metadata = 'FULL'", t.t)
 	}
@@ -604,9 +604,6 @@ func (s *Source) relationOf(cache map[string]*relation, t *binlogTable, alias []
 		k, cs, err := kindOfBinlog(&t.cols[i], s.charset)
 		if err != nil {
 			return nil, fmt.Errorf("mysql-cdc: table %s, column %s: %w", t.t, quoteIdent(t.cols[i].name), err)
-		}
-		if alias != nil && alias[i] != 0 {
-			k = alias[i]
 		}
 		cols[i] = column{name: t.cols[i].name, kind: k, cs: cs}
 		csName := ""

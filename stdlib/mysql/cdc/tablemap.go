@@ -37,6 +37,10 @@ type binlogColumn struct {
 	collation uint64
 	// enum and set are the member names (FULL metadata).
 	enum, set []string
+	// fixedBin is the catalog's type of a BINARY(16) or BINARY(4)
+	// column that is a UUID, INET6 or INET4 (fixedBinAliases); 0 for
+	// other columns.
+	fixedBin kind
 }
 
 // tableOf converts go-mysql's table map event. ENUM and SET member

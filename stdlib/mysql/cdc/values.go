@@ -119,6 +119,9 @@ func kindOfSQL(dataType, columnType, charset string, maxLen int) (kind, error) {
 // kindOfBinlog maps a table map column to its kind and, for text in a
 // single-byte character set, that set.
 func kindOfBinlog(c *binlogColumn, charsets *serverCharsets) (kind, *charset, error) {
+	if c.fixedBin != 0 {
+		return c.fixedBin, nil, nil
+	}
 	switch c.typ {
 	case gomysql.MYSQL_TYPE_TINY, gomysql.MYSQL_TYPE_SHORT, gomysql.MYSQL_TYPE_INT24, gomysql.MYSQL_TYPE_LONG, gomysql.MYSQL_TYPE_YEAR:
 		return kInt, nil, nil

@@ -139,21 +139,17 @@ func wideTableOf(ctx context.Context, db *sql.DB, name string) (*charset, error)
 	w := cs.wide
 	k := 0
 	for x := range 256 {
+		w.width[x] = 1
 		switch {
 		case x == '\n':
-			cs.text[x] = "\n"
+			cs.setByte(byte(x), "\n")
+			continue
 		case one(segs[k]):
-			cs.text[x] = segs[k]
-			k++
+			cs.setByte(byte(x), segs[k])
 		default:
-			cs.text[x] = "?"
-			k++
+			cs.setByte(byte(x), "?")
 		}
-		if x < utf8.RuneSelf && cs.text[x] != string(rune(x)) {
-			cs.asciiSame = false
-		}
-		w.width[x] = 1
-		cs.most = max(cs.most, len(cs.text[x]))
+		k++
 	}
 	for lead := 0x80; lead < 0x100; lead++ {
 		for trail := 0x40; trail < 0x100; trail++ {
