@@ -66,14 +66,7 @@ func TestStopInsideATransactionResumesAfterIt(t *testing.T) {
 		{"whole-then-streamed", 1, 2, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			// streamedRun reports false when the server did not stream a
-			// transaction the case needs streamed: it streams only what it
-			// decodes past the slot's confirmed position, which a status
-			// update answering a keepalive sent while the INSERT was being
-			// written (the WAL writer flushes it under load) may have moved
-			// into the transaction. That is the server's timing, not the
-			// source's behaviour: the case is run again on a new database.
-			streamedRun := func() bool {
+			untilStreamed(t, func() bool {
 				db := cluster.NewDatabase(t)
 				cluster.Exec(t, db, `CREATE TABLE r (id bigint PRIMARY KEY, v text)`)
 				cfg := config(db, "r")
@@ -125,14 +118,25 @@ func TestStopInsideATransactionResumesAfterIt(t *testing.T) {
 				s = openResume(t, cfg, blob, c.proto2, c.stream2)
 				quiet(t, s, 300*time.Millisecond)
 				return true
-			}
-			for attempt := 1; !streamedRun(); attempt++ {
-				if attempt == 3 {
-					t.Fatal("the server did not stream the transaction in 3 attempts")
-				}
-				t.Logf("attempt %d: the server did not stream the transaction; again", attempt)
-			}
+			})
 		})
+	}
+}
+
+// untilStreamed runs a case (run) that needs the server to stream a
+// transaction it sends again, and runs it again, on a new database, when
+// run reports that the server did not: it streams only what it decodes
+// past the slot's confirmed position, which a status update answering a
+// keepalive sent while the INSERT was being written (the WAL writer
+// flushes it under load) may have moved into the transaction. That is
+// the server's timing, not the source's behaviour. Three misses fail.
+func untilStreamed(t *testing.T, run func() bool) {
+	t.Helper()
+	for attempt := 1; !run(); attempt++ {
+		if attempt == 3 {
+			t.Fatal("the server did not stream the transaction in 3 attempts")
+		}
+		t.Logf("attempt %d: the server did not stream the transaction; again", attempt)
 	}
 }
 
